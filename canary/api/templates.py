@@ -1,0 +1,23 @@
+"""Names of the built-in metric templates, as written in `spec.analysis.metrics[].template`.
+
+Only the names live here (the API validates against them); the PromQL of each template lives
+in `canary.providers.templates`, which must define exactly these names.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BuiltinTemplate(StrEnum):
+    """Built-in metric templates: success rate (percent) and p99 latency (milliseconds)."""
+
+    ENVOY_SUCCESS_RATE = "envoy-success-rate"
+    ENVOY_LATENCY_P99 = "envoy-latency-p99"
+    ENVOY_REQUEST_COUNT = "envoy-request-count"
+    ISTIO_SUCCESS_RATE = "istio-success-rate"
+    ISTIO_LATENCY_P99 = "istio-latency-p99"
+    ISTIO_REQUEST_COUNT = "istio-request-count"
+    APP_SUCCESS_RATE = "app-success-rate"
+    APP_LATENCY_P99 = "app-latency-p99"
+    APP_REQUEST_COUNT = "app-request-count"

@@ -1,0 +1,1 @@
+"""The `canary` command line: operator, sandbox, and (later) the SRE/pipeline commands."""

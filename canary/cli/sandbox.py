@@ -1,0 +1,46 @@
+"""`canary sandbox ...`: bring up the local control plane for a person to use with kubectl.
+
+Starts real processes on loopback only; everything stops on exit or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+from canary.sandbox.controlplane import build
+from canary.sandbox.controlplane.launcher import ControlPlane
+
+app = typer.Typer(help="A local Kubernetes control plane (etcd + kube-apiserver) on loopback.",
+                  no_args_is_help=True)
+
+REPO_CRDS = Path(__file__).resolve().parents[2] / "crds"
+
+
+@app.command()
+def build_binaries() -> None:
+    """Build (or find in the cache) etcd, kube-apiserver and Prometheus; print their paths."""
+    for path in (build.ensure_etcd(), build.ensure_kube_apiserver(), build.ensure_prometheus()):
+        typer.echo(path)
+
+
+@app.command()
+def up(
+    workdir: Path | None = typer.Option(None, help="Keep state and logs here (default: temp)."),
+) -> None:
+    """Start the control plane with the Gateway API and Canary CRDs; stop on Ctrl-C."""
+    crd_dirs = [REPO_CRDS] if any(REPO_CRDS.glob("*.yaml")) else []
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with ControlPlane(workdir=workdir, extra_crd_dirs=crd_dirs) as plane:
+        typer.echo(f"control plane ready in {plane.ready_seconds:.1f}s at {plane.server}")
+        typer.echo(f"export KUBECONFIG={plane.kubeconfig}")
+        typer.echo("kubectl get crds   # Gateway API and Canary CRDs are installed")
+        typer.echo("Press Ctrl-C to stop.")
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass

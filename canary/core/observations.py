@@ -1,0 +1,108 @@
+"""What the operator saw in the world, as plain values: the inputs of `decide()`.
+
+Adapters (routers, providers) produce these; the pure core consumes them. Nothing here does
+I/O. "No data" and "query failed" are distinct outcomes and must never be collapsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SampleOutcome(StrEnum):
+    """The three outcomes of one metric query."""
+
+    VALUE = "Value"
+    NO_DATA = "NoData"  # empty result or NaN: nothing to judge (often: no traffic)
+    ERROR = "Error"  # the query itself failed: unreachable, timeout, bad PromQL, auth
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    """One metric gate's result at one point in time."""
+
+    metric: str
+    outcome: SampleOutcome
+    value: float | None = None
+    query: str = ""
+    error: str = ""
+
+    @classmethod
+    def of(cls, metric: str, value: float, *, query: str = "") -> MetricSample:
+        return cls(metric=metric, outcome=SampleOutcome.VALUE, value=value, query=query)
+
+    @classmethod
+    def no_data(cls, metric: str, *, query: str = "") -> MetricSample:
+        return cls(metric=metric, outcome=SampleOutcome.NO_DATA, query=query)
+
+    @classmethod
+    def failed(cls, metric: str, error: str, *, query: str = "") -> MetricSample:
+        return cls(metric=metric, outcome=SampleOutcome.ERROR, query=query, error=error)
+
+
+class RouteProblem(StrEnum):
+    """Why a route cannot carry a canary right now. Values double as condition reasons."""
+
+    ROUTE_NOT_FOUND = "RouteNotFound"
+    BACKENDS_NOT_IN_ROUTE = "BackendsNotInRoute"
+    NO_PARENT_STATUS = "RouteNotYetAccepted"  # no controller wrote status.parents (yet)
+    NOT_ACCEPTED = "RouteNotAccepted"  # a parent's Accepted=False (NotAllowedByParent, ...)
+    REFS_NOT_RESOLVED = "RouteRefsNotResolved"  # ResolvedRefs=False (BackendNotFound...)
+    GATEWAY_CLASS_NOT_ACCEPTED = "GatewayClassNotAccepted"  # no controller accepted the class
+    INGRESS_CONFLICT = "IngressHostnameConflict"  # an Ingress serves the same hostname
+
+
+@dataclass(frozen=True)
+class RouteIssue:
+    """One diagnosed problem with the route, with the upstream reason and what to fix."""
+
+    problem: RouteProblem
+    reason: str  # the Gateway API reason when there is one (e.g. "NotAllowedByParent")
+    message: str  # actionable: says what to fix and where
+
+
+@dataclass(frozen=True)
+class RuleWeights:
+    """The weights of the two managed backendRefs in one managed rule."""
+
+    index: int
+    name: str | None
+    stable: int
+    canary: int
+
+
+@dataclass(frozen=True)
+class RouteObservation:
+    """The route as read from the cache: managed weights and attachment health."""
+
+    exists: bool
+    rules: tuple[RuleWeights, ...] = ()
+    issues: tuple[RouteIssue, ...] = ()
+    generation: int = 0
+    resource_version: str = ""
+
+    @property
+    def attached(self) -> bool:
+        return self.exists and not self.issues and bool(self.rules)
+
+    @property
+    def canary_weight(self) -> int | None:
+        """The canary's share in percent if every managed rule agrees, else None."""
+        shares = {_share(rule) for rule in self.rules}
+        return shares.pop() if len(shares) == 1 else None
+
+
+def _share(rule: RuleWeights) -> int:
+    total = rule.stable + rule.canary
+    return 0 if total == 0 else round(100 * rule.canary / total)
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Everything `decide()` may look at besides the spec, the status and the time."""
+
+    route: RouteObservation
+    metrics: tuple[MetricSample, ...] = ()
+    request_count: MetricSample | None = None  # the minimum-traffic guard, when configured
+    extra: dict[str, str] = field(default_factory=dict)
