@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from canary.cli import sandbox
+from canary.cli import operator, sandbox
 
 app = typer.Typer(
     name="canary",
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox.app, name="sandbox")
+app.command("operator")(operator.operator)
 
 
 def main() -> None:

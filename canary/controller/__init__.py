@@ -1,0 +1,1 @@
+"""The control loop: watch → cache → queue → reconcile(key) → act → one status write."""

@@ -1,0 +1,141 @@
+"""Wires the control loop together: informers feed the queue, workers run the reconciler.
+
+It maps every change of a watched object to the Canary keys it concerns (a route change to the
+Canaries that reference it) and owns start-up and shutdown order. It makes no decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from canary.controller.clock import Clock
+from canary.controller.informer import Informer
+from canary.controller.queue import Key, WorkQueue, key_of
+from canary.controller.settings import OperatorSettings
+from canary.controller.workers import Reconcile, run_workers
+from canary.kube.client import Kube
+from canary.kube.resources import (
+    CANARY,
+    GATEWAY,
+    GATEWAYCLASS,
+    GRPCROUTE,
+    HTTPROUTE,
+    INGRESS,
+    REFERENCEGRANT,
+    SERVICE,
+    JsonObj,
+    Resource,
+)
+
+log = structlog.get_logger("canary.manager")
+
+
+@dataclass
+class Caches:
+    """Every cache a reconcile reads from, one informer per kind (and per watched namespace)."""
+
+    by_kind: dict[str, list[Informer]] = field(default_factory=dict)
+
+    def get(self, resource: Resource, namespace: str, name: str) -> JsonObj | None:
+        for informer in self.by_kind.get(resource.plural, []):
+            found = informer.get(namespace if resource.namespaced else "", name)
+            if found is not None:
+                return found
+        return None
+
+    def items(self, resource: Resource, namespace: str | None = None) -> list[JsonObj]:
+        return [obj for informer in self.by_kind.get(resource.plural, [])
+                for obj in informer.items(namespace)]
+
+    def upsert(self, resource: Resource, obj: JsonObj) -> None:
+        """Write our own write's result through to the cache that holds the object."""
+        namespace = obj.get("metadata", {}).get("namespace")
+        for informer in self.by_kind.get(resource.plural, []):
+            if informer.namespace in (None, namespace):
+                informer.upsert(obj)
+                return
+
+    def all(self) -> list[Informer]:
+        return [informer for informers in self.by_kind.values() for informer in informers]
+
+
+WATCHED_FOR_ROUTES = (HTTPROUTE, GRPCROUTE, SERVICE, REFERENCEGRANT, GATEWAY)
+CLUSTER_WIDE = (GATEWAYCLASS, INGRESS)  # read wherever they are: classes, conflicting hosts
+
+
+class Manager:
+    """Runs informers and workers for one operator process."""
+
+    def __init__(self, kube: Kube, settings: OperatorSettings, *, clock: Clock,
+                 make_reconciler: Callable[[Caches, WorkQueue], Reconcile]) -> None:
+        self.kube = kube
+        self.settings = settings
+        self.clock = clock
+        self.queue = WorkQueue(clock)
+        self.caches = Caches()
+        self._reconcile = make_reconciler(self.caches, self.queue)
+        namespaces: list[str | None] = list(settings.namespaces) or [None]
+        self._add(CANARY, namespaces, self._on_canary, selector=settings.label_selector)
+        for resource in WATCHED_FOR_ROUTES:
+            self._add(resource, namespaces, self._on_related)
+        for resource in CLUSTER_WIDE:
+            self._add(resource, [None], self._on_related)
+
+    def _add(self, resource: Resource, namespaces: list[str | None],
+             handler: Callable[[JsonObj | None, JsonObj | None], Awaitable[None]],
+             selector: str | None = None) -> None:
+        informers = self.caches.by_kind.setdefault(resource.plural, [])
+        for namespace in namespaces if resource.namespaced else [None]:
+            informers.append(Informer(self.kube, resource, clock=self.clock, on_change=handler,
+                                      namespace=namespace, label_selector=selector))
+
+    async def _on_canary(self, old: JsonObj | None, new: JsonObj | None) -> None:
+        obj = new or old
+        if obj is not None:
+            meta = obj["metadata"]
+            await self.queue.add(key_of(meta["namespace"], meta["name"]))
+
+    async def _on_related(self, old: JsonObj | None, new: JsonObj | None) -> None:
+        """A route/Service/Gateway/... changed: requeue the Canaries it may concern."""
+        for key in self.canaries_concerned(new or old):
+            await self.queue.add(key)
+
+    def canaries_concerned(self, obj: JsonObj | None) -> list[Key]:
+        if obj is None:
+            return []
+        kind = obj.get("kind", "")
+        namespace = obj.get("metadata", {}).get("namespace")
+        name = obj.get("metadata", {}).get("name")
+        keys = []
+        for canary in self.caches.items(CANARY):
+            meta, spec = canary["metadata"], canary.get("spec", {})
+            if kind in ("HTTPRoute", "GRPCRoute"):
+                ref = spec.get("routeRef", {})
+                if (meta["namespace"] != namespace or ref.get("name") != name
+                        or ref.get("kind", "HTTPRoute") != kind):
+                    continue
+            elif kind == "Service" and meta["namespace"] != namespace:
+                continue
+            keys.append(key_of(meta["namespace"], meta["name"]))
+        return keys
+
+    async def run(self) -> None:
+        """Start every informer, wait for the caches to fill, then work until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for informer in self.caches.all():
+                group.create_task(informer.run(), name=f"informer-{informer.resource.plural}")
+            for informer in self.caches.all():
+                await informer.synced.wait()
+            log.info("caches synced, starting workers", workers=self.settings.workers)
+            group.create_task(run_workers(
+                self.queue, self._reconcile, count=self.settings.workers,
+                timeout=self.settings.reconcile_timeout_seconds,
+                resync=self.settings.resync_seconds,
+            ), name="workers")
+
+    async def stop(self) -> None:
+        await self.queue.shutdown()

@@ -1,0 +1,61 @@
+"""Workers that drain the queue: one reconcile per key at a time, outcome → requeue policy.
+
+This is the only place that turns reconcile outcomes and exceptions into queue operations.
+It never looks inside an object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from canary.controller.outcome import Done, Outcome, PermanentError, RequeueAfter, TemporaryError
+from canary.controller.queue import Key, WorkQueue
+
+Reconcile = Callable[[Key], Awaitable[Outcome]]
+log = structlog.get_logger("canary.workers")
+
+
+async def process_one(queue: WorkQueue, reconcile: Reconcile, key: Key, *, timeout: float,
+                      resync: float) -> None:
+    """Run one reconcile of `key` and schedule what comes next."""
+    try:
+        outcome = await asyncio.wait_for(reconcile(key), timeout=timeout)
+    except PermanentError as exc:
+        queue.forget(key)
+        log.warning("reconcile failed permanently", key=key, error=str(exc))
+    except TemporaryError as exc:
+        if exc.delay is not None:
+            queue.add_after(key, exc.delay)
+        else:
+            queue.add_rate_limited(key)
+        log.info("reconcile will retry", key=key, error=str(exc))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any bug in one Canary must not stop the others
+        delay = queue.add_rate_limited(key)
+        log.exception("reconcile error", key=key, error=repr(exc), retry_in=delay)
+    else:
+        queue.forget(key)
+        match outcome:
+            case RequeueAfter(seconds=seconds):
+                queue.add_after(key, min(seconds, resync))
+            case Done():
+                queue.add_after(key, resync)
+    finally:
+        await queue.done(key)
+
+
+async def run_workers(queue: WorkQueue, reconcile: Reconcile, *, count: int, timeout: float,
+                      resync: float) -> None:
+    """Run `count` workers until cancelled or the queue shuts down."""
+
+    async def worker() -> None:
+        while (key := await queue.get()) is not None:
+            await process_one(queue, reconcile, key, timeout=timeout, resync=resync)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(count):
+            group.create_task(worker())

@@ -1,0 +1,1 @@
+"""Logs, operator metrics and health endpoints: how the operator reports on itself."""
