@@ -20,24 +20,38 @@ def operator(
     kubeconfig: Path | None = typer.Option(None, envvar="KUBECONFIG", help="Kubeconfig file."),
     context: str | None = typer.Option(None, help="Kubeconfig context."),
     namespace: list[str] = typer.Option(
-        [], "--namespace", "-n", envvar="CANARY_NAMESPACES",
-        help="Watch only these namespaces (repeatable); default: all namespaces."),
+        [],
+        "--namespace",
+        "-n",
+        envvar="CANARY_NAMESPACES",
+        help="Watch only these namespaces (repeatable); default: all namespaces.",
+    ),
     selector: str | None = typer.Option(
-        None, envvar="CANARY_LABEL_SELECTOR",
-        help="Only Canaries matching this label selector (shard Canaries between operators)."),
+        None,
+        envvar="CANARY_LABEL_SELECTOR",
+        help="Only Canaries matching this label selector (shard Canaries between operators).",
+    ),
     workers: int = typer.Option(4, envvar="CANARY_WORKERS", help="Concurrent reconciles."),
     prometheus: str = typer.Option(
-        "http://127.0.0.1:9090", envvar="CANARY_PROMETHEUS_ADDRESS",
-        help="Default Prometheus for Canaries that don't name one."),
+        "http://127.0.0.1:9090",
+        envvar="CANARY_PROMETHEUS_ADDRESS",
+        help="Default Prometheus for Canaries that don't name one.",
+    ),
     log_format: str = typer.Option("json", envvar="CANARY_LOG_FORMAT", help="json or console."),
     log_level: str = typer.Option("info", envvar="CANARY_LOG_LEVEL"),
-    resync: float = typer.Option(300.0, envvar="CANARY_RESYNC_SECONDS",
-                                 help="Look at every Canary at least this often (seconds)."),
+    resync: float = typer.Option(
+        300.0,
+        envvar="CANARY_RESYNC_SECONDS",
+        help="Look at every Canary at least this often (seconds).",
+    ),
 ) -> None:
     """Run the canary operator: reconcile Canaries until stopped."""
     canary_logging.configure(json=log_format == "json", level=log_level)
     settings = OperatorSettings(
-        prometheus_address=prometheus, workers=workers, namespaces=tuple(namespace),
-        label_selector=selector, resync_seconds=resync,
+        prometheus_address=prometheus,
+        workers=workers,
+        namespaces=tuple(namespace),
+        label_selector=selector,
+        resync_seconds=resync,
     )
     asyncio.run(run_operator(settings, kubeconfig=kubeconfig, context=context))

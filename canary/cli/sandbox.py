@@ -5,6 +5,7 @@ Starts real processes on loopback only; everything stops on exit or Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -14,8 +15,10 @@ import typer
 from canary.sandbox.controlplane import build
 from canary.sandbox.controlplane.launcher import ControlPlane
 
-app = typer.Typer(help="A local Kubernetes control plane (etcd + kube-apiserver) on loopback.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="A local Kubernetes control plane (etcd + kube-apiserver) on loopback.",
+    no_args_is_help=True,
+)
 
 REPO_CRDS = Path(__file__).resolve().parents[2] / "crds"
 
@@ -40,7 +43,5 @@ def up(
         typer.echo(f"export KUBECONFIG={plane.kubeconfig}")
         typer.echo("kubectl get crds   # Gateway API and Canary CRDs are installed")
         typer.echo("Press Ctrl-C to stop.")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass

@@ -30,8 +30,14 @@ class EventSink(Protocol):
 class EventRecorder:
     """Creates Events through the API, de-duplicating repeats within `repeat_window`."""
 
-    def __init__(self, kube: Kube, *, clock: Clock, instance: str | None = None,
-                 repeat_window: dt.timedelta = dt.timedelta(minutes=5)) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        clock: Clock,
+        instance: str | None = None,
+        repeat_window: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
         self._kube = kube
         self._clock = clock
         self._instance = instance or socket.gethostname()
@@ -62,8 +68,11 @@ class EventRecorder:
             "note": message[:1024],
             "type": type,
             "regarding": {
-                "apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-                "name": meta.get("name"), "namespace": namespace, "uid": meta.get("uid"),
+                "apiVersion": obj.get("apiVersion"),
+                "kind": obj.get("kind"),
+                "name": meta.get("name"),
+                "namespace": namespace,
+                "uid": meta.get("uid"),
                 "resourceVersion": meta.get("resourceVersion"),
             },
         }

@@ -31,8 +31,14 @@ class Informer:
     """A cache of one resource kind (optionally one namespace / label selector)."""
 
     def __init__(
-        self, kube: Kube, resource: Resource, *, clock: Clock, on_change: Handler,
-        namespace: str | None = None, label_selector: str | None = None,
+        self,
+        kube: Kube,
+        resource: Resource,
+        *,
+        clock: Clock,
+        on_change: Handler,
+        namespace: str | None = None,
+        label_selector: str | None = None,
         max_backoff: float = 30.0,
     ) -> None:
         self.resource = resource
@@ -73,7 +79,9 @@ class Informer:
                 if not resource_version:
                     resource_version = await self._relist()
                 async for kind, obj in self._kube.watch(
-                    self.resource, self.namespace, resource_version=resource_version,
+                    self.resource,
+                    self.namespace,
+                    resource_version=resource_version,
                     label_selector=self._selector,
                 ):
                     failures = 0
@@ -88,15 +96,20 @@ class Informer:
                 self.restarts += 1
                 failures += 1
                 delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10))
-                log.warning("watch failed, retrying", resource=self.resource.plural,
-                            error=str(exc), retry_in=delay)
+                log.warning(
+                    "watch failed, retrying",
+                    resource=self.resource.plural,
+                    error=str(exc),
+                    retry_in=delay,
+                )
                 await self._clock.sleep(delay)
                 if exc.status in (401, 403, 404):
                     resource_version = ""
 
     async def _relist(self) -> str:
         items, resource_version = await self._kube.list(
-            self.resource, self.namespace, label_selector=self._selector)
+            self.resource, self.namespace, label_selector=self._selector
+        )
         fresh = {obj_key(obj): obj for obj in items}
         old_store, self._store = self._store, fresh
         for key, obj in fresh.items():

@@ -48,8 +48,11 @@ class Caches:
         return None
 
     def items(self, resource: Resource, namespace: str | None = None) -> list[JsonObj]:
-        return [obj for informer in self.by_kind.get(resource.plural, [])
-                for obj in informer.items(namespace)]
+        return [
+            obj
+            for informer in self.by_kind.get(resource.plural, [])
+            for obj in informer.items(namespace)
+        ]
 
     def upsert(self, resource: Resource, obj: JsonObj) -> None:
         """Write our own write's result through to the cache that holds the object."""
@@ -70,8 +73,14 @@ CLUSTER_WIDE = (GATEWAYCLASS, INGRESS)  # read wherever they are: classes, confl
 class Manager:
     """Runs informers and workers for one operator process."""
 
-    def __init__(self, kube: Kube, settings: OperatorSettings, *, clock: Clock,
-                 make_reconciler: Callable[[Caches, WorkQueue], Reconcile]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        settings: OperatorSettings,
+        *,
+        clock: Clock,
+        make_reconciler: Callable[[Caches, WorkQueue], Reconcile],
+    ) -> None:
         self.kube = kube
         self.settings = settings
         self.clock = clock
@@ -85,13 +94,25 @@ class Manager:
         for resource in CLUSTER_WIDE:
             self._add(resource, [None], self._on_related)
 
-    def _add(self, resource: Resource, namespaces: list[str | None],
-             handler: Callable[[JsonObj | None, JsonObj | None], Awaitable[None]],
-             selector: str | None = None) -> None:
+    def _add(
+        self,
+        resource: Resource,
+        namespaces: list[str | None],
+        handler: Callable[[JsonObj | None, JsonObj | None], Awaitable[None]],
+        selector: str | None = None,
+    ) -> None:
         informers = self.caches.by_kind.setdefault(resource.plural, [])
         for namespace in namespaces if resource.namespaced else [None]:
-            informers.append(Informer(self.kube, resource, clock=self.clock, on_change=handler,
-                                      namespace=namespace, label_selector=selector))
+            informers.append(
+                Informer(
+                    self.kube,
+                    resource,
+                    clock=self.clock,
+                    on_change=handler,
+                    namespace=namespace,
+                    label_selector=selector,
+                )
+            )
 
     async def _on_canary(self, old: JsonObj | None, new: JsonObj | None) -> None:
         obj = new or old
@@ -115,8 +136,11 @@ class Manager:
             meta, spec = canary["metadata"], canary.get("spec", {})
             if kind in ("HTTPRoute", "GRPCRoute"):
                 ref = spec.get("routeRef", {})
-                if (meta["namespace"] != namespace or ref.get("name") != name
-                        or ref.get("kind", "HTTPRoute") != kind):
+                if (
+                    meta["namespace"] != namespace
+                    or ref.get("name") != name
+                    or ref.get("kind", "HTTPRoute") != kind
+                ):
                     continue
             elif kind == "Service" and meta["namespace"] != namespace:
                 continue
@@ -131,11 +155,16 @@ class Manager:
             for informer in self.caches.all():
                 await informer.synced.wait()
             log.info("caches synced, starting workers", workers=self.settings.workers)
-            group.create_task(run_workers(
-                self.queue, self._reconcile, count=self.settings.workers,
-                timeout=self.settings.reconcile_timeout_seconds,
-                resync=self.settings.resync_seconds,
-            ), name="workers")
+            group.create_task(
+                run_workers(
+                    self.queue,
+                    self._reconcile,
+                    count=self.settings.workers,
+                    reconcile_timeout=self.settings.reconcile_timeout_seconds,
+                    resync=self.settings.resync_seconds,
+                ),
+                name="workers",
+            )
 
     async def stop(self) -> None:
         await self.queue.shutdown()

@@ -78,7 +78,7 @@ class WorkQueue:
         """Requeue after an exponential per-key backoff; returns the delay chosen."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        delay = min(self._max_delay, self._base_delay * (2**failures))
+        delay: float = min(self._max_delay, self._base_delay * 2.0**failures)
         self.add_after(key, delay)
         return delay
 

@@ -18,11 +18,12 @@ Reconcile = Callable[[Key], Awaitable[Outcome]]
 log = structlog.get_logger("canary.workers")
 
 
-async def process_one(queue: WorkQueue, reconcile: Reconcile, key: Key, *, timeout: float,
-                      resync: float) -> None:
+async def process_one(
+    queue: WorkQueue, reconcile: Reconcile, key: Key, *, reconcile_timeout: float, resync: float
+) -> None:
     """Run one reconcile of `key` and schedule what comes next."""
     try:
-        outcome = await asyncio.wait_for(reconcile(key), timeout=timeout)
+        outcome = await asyncio.wait_for(reconcile(key), timeout=reconcile_timeout)
     except PermanentError as exc:
         queue.forget(key)
         log.warning("reconcile failed permanently", key=key, error=str(exc))
@@ -34,7 +35,7 @@ async def process_one(queue: WorkQueue, reconcile: Reconcile, key: Key, *, timeo
         log.info("reconcile will retry", key=key, error=str(exc))
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any bug in one Canary must not stop the others
+    except Exception as exc:  # any bug in one Canary must not stop the others
         delay = queue.add_rate_limited(key)
         log.exception("reconcile error", key=key, error=repr(exc), retry_in=delay)
     else:
@@ -48,13 +49,16 @@ async def process_one(queue: WorkQueue, reconcile: Reconcile, key: Key, *, timeo
         await queue.done(key)
 
 
-async def run_workers(queue: WorkQueue, reconcile: Reconcile, *, count: int, timeout: float,
-                      resync: float) -> None:
+async def run_workers(
+    queue: WorkQueue, reconcile: Reconcile, *, count: int, reconcile_timeout: float, resync: float
+) -> None:
     """Run `count` workers until cancelled or the queue shuts down."""
 
     async def worker() -> None:
         while (key := await queue.get()) is not None:
-            await process_one(queue, reconcile, key, timeout=timeout, resync=resync)
+            await process_one(
+                queue, reconcile, key, reconcile_timeout=reconcile_timeout, resync=resync
+            )
 
     async with asyncio.TaskGroup() as group:
         for _ in range(count):

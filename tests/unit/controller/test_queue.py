@@ -90,7 +90,7 @@ async def _run(queue: WorkQueue, outcome: Outcome | Exception) -> None:
     await queue.add(A)
     key = await queue.get()
     assert key == A
-    await process_one(queue, reconcile, key, timeout=5, resync=300)
+    await process_one(queue, reconcile, key, reconcile_timeout=5, resync=300)
 
 
 async def test_requeue_after_outcome_schedules_the_key() -> None:

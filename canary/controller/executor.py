@@ -1,0 +1,75 @@
+"""Carry out a Decision's actions: route writes through the traffic router, then Events.
+
+Only executes; never decides. A failed route write becomes a Warning event and a
+TemporaryError, so the key is retried with backoff while the status already says where the
+rollout stands.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from canary.api.spec import CanarySpec
+from canary.controller.events import EventSink
+from canary.controller.outcome import PermanentError, TemporaryError
+from canary.controller.routes import target_of
+from canary.core.decision import Action, EmitEvent, RewriteRoute, SetWeights
+from canary.kube.errors import Forbidden, Invalid, KubeError
+from canary.kube.resources import JsonObj
+from canary.routers.base import TrafficRouter
+from canary.routers.errors import RouterError
+
+
+class Host(Protocol):
+    """What the executor needs from the reconciler."""
+
+    @property
+    def events(self) -> EventSink: ...
+
+    def router(self, kind: str) -> TrafficRouter: ...
+
+    def cached_route(self, obj: JsonObj, spec: CanarySpec) -> JsonObj | None: ...
+
+
+async def execute(
+    host: Host, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
+) -> bool:
+    """Run `actions` in order (route first, events after); True if the route was written."""
+    wrote = False
+    failure: Exception | None = None
+    for action in actions:
+        if isinstance(action, EmitEvent) or spec is None:
+            continue
+        try:
+            wrote |= await _route_action(host, obj, spec, action)
+        except (KubeError, RouterError) as exc:
+            failure = exc
+            break
+    for action in actions:
+        if isinstance(action, EmitEvent):
+            await host.events.emit(
+                obj, type=action.type, reason=action.reason, message=action.message
+            )
+    if failure is not None:
+        await host.events.emit(
+            obj,
+            type="Warning",
+            reason="RouteWriteFailed",
+            message=f"Could not update the route: {failure}",
+        )
+        if isinstance(failure, (Forbidden, Invalid)):
+            raise PermanentError(str(failure)) from failure
+        raise TemporaryError(str(failure)) from failure
+    return wrote
+
+
+async def _route_action(host: Host, obj: JsonObj, spec: CanarySpec, action: Action) -> bool:
+    target = target_of(obj["metadata"]["namespace"], spec)
+    router = host.router(target.route.kind)
+    cached = host.cached_route(obj, spec)
+    match action:
+        case SetWeights(canary=weight):
+            return await router.set_weights(target, canary_weight=weight, route=cached)
+        case RewriteRoute():
+            return await router.rewrite(target, route=cached)
+    return False

@@ -1,0 +1,119 @@
+"""The finalizer: a Canary deleted mid-rollout first gives 100 % back to the stable backend.
+
+A promoted or rolled-back Canary is released at once (its traffic is already where it should
+stay). A route that is gone, or a write we are not allowed to make, never blocks deletion
+forever: it is reported as an event and the finalizer is removed.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import structlog
+from pydantic import ValidationError
+
+from canary.api.spec import CanarySpec
+from canary.api.status import CanaryStatus
+from canary.controller.events import EventSink
+from canary.controller.manager import Caches
+from canary.controller.outcome import Done, Outcome, TemporaryError
+from canary.controller.routes import target_of
+from canary.kube.client import Kube
+from canary.kube.errors import Conflict, Forbidden, Invalid, KubeError, NotFound
+from canary.kube.resources import CANARY, JsonObj
+from canary.routers.base import TrafficRouter
+from canary.routers.errors import RouteNotFoundError, RouterError
+
+FINALIZER = "rollouts.canary-operator.io/restore-stable"
+log = structlog.get_logger("canary.finalizer")
+
+
+class Host(Protocol):
+    @property
+    def kube(self) -> Kube: ...
+
+    @property
+    def caches(self) -> Caches: ...
+
+    @property
+    def events(self) -> EventSink: ...
+
+    def router(self, kind: str) -> TrafficRouter: ...
+
+    def cached_route(self, obj: JsonObj, spec: CanarySpec) -> JsonObj | None: ...
+
+
+async def ensure(kube: Kube, caches: Caches, obj: JsonObj) -> JsonObj:
+    """Add our finalizer if missing (guarded by resourceVersion); returns the current object."""
+    finalizers = list(obj["metadata"].get("finalizers") or [])
+    if FINALIZER in finalizers:
+        return obj
+    try:
+        written = await _set_finalizers(kube, obj, [*finalizers, FINALIZER])
+    except Conflict as exc:
+        raise TemporaryError("Canary changed while adding the finalizer", delay=0) from exc
+    caches.upsert(CANARY, written)
+    return written
+
+
+async def finalize(host: Host, obj: JsonObj) -> Outcome:
+    """Restore stable if a rollout is under way, then let the object go."""
+    finalizers = list(obj["metadata"].get("finalizers") or [])
+    if FINALIZER not in finalizers:
+        return Done()
+    try:
+        spec = CanarySpec.model_validate(obj.get("spec") or {})
+        status = CanaryStatus.model_validate(obj.get("status") or {})
+    except ValidationError:
+        spec, status = None, CanaryStatus()
+    if spec is not None and status.phase.active and status.canary_weight > 0:
+        await _restore_stable(host, obj, spec)
+    try:
+        await _set_finalizers(host.kube, obj, [f for f in finalizers if f != FINALIZER])
+    except Conflict as exc:
+        raise TemporaryError("Canary changed while removing the finalizer", delay=0) from exc
+    except NotFound:
+        pass
+    return Done()
+
+
+async def _restore_stable(host: Host, obj: JsonObj, spec: CanarySpec) -> None:
+    target = target_of(obj["metadata"]["namespace"], spec)
+    try:
+        await host.router(target.route.kind).set_weights(
+            target, canary_weight=0, route=host.cached_route(obj, spec)
+        )
+    except (RouteNotFoundError, NotFound):
+        await host.events.emit(
+            obj,
+            type="Warning",
+            reason="WeightsNotRestored",
+            message=f"{target.route} is gone; nothing to restore",
+        )
+        return
+    except (Forbidden, Invalid, RouterError) as exc:
+        await host.events.emit(
+            obj,
+            type="Warning",
+            reason="WeightsNotRestored",
+            message=f"Could not restore 100% stable on {target.route}: {exc}."
+            " The Canary is deleted anyway; check the route's weights.",
+        )
+        return
+    except KubeError as exc:
+        raise TemporaryError(f"restoring stable weights: {exc}") from exc
+    await host.events.emit(
+        obj,
+        type="Normal",
+        reason="WeightsRestored",
+        message=f"Canary deleted mid-rollout: 100% restored to {spec.stable}",
+    )
+    log.info("stable restored before deletion", canary=obj["metadata"]["name"])
+
+
+async def _set_finalizers(kube: Kube, obj: JsonObj, finalizers: list[str]) -> JsonObj:
+    meta = obj["metadata"]
+    body = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.get("resourceVersion")}}
+    return await kube.patch(
+        CANARY, meta["name"], body, namespace=meta["namespace"], patch_type="merge"
+    )

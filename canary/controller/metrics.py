@@ -1,0 +1,158 @@
+"""Sample a Canary's metric gates: resolve its Prometheus settings (and Secret), render each
+gate's query with the Canary's variables, and run them concurrently.
+
+Produces `MetricSample`s only; judging them is `canary.core`'s job. One provider (connection
+pool) is kept per distinct Prometheus configuration and closed on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from datetime import timedelta
+
+from canary.api.analysis import Analysis, MetricGate, MinRequests
+from canary.api.analysis import PrometheusConfig as PrometheusSpec
+from canary.api.duration import parse_duration
+from canary.api.spec import CanarySpec
+from canary.controller.settings import OperatorSettings
+from canary.core.observations import MetricSample
+from canary.kube.client import Kube
+from canary.kube.errors import KubeError
+from canary.kube.resources import SECRET
+from canary.providers.auth import SecretAuthError, auth_from_secret_data
+from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.registry import create_provider
+from canary.providers.render import TemplateError, render
+from canary.providers.templates import builtin_query
+from canary.providers.variables import QueryVariables
+
+GUARD_NAME = "minRequests"
+MAX_PROVIDERS = 64
+
+
+class ConfigError(Exception):
+    """The Canary's Prometheus settings cannot be used (bad Secret, bad address)."""
+
+
+def prometheus_duration(window: timedelta) -> str:
+    return f"{max(1, int(window.total_seconds()))}s"
+
+
+class MetricsSampler:
+    """Runs the queries of a Canary's analysis against its Prometheus."""
+
+    def __init__(self, kube: Kube, settings: OperatorSettings) -> None:
+        self._kube = kube
+        self._settings = settings
+        self._providers: OrderedDict[PrometheusConfig, MetricProvider] = OrderedDict()
+
+    async def sample(
+        self,
+        namespace: str,
+        name: str,
+        spec: CanarySpec,
+    ) -> tuple[tuple[MetricSample, ...], MetricSample | None]:
+        """Every gate's sample, and the traffic guard's (None when not configured)."""
+        analysis = spec.analysis
+        if analysis is None:
+            return (), None
+        queries: list[tuple[str, MetricGate | MinRequests]] = [
+            (gate.name, gate) for gate in analysis.metrics
+        ]
+        if analysis.min_requests is not None:
+            queries.append((GUARD_NAME, analysis.min_requests))
+        try:
+            provider = await self._provider(namespace, analysis)
+        except ConfigError as exc:
+            failed = [MetricSample.failed(label, str(exc)) for label, _ in queries]
+            return _split(failed, analysis)
+        step = spec.steps.interval_length
+        samples = await asyncio.gather(
+            *(
+                self._run(provider, label, gate, _variables(namespace, name, spec, gate, step))
+                for label, gate in queries
+            )
+        )
+        return _split(list(samples), analysis)
+
+    async def _run(
+        self,
+        provider: MetricProvider,
+        label: str,
+        gate: MetricGate | MinRequests,
+        variables: QueryVariables,
+    ) -> MetricSample:
+        try:
+            template = gate.query if gate.query is not None else builtin_query(str(gate.template))
+            promql = render(template, variables.as_mapping())
+        except (TemplateError, KeyError) as exc:
+            return MetricSample.failed(label, f"query cannot be rendered: {exc}")
+        return await provider.query(label, promql)
+
+    async def _provider(self, namespace: str, analysis: Analysis) -> MetricProvider:
+        config = await self._config(namespace, analysis.prometheus)
+        provider = self._providers.get(config)
+        if provider is None:
+            provider = create_provider("prometheus", config)
+            self._providers[config] = provider
+            while len(self._providers) > MAX_PROVIDERS:
+                _, oldest = self._providers.popitem(last=False)
+                await oldest.aclose()
+        self._providers.move_to_end(config)
+        return provider
+
+    async def _config(self, namespace: str, spec: PrometheusSpec) -> PrometheusConfig:
+        try:
+            config = PrometheusConfig(
+                address=spec.address or self._settings.prometheus_address,
+                timeout=parse_duration(spec.timeout).total_seconds(),
+                verify_tls=not spec.insecure_skip_verify,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"prometheus settings: {exc}") from exc
+        if spec.secret_ref is None:
+            return config
+        secret_name = spec.secret_ref.name
+        try:
+            secret = await self._kube.get_or_none(SECRET, secret_name, namespace)
+        except KubeError as exc:
+            raise ConfigError(f"cannot read Secret {namespace}/{secret_name}: {exc}") from exc
+        if secret is None:
+            raise ConfigError(
+                f"Secret {namespace}/{secret_name} (prometheus.secretRef) does not exist"
+            )
+        try:
+            return auth_from_secret_data(secret.get("data") or {}).apply(config)
+        except (SecretAuthError, ValueError) as exc:
+            raise ConfigError(f"Secret {namespace}/{secret_name}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        providers, self._providers = list(self._providers.values()), OrderedDict()
+        for provider in providers:
+            await provider.aclose()
+
+
+def _variables(
+    namespace: str, name: str, spec: CanarySpec, gate: MetricGate | MinRequests, step: timedelta
+) -> QueryVariables:
+    window = step if gate.interval is None else parse_duration(gate.interval)
+    return QueryVariables(
+        namespace=namespace,
+        canary=name,
+        route=spec.route_ref.name,
+        stable_service=spec.stable.name,
+        stable_port=spec.stable.port,
+        canary_service=spec.canary.name,
+        canary_port=spec.canary.port,
+        interval=prometheus_duration(window),
+    )
+
+
+def _split(
+    samples: list[MetricSample],
+    analysis: Analysis,
+) -> tuple[tuple[MetricSample, ...], MetricSample | None]:
+    if analysis.min_requests is None:
+        return tuple(samples), None
+    return tuple(samples[:-1]), samples[-1]

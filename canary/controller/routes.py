@@ -1,0 +1,70 @@
+"""Observe a Canary's route from the caches, judged by the router's pure `observe_route`.
+
+`CacheReader` lets the router's reading code run against the informer caches instead of the
+API server, so a reconcile never reads the API. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from canary.api.spec import CanarySpec
+from canary.controller.manager import Caches
+from canary.core.observations import RouteObservation
+from canary.kube.resources import GRPCROUTE, HTTPROUTE, JsonObj, Resource
+from canary.routers.observe import observe_route
+from canary.routers.refs import BackendKey, RouteRef, RouteTarget
+from canary.routers.surroundings import Surroundings, read_surroundings
+
+ROUTE_RESOURCES: dict[str, Resource] = {"HTTPRoute": HTTPROUTE, "GRPCRoute": GRPCROUTE}
+
+
+class CacheReader:
+    """The read half of the API, answered from the informer caches."""
+
+    def __init__(self, caches: Caches) -> None:
+        self._caches = caches
+
+    async def get_or_none(
+        self, res: Resource, name: str, namespace: str | None = None
+    ) -> JsonObj | None:
+        return self._caches.get(res, namespace or "", name)
+
+    async def list(
+        self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> tuple[builtins.list[JsonObj], str]:
+        return self._caches.items(res, namespace), ""
+
+
+def target_of(namespace: str, spec: CanarySpec) -> RouteTarget:
+    """What the router needs to find the managed weights of this Canary."""
+    ref = spec.route_ref
+    return RouteTarget(
+        route=RouteRef(namespace=namespace, name=ref.name, kind=str(ref.kind)),
+        stable=BackendKey(spec.stable.name, spec.stable.port),
+        canary=BackendKey(spec.canary.name, spec.canary.port),
+        rule_names=tuple(ref.rule_names) if ref.rule_names is not None else None,
+    )
+
+
+def cached_route(caches: Caches, target: RouteTarget) -> JsonObj | None:
+    resource = ROUTE_RESOURCES.get(target.route.kind, HTTPROUTE)
+    return caches.get(resource, target.route.namespace, target.route.name)
+
+
+async def observe(caches: Caches, target: RouteTarget) -> RouteObservation:
+    """The route's managed weights and attachment health, from the caches only."""
+    route = cached_route(caches, target)
+    around = await read_surroundings(CacheReader(caches), route) if route else Surroundings()
+    return observe_route(
+        route,
+        stable=target.stable,
+        canary=target.canary,
+        rule_names=target.rule_names,
+        gateways=around.gateways,
+        gateway_classes=around.gateway_classes,
+        services=around.services,
+        reference_grants=around.reference_grants,
+        ingresses=around.ingresses,
+        ref=target.route,
+    )
