@@ -1,0 +1,76 @@
+"""`observe_route`: one route plus what surrounds it, turned into a `RouteObservation`.
+
+Pure: the caller reads the objects (from a cache or the API) and passes them in; nothing here
+does I/O or looks at the clock. Any issue means the rollout holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from canary.core.observations import RouteIssue, RouteObservation, RouteProblem
+from canary.kube.resources import JsonObj
+from canary.routers.attachment import parent_issues
+from canary.routers.backendrefs import grant_issues
+from canary.routers.hostnames import ingress_conflicts
+from canary.routers.refs import BackendKey, RouteRef
+from canary.routers.rules import find_managed, rule_weights
+
+
+def _unique(issues: Iterable[RouteIssue]) -> tuple[RouteIssue, ...]:
+    return tuple(dict.fromkeys(issues))
+
+
+def observe_route(
+    route: JsonObj | None,
+    *,
+    stable: BackendKey,
+    canary: BackendKey,
+    rule_names: Sequence[str] | None,
+    gateways: Mapping[tuple[str, str], JsonObj],
+    gateway_classes: Mapping[str, JsonObj],
+    services: Mapping[tuple[str, str], JsonObj],
+    reference_grants: Iterable[JsonObj],
+    ingresses: Iterable[JsonObj],
+    ref: RouteRef | None = None,
+) -> RouteObservation:
+    """The managed weights and every diagnosed problem; `ref` names a route that is missing."""
+    if route is None:
+        what = str(ref) if ref else "the route the Canary refers to"
+        return RouteObservation(
+            exists=False,
+            issues=(
+                RouteIssue(
+                    RouteProblem.ROUTE_NOT_FOUND,
+                    "RouteNotFound",
+                    f"{what} does not exist: create it (with backendRefs to both the stable "
+                    f"and the canary Service), or fix the Canary's route reference. The "
+                    f"operator never creates routes.",
+                ),
+            ),
+        )
+    managed, shape = find_managed(route, stable=stable, canary=canary, rule_names=rule_names)
+    grants = list(reference_grants)
+    # A controller reports RefNotPermitted only once it processed the route; ours comes first.
+    issues = _unique(
+        [
+            *shape,
+            *grant_issues(route, grants),
+            *parent_issues(
+                route,
+                gateways=gateways,
+                gateway_classes=gateway_classes,
+                services=services,
+                reference_grants=grants,
+            ),
+            *ingress_conflicts(route, gateways=gateways, ingresses=ingresses),
+        ]
+    )
+    meta = route.get("metadata", {})
+    return RouteObservation(
+        exists=True,
+        rules=rule_weights(route, managed),
+        issues=issues,
+        generation=int(meta.get("generation") or 0),
+        resource_version=str(meta.get("resourceVersion", "")),
+    )

@@ -1,0 +1,179 @@
+"""Builders for route-shaped dicts and a tiny RFC 6902 applier, shared by the router unit tests.
+
+The applier exists so the tests can check a patch's effect without the `jsonpatch` package;
+it implements only what RFC 6902 says about test/add/remove/replace.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+GW = "gateway.networking.k8s.io"
+
+
+class PatchTestFailed(Exception):
+    """A `test` op did not hold: the server would reject the whole patch."""
+
+
+def ref(name: str, port: int = 80, weight: int | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "port": port, **extra}
+    if weight is not None:
+        body["weight"] = weight
+    return body
+
+
+def rule(*refs: dict[str, Any], name: str | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"backendRefs": list(refs), **extra}
+    if name is not None:
+        body["name"] = name
+    return body
+
+
+def route(
+    *rules: dict[str, Any],
+    name: str = "web",
+    namespace: str = "app",
+    kind: str = "HTTPRoute",
+    resource_version: str = "100",
+    generation: int = 1,
+    parent_refs: list[dict[str, Any]] | None = None,
+    hostnames: list[str] | None = None,
+    status_parents: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "parentRefs": parent_refs
+        if parent_refs is not None
+        else [{"name": "gw", "namespace": "infra"}],
+        "rules": list(rules),
+    }
+    if hostnames is not None:
+        spec["hostnames"] = hostnames
+    body: dict[str, Any] = {
+        "apiVersion": f"{GW}/v1",
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "resourceVersion": resource_version,
+            "generation": generation,
+        },
+        "spec": spec,
+    }
+    if status_parents is not None:
+        body["status"] = {"parents": status_parents}
+    return body
+
+
+def cond(
+    kind: str, status: str, reason: str, message: str = "", generation: int | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": kind, "status": status, "reason": reason, "message": message}
+    if generation is not None:
+        body["observedGeneration"] = generation
+    return body
+
+
+def parent_status(
+    *conditions: dict[str, Any],
+    name: str = "gw",
+    namespace: str = "infra",
+    controller: str = "example.com/gateway",
+    **ref_extra: Any,
+) -> dict[str, Any]:
+    return {
+        "parentRef": {
+            "group": GW,
+            "kind": "Gateway",
+            "name": name,
+            "namespace": namespace,
+            **ref_extra,
+        },
+        "controllerName": controller,
+        "conditions": list(conditions),
+    }
+
+
+def gateway(
+    name: str = "gw",
+    namespace: str = "infra",
+    *,
+    class_name: str = "eg",
+    listeners: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "gatewayClassName": class_name,
+            "listeners": listeners
+            if listeners is not None
+            else [
+                {
+                    "name": "http",
+                    "port": 80,
+                    "protocol": "HTTP",
+                    "allowedRoutes": {"namespaces": {"from": "All"}},
+                }
+            ],
+        },
+    }
+
+
+def gateway_class(
+    name: str = "eg", *, controller: str = "example.com/gateway", accepted: str | None = "True"
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": f"{GW}/v1",
+        "kind": "GatewayClass",
+        "metadata": {"name": name},
+        "spec": {"controllerName": controller},
+    }
+    if accepted is not None:
+        body["status"] = {
+            "conditions": [
+                cond("Accepted", accepted, "Accepted" if accepted == "True" else "Pending")
+            ]
+        }
+    return body
+
+
+def _walk(doc: Any, pointer: str) -> tuple[Any, str]:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    parent = doc
+    for part in parts[:-1]:
+        parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+    return parent, parts[-1]
+
+
+def apply_patch(doc: Any, patch: list[dict[str, Any]]) -> Any:
+    """Apply an RFC 6902 patch to a copy of `doc`; raise PatchTestFailed when a test fails."""
+    result = copy.deepcopy(doc)
+    for op in patch:
+        parent, key = _walk(result, op["path"])
+        if isinstance(parent, list):
+            index = len(parent) if key == "-" else int(key)
+            if op["op"] == "test":
+                if index >= len(parent) or parent[index] != op["value"]:
+                    raise PatchTestFailed(op["path"])
+            elif op["op"] == "add":
+                parent.insert(index, copy.deepcopy(op["value"]))
+            elif op["op"] == "remove":
+                del parent[index]
+            elif op["op"] == "replace":
+                parent[index] = copy.deepcopy(op["value"])
+            else:
+                raise ValueError(op)
+        elif op["op"] == "test":
+            if key not in parent or parent[key] != op["value"]:
+                raise PatchTestFailed(op["path"])
+        elif op["op"] in ("add", "replace"):
+            if op["op"] == "replace" and key not in parent:
+                raise KeyError(op["path"])
+            parent[key] = copy.deepcopy(op["value"])
+        elif op["op"] == "remove":
+            del parent[key]
+        else:
+            raise ValueError(op)
+    return result
