@@ -1,0 +1,33 @@
+"""Metric providers by the name a Canary uses (`provider: prometheus`).
+
+An unknown name is an `UnknownProviderError`, never a silent fallback to a default provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.prometheus import PrometheusProvider
+
+ProviderFactory = Callable[[PrometheusConfig], MetricProvider]
+
+PROVIDERS: Mapping[str, ProviderFactory] = MappingProxyType(
+    {
+        "prometheus": PrometheusProvider,
+    }
+)
+
+
+class UnknownProviderError(LookupError):
+    """The Canary names a provider this operator does not have."""
+
+
+def create_provider(name: str, config: PrometheusConfig) -> MetricProvider:
+    """A new provider of kind `name`; the caller owns it and must `aclose()` it."""
+    factory = PROVIDERS.get(name)
+    if factory is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise UnknownProviderError(f"unknown metric provider {name!r}; known: {known}")
+    return factory(config)

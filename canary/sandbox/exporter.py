@@ -1,0 +1,290 @@
+"""A loopback exporter serving Prometheus text whose series the caller sets: faked traffic.
+
+Counters grow at the rate the caller sets (each value is the area under its rate), so `rate()`
+over them is exactly what was asked. It speaks Envoy's, Istio's and the usual application
+metric names; it knows nothing about canaries or Kubernetes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from canary.sandbox.processes import LOOPBACK
+
+LabelSet = tuple[tuple[str, str], ...]
+SeriesKey = tuple[str, LabelSet]
+ENVOY_BUCKETS_MS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+ISTIO_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+APP_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Requests per second reaching one backend, the share answered 5xx, and their latency."""
+
+    rps: float
+    error_ratio: float = 0.0
+    latency_ms: float = 10.0
+
+
+@dataclass(frozen=True)
+class _Rate:
+    name: str
+    labels: LabelSet
+    per_second: float
+    create: bool = True
+
+
+def _rate(
+    name: str, base: Mapping[str, str], per_second: float, *, lazy: bool = False, **labels: str
+) -> _Rate:
+    """A `lazy` series is created only once its rate is non-zero (Envoy's 5xx counters)."""
+    return _Rate(name, _labelset({**base, **labels}), per_second, create=per_second > 0 or not lazy)
+
+
+class _Counter:
+    def __init__(self, now: float) -> None:
+        self.base, self.rate, self.since = 0.0, 0.0, now
+
+    def value(self, now: float) -> float:
+        return self.base + self.rate * (now - self.since)
+
+    def set_rate(self, rate: float, now: float) -> None:
+        self.base, self.rate, self.since = self.value(now), rate, now
+
+
+class Exporter:
+    """Serves `/metrics` on 127.0.0.1 from a background thread; use as a context manager."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters: dict[SeriesKey, _Counter] = {}
+        self._gauges: dict[SeriesKey, float] = {}
+        self._families: dict[str, tuple[str, str]] = {}  # series name -> (family, type)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- series ---------------------------------------------------------------------------
+    def set_rate(
+        self, name: str, labels: Mapping[str, str], per_second: float, *, create: bool = True
+    ) -> None:
+        """Let counter `name{labels}` grow by `per_second` from now on (created at 0)."""
+        self._apply([_Rate(name, _labelset(labels), per_second, create)])
+
+    def _apply(self, rates: Sequence[_Rate], *, histogram: str = "") -> None:
+        # One timestamp for all: related counters (ok/failed, buckets) stay exactly in ratio.
+        now = time.monotonic()
+        with self._lock:
+            for rate in rates:
+                key = (rate.name, rate.labels)
+                if key not in self._counters:
+                    if not rate.create:
+                        continue
+                    self._counters[key] = _Counter(now)
+                    kind = (histogram, "histogram") if histogram else (rate.name, "counter")
+                    self._families.setdefault(rate.name, kind)
+                self._counters[key].set_rate(rate.per_second, now)
+
+    def set_gauge(self, name: str, labels: Mapping[str, str], value: float) -> None:
+        with self._lock:
+            self._gauges[(name, _labelset(labels))] = value
+            self._families.setdefault(name, (name, "gauge"))
+
+    def remove(self, name: str) -> None:
+        """Stop serving every series called `name`; Prometheus marks them stale."""
+        with self._lock:
+            for store in (self._counters, self._gauges):
+                for key in [key for key in store if key[0] == name]:
+                    del store[key]
+
+    # -- traffic in the shapes the built-in templates read ---------------------------------
+    def envoy_cluster(self, cluster: str, traffic: Traffic) -> None:
+        """Envoy's per-cluster stats, cluster named like our sandbox's `namespace/service/port`."""
+        base = {"envoy_cluster_name": cluster}
+        ok, failed = _split(traffic)
+        self._apply(
+            [  # like Envoy, a 5xx series appears with the first 5xx
+                _rate("envoy_cluster_upstream_rq", base, ok, envoy_response_code="200"),
+                _rate(
+                    "envoy_cluster_upstream_rq", base, failed, lazy=True, envoy_response_code="503"
+                ),
+                _rate("envoy_cluster_upstream_rq_xx", base, ok, envoy_response_code_class="2"),
+                _rate(
+                    "envoy_cluster_upstream_rq_xx",
+                    base,
+                    failed,
+                    lazy=True,
+                    envoy_response_code_class="5",
+                ),
+            ]
+        )
+        self._histogram(
+            "envoy_cluster_upstream_rq_time",
+            base,
+            ENVOY_BUCKETS_MS,
+            traffic.rps,
+            traffic.latency_ms,
+        )
+
+    def istio_service(
+        self, namespace: str, service: str, traffic: Traffic, *, reporter: str = "destination"
+    ) -> None:
+        """Istio's standard metrics for requests to `service`, as `reporter` saw them."""
+        base = {
+            "reporter": reporter,
+            "destination_service_namespace": namespace,
+            "destination_service_name": service,
+        }
+        ok, failed = _split(traffic)
+        self._apply(
+            [
+                _rate("istio_requests_total", base, ok, response_code="200"),
+                _rate("istio_requests_total", base, failed, lazy=True, response_code="503"),
+            ]
+        )
+        self._histogram(
+            "istio_request_duration_milliseconds",
+            base,
+            ISTIO_BUCKETS_MS,
+            traffic.rps,
+            traffic.latency_ms,
+        )
+
+    def app_service(self, namespace: str, service: str, traffic: Traffic) -> None:
+        """`http_requests_total` and `http_request_duration_seconds` as an instrumented app."""
+        base = {"namespace": namespace, "service": service}
+        ok, failed = _split(traffic)
+        self._apply(
+            [
+                _rate("http_requests_total", base, ok, code="200"),
+                _rate("http_requests_total", base, failed, lazy=True, code="500"),
+            ]
+        )
+        self._histogram(
+            "http_request_duration_seconds",
+            base,
+            APP_BUCKETS_S,
+            traffic.rps,
+            traffic.latency_ms / 1000,
+        )
+
+    def _histogram(
+        self,
+        family: str,
+        labels: Mapping[str, str],
+        bounds: Sequence[float],
+        rps: float,
+        observed: float,
+    ) -> None:
+        """Every request observed at `observed`: it counts in each bucket at or above it."""
+        rates = [
+            _Rate(
+                f"{family}_bucket",
+                _labelset({**labels, "le": _number(bound)}),
+                rps if observed <= bound else 0.0,
+            )
+            for bound in (*bounds, math.inf)
+        ]
+        rates += [
+            _Rate(f"{family}_sum", _labelset(labels), rps * observed),
+            _Rate(f"{family}_count", _labelset(labels), rps),
+        ]
+        self._apply(rates, histogram=family)
+
+    # -- exposition -----------------------------------------------------------------------
+    def render(self) -> str:
+        """The current text exposition (format 0.0.4), grouped by metric family."""
+        now = time.monotonic()
+        with self._lock:
+            values = {key: c.value(now) for key, c in self._counters.items()} | self._gauges
+            families = dict(self._families)
+        lines: list[str] = []
+        current = ""
+        for name, labels in sorted(values, key=lambda key: (families[key[0]][0], key)):
+            family, kind = families[name]
+            if family != current:
+                lines.append(f"# TYPE {family} {kind}")
+                current = family
+            pairs = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+            lines.append(f"{name}{{{pairs}}} {_number(values[(name, labels)])}")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("exporter not started")
+        return self._server.server_address[1]
+
+    @property
+    def target(self) -> str:
+        """`host:port` for a scrape config."""
+        return f"{LOOPBACK}:{self.port}"
+
+    def start(self) -> Exporter:
+        exporter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = exporter.render().encode()
+                self.send_response(200 if self.path.startswith("/metrics") else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet: tests own stderr
+                pass
+
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="exporter", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Exporter:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _split(traffic: Traffic) -> tuple[float, float]:
+    failed = traffic.rps * traffic.error_ratio
+    return traffic.rps - failed, failed
+
+
+def _labelset(labels: Mapping[str, str]) -> LabelSet:
+    return tuple(sorted(labels.items()))
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
