@@ -59,7 +59,7 @@ class EventRecorder:
         body = {
             "apiVersion": EVENT.api_version,
             "kind": "Event",
-            "metadata": {"generateName": f"{meta.get('name', 'canary')}.", "namespace": namespace},
+            "metadata": {"generateName": f"{meta.get('name', 'canary')}-", "namespace": namespace},
             "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "reportingController": COMPONENT,
             "reportingInstance": self._instance,

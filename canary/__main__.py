@@ -1,0 +1,5 @@
+"""`python -m canary ...` is the `canary` command."""
+
+from canary.cli.app import main
+
+main()

@@ -1,0 +1,188 @@
+"""Manual control through the spec, the route-attachment gate, restarts and deletion, with the
+operator running as a real process against a real control plane."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from conftest import App, OperatorProcess, condition, eventually, gateway_manifest
+
+from canary.kube.errors import NotFound
+from canary.kube.resources import CANARY, GATEWAY, JsonObj
+
+pytestmark = pytest.mark.integration
+
+
+async def _phase(app: App, *phases: str) -> JsonObj | None:
+    status = await app.status()
+    return status if status.get("phase") in phases else None
+
+
+async def _weight_at_least(app: App, weight: int) -> JsonObj | None:
+    status = await app.status()
+    return status if status.get("canaryWeight", 0) >= weight else None
+
+
+async def test_paused_canary_never_moves_traffic_until_resumed(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    await app.create_canary(paused=True)
+    operator.start()
+    status = await eventually(lambda: _phase(app, "Paused"), within=60, what="Paused")
+    assert condition(status, "Paused")["status"] == "True"
+    await asyncio.sleep(3)  # three step intervals: a paused canary must not advance
+    assert await app.weights() == (100, 0)
+    await app.kube.patch(CANARY, "api", {"spec": {"paused": False}}, namespace=app.namespace)
+    await eventually(lambda: _phase(app, "Succeeded"), within=90, what="Succeeded")
+
+
+async def test_pause_step_holds_until_a_promote_request(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    await app.create_canary(
+        steps={"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
+    )
+    operator.start()
+
+    async def held_at_25() -> JsonObj | None:
+        status = await app.status()
+        paused = condition(status, "Paused")
+        ok = status.get("canaryWeight") == 25 and paused and paused["status"] == "True"
+        return status if ok else None
+
+    await eventually(held_at_25, within=60, what="the pause at 25%")
+    await asyncio.sleep(3)  # it must hold on its own
+    assert (await app.status())["canaryWeight"] == 25
+    await app.request("promote")
+    await eventually(lambda: _phase(app, "Succeeded"), within=60, what="Succeeded")
+    assert await app.weights() == (0, 100)
+
+
+async def test_abort_rolls_back_at_once_and_retry_starts_again(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "3s"})
+    operator.start()
+    await eventually(lambda: _weight_at_least(app, 5), within=60, what="the first step")
+    await app.request("abort")
+    status = await eventually(lambda: _phase(app, "RolledBack"), within=30, what="RolledBack")
+    assert condition(status, "RolledBack")["reason"] == "Aborted"
+    assert await app.weights() == (100, 0)
+    await app.request("retry")
+    await eventually(lambda: _phase(app, "Succeeded"), within=90, what="Succeeded after retry")
+    await app.wait_for_events("Aborted", "RolledBack", "Retried")
+
+
+async def test_promote_full_request_skips_the_remaining_steps(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    await app.create_canary(steps={"weights": [5, 10, 15, 20], "interval": "30s"})
+    operator.start()
+    await eventually(lambda: _weight_at_least(app, 5), within=60, what="the first step")
+    await app.request("promoteFull")
+    await eventually(lambda: _phase(app, "Succeeded"), within=30, what="Succeeded")
+    assert await app.weights() == (0, 100)
+
+
+async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    blocked = gateway_manifest(app.namespace, allowed_from="Selector")
+    blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
+        "matchLabels": {"gateway-access": "true"}
+    }
+    gateway = await app.kube.get(GATEWAY, "gw", app.namespace)
+    blocked["metadata"]["resourceVersion"] = gateway["metadata"]["resourceVersion"]
+    await app.kube.replace(GATEWAY, "gw", blocked, namespace=app.namespace)
+    await app.create_canary()
+    operator.start()
+
+    async def not_accepted() -> JsonObj | None:
+        status = await app.status()
+        route = condition(status, "RouteAccepted")
+        return status if route and route["status"] == "False" else None
+
+    status = await eventually(not_accepted, within=60, what="RouteAccepted=False")
+    accepted = condition(status, "RouteAccepted")
+    assert "NotAllowedByParent" in accepted["reason"] + accepted["message"]
+    assert "allowedRoutes" in accepted["message"]
+    await asyncio.sleep(3)  # three step intervals: no weight may change
+    assert await app.weights() == (100, 0)
+    assert (await app.status())["canaryWeight"] == 0
+    await app.wait_for_events("RouteNotAccepted")
+
+
+async def test_restarted_operator_resumes_without_repeating_or_skipping_a_step(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    interval = 6
+    await app.create_canary(steps={"weights": [5, 25, 50, 75], "interval": f"{interval}s"})
+    operator.start()
+    first = await eventually(lambda: _weight_at_least(app, 25), within=60, what="step 2")
+    operator.kill()
+    step_applied = dt.datetime.fromisoformat(first["stepStartedAt"])
+    await asyncio.sleep(3)
+    operator.start()
+    seen = [first["canaryWeight"]]
+
+    async def record_until_done() -> JsonObj | None:
+        weights = await app.weights()
+        if seen[-1] != weights[1]:
+            seen.append(weights[1])
+        return await _phase(app, "Succeeded")
+
+    await eventually(record_until_done, within=120, what="Succeeded after restart")
+    assert seen == sorted(seen), f"the weight went backwards: {seen}"
+    assert seen[-1] == 100
+    third = [
+        e
+        for e in await app.events()
+        if e.get("reason") == "StepAdvanced" and "50" in (e.get("note") or "")
+    ]
+    assert len(third) == 1, "step 3 must be applied exactly once"
+    advanced = dt.datetime.fromisoformat(third[0]["eventTime"].replace("Z", "+00:00"))
+    # Measured from when step 2 was applied, not from the restart 3 s later.
+    assert (advanced - step_applied).total_seconds() < interval + 2.5
+    written = [
+        line["weights"]["canary"]
+        for line in operator.log_lines()
+        if line.get("event") == "reconciled" and line.get("wrote_route")
+    ]
+    assert written == sorted(written)
+    assert len(written) == len(set(written)), f"a step was written twice: {written}"
+
+
+async def test_deleting_a_canary_mid_rollout_restores_stable(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    await app.create_canary(steps={"weights": [10, 30, 60], "interval": "30s"})
+    operator.start()
+    await eventually(lambda: _weight_at_least(app, 10), within=60, what="the first step")
+    assert (await app.weights())[1] == 10
+    await app.kube.delete(CANARY, "api", app.namespace)
+
+    async def gone() -> bool:
+        try:
+            await app.canary()
+        except NotFound:
+            return True
+        return False
+
+    await eventually(gone, within=60, what="the Canary to be deleted")
+    assert await app.weights() == (100, 0)

@@ -1,0 +1,197 @@
+"""The operator on a real control plane, a real Prometheus and a real gateway controller:
+promotion, rollback, no data, and the route left exactly as the user wrote it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import pytest
+from conftest import App, OperatorProcess, condition, eventually
+
+from canary.kube.resources import HTTPROUTE, JsonObj
+from canary.sandbox.controlplane.launcher import ControlPlane, kubectl_path
+
+pytestmark = pytest.mark.integration
+
+
+def _without_weights(route: JsonObj) -> JsonObj:
+    """The route minus what the operator may change (managed weights) and server bookkeeping."""
+    clone = copy.deepcopy(route)
+    for key in ("resourceVersion", "generation", "managedFields"):
+        clone["metadata"].pop(key, None)
+    clone.pop("status", None)
+    for ref in clone["spec"]["rules"][0]["backendRefs"][:2]:
+        ref.pop("weight", None)
+    return clone
+
+
+async def _phase(app: App, *phases: str) -> JsonObj | None:
+    status = await app.status()
+    return status if status.get("phase") in phases else None
+
+
+async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
+    app: App,
+    operator: OperatorProcess,
+    control_plane: ControlPlane,
+) -> None:
+    app.set_success(100)
+    before = _without_weights(await app.route())
+    await app.create_canary()
+    operator.start()
+    waiter = await asyncio.create_subprocess_exec(
+        str(kubectl_path()),
+        f"--kubeconfig={control_plane.kubeconfig}",
+        "-n",
+        app.namespace,
+        "wait",
+        "--for=condition=Promoted",
+        "canary/api",
+        "--timeout=120s",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    seen: list[int] = []
+
+    async def record_until_promoted() -> JsonObj | None:
+        weights = await app.weights()
+        if not seen or seen[-1] != weights[1]:
+            seen.append(weights[1])
+        return await _phase(app, "Succeeded")
+
+    status = await eventually(record_until_promoted, within=120, what="phase Succeeded")
+    assert await app.weights() == (0, 100)
+    assert seen == sorted(seen), f"the canary weight went backwards: {seen}"
+    assert {5, 25, 50, 75, 100} <= {*seen, status["canaryWeight"]}
+    assert condition(status, "Promoted")["status"] == "True"
+    assert status["failedChecks"] == 0
+    assert _without_weights(await app.route()) == before, "the operator touched user fields"
+    _, wait_errors = await asyncio.wait_for(waiter.communicate(), timeout=60)
+    assert waiter.returncode == 0, wait_errors.decode()
+    reasons = await app.wait_for_events("Promoted")
+    assert reasons.count("StepAdvanced") >= 3
+    table = control_plane.kubectl("get", "canaries", "-n", app.namespace)
+    header, row = table.splitlines()[:2]
+    assert "PHASE" in header and "WEIGHT" in header
+    assert "Succeeded" in row and "100" in row
+
+
+async def test_failing_canary_rolls_back_after_exactly_the_threshold(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(50)
+    await app.create_canary()
+    operator.start()
+    status = await eventually(lambda: _phase(app, "RolledBack"), within=90, what="RolledBack")
+    assert status["failedChecks"] == 2
+    assert await app.weights() == (100, 0)
+    assert condition(status, "RolledBack")["status"] == "True"
+    gate = status["metrics"][0]
+    assert gate["verdict"] == "Fail" and gate["value"] == 50
+    assert "{{" not in gate["query"] and "api-svc-v2" in gate["query"]
+    reasons = await app.wait_for_events("RolledBack")
+    assert reasons.count("MetricCheckFailed") == 2
+
+
+async def test_no_data_holds_the_rollout_then_counts_as_a_failure_at_the_limit(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(None)
+    analysis = {
+        "failureThreshold": 1,
+        "inconclusiveLimit": 3,
+        "metrics": [
+            {
+                "name": "success-rate",
+                "min": 99,
+                "onNoData": "Inconclusive",
+                "query": 'absent_metric_for_test{service="{{ canary_service }}"}',
+            }
+        ],
+    }
+    await app.create_canary(analysis=analysis)
+    operator.start()
+
+    async def holding_with_no_data() -> JsonObj | None:
+        status = await app.status()
+        metrics = status.get("metrics") or []
+        if metrics and metrics[0]["outcome"] == "NoData":
+            return status
+        return None
+
+    held = await eventually(holding_with_no_data, within=60, what="a NoData check")
+    assert held["phase"] == "Progressing"
+    assert held["canaryWeight"] == 5, "no data must not advance the rollout"
+    assert held["metrics"][0]["verdict"] == "Inconclusive"
+    status = await eventually(lambda: _phase(app, "RolledBack"), within=60, what="RolledBack")
+    assert status["failedChecks"] == 1
+    assert await app.weights() == (100, 0)
+    await app.wait_for_events("MetricNoData", "RolledBack")
+
+
+async def test_no_data_with_pass_policy_lets_the_rollout_through(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    analysis = {
+        "metrics": [
+            {
+                "name": "quiet",
+                "min": 99,
+                "onNoData": "Pass",
+                "query": 'absent_metric_for_test{service="{{ canary_service }}"}',
+            }
+        ]
+    }
+    await app.create_canary(analysis=analysis)
+    operator.start()
+    status = await eventually(
+        lambda: _phase(app, "Succeeded", "RolledBack"), within=90, what="the rollout to finish"
+    )
+    assert status["phase"] == "Succeeded"
+    assert status["metrics"][0]["outcome"] == "NoData"
+    assert status["metrics"][0]["verdict"] == "Pass"
+
+
+async def test_user_edit_to_another_rule_during_the_rollout_survives(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "2s"})
+    operator.start()
+    await eventually(lambda: _phase(app, "Progressing"), within=60, what="Progressing")
+    patch = [
+        {
+            "op": "add",
+            "path": "/spec/rules/1/matches/0/headers",
+            "value": [{"name": "X-Legacy", "value": "1"}],
+        }
+    ]
+    await app.kube.patch(HTTPROUTE, "api-route", patch, namespace=app.namespace, patch_type="json")
+    await eventually(lambda: _phase(app, "Succeeded"), within=90, what="Succeeded")
+    route = await app.route()
+    assert route["spec"]["rules"][1]["matches"][0]["headers"] == [
+        {"name": "X-Legacy", "value": "1", "type": "Exact"}
+    ]
+    assert await app.weights() == (0, 100)
+
+
+async def test_an_idle_operator_writes_nothing(app: App, operator: OperatorProcess) -> None:
+    app.set_success(100)
+    await app.create_canary(steps={"weights": [50], "interval": "1s"})
+    operator.start(resync=1)
+    await eventually(lambda: _phase(app, "Succeeded"), within=60, what="Succeeded")
+    await asyncio.sleep(2)  # let the last writes land in the watch caches
+    canary_rv = (await app.canary())["metadata"]["resourceVersion"]
+    route_rv = (await app.route())["metadata"]["resourceVersion"]
+    events = len(await app.events())
+    await asyncio.sleep(5)  # five resync periods: every one reconciles, none may write
+    assert (await app.canary())["metadata"]["resourceVersion"] == canary_rv
+    assert (await app.route())["metadata"]["resourceVersion"] == route_rv
+    assert len(await app.events()) == events
+    reconciles = [line for line in operator.log_lines() if line.get("event") == "reconciled"]
+    assert len(reconciles) >= 3
