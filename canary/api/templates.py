@@ -10,7 +10,9 @@ from enum import StrEnum
 
 
 class BuiltinTemplate(StrEnum):
-    """Built-in metric templates: success rate (percent) and p99 latency (milliseconds)."""
+    """Built-in metric templates: success rate (percent of non-5xx responses), p99 latency
+    (milliseconds) and request count (requests in the window), each from Envoy's per-backend
+    cluster stats, Istio's standard metrics, or the application's own HTTP metrics."""
 
     ENVOY_SUCCESS_RATE = "envoy-success-rate"
     ENVOY_LATENCY_P99 = "envoy-latency-p99"

@@ -1,0 +1,77 @@
+"""Inline PromQL as users write it in a gate: the variables it may use (`{{ namespace }}` …)
+and the rules every holder of a `template` XOR `query` shares, for pydantic and CEL alike.
+
+Checks text only; rendering a query is `canary.providers`' job.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from canary.api.duration import parse_duration
+from canary.api.model import Rule
+
+
+class QueryVariable(StrEnum):
+    """Variables an inline query may use, written `{{ name }}`; any other name is rejected."""
+
+    NAMESPACE = "namespace"
+    CANARY = "canary"
+    ROUTE = "route"
+    STABLE_SERVICE = "stable_service"
+    STABLE_PORT = "stable_port"
+    CANARY_SERVICE = "canary_service"
+    CANARY_PORT = "canary_port"
+    INTERVAL = "interval"
+
+
+_PLACEHOLDER = r"\{\{[^}]*\}\}"
+_KNOWN_PLACEHOLDER = r"^\{\{ *(" + "|".join(v.value for v in QueryVariable) + r") *\}\}$"
+_QUERY_RULES_CEL = (
+    "self.query.findAll('" + _PLACEHOLDER.replace("\\", "\\\\") + "').all(v, v.matches('"
+    + _KNOWN_PLACEHOLDER.replace("\\", "\\\\") + "'))"
+)
+QUERY_VARIABLES_MESSAGE = "query may only use the variables " + ", ".join(
+    "{{ " + v.value + " }}" for v in QueryVariable
+)
+
+Query = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def query_rules(what: str) -> tuple[Rule, ...]:
+    """The rules shared by every model that holds a `template` XOR an inline `query`."""
+
+    def known_variables(model: Any) -> bool:
+        found = re.findall(_PLACEHOLDER, model.query or "")
+        return all(re.fullmatch(_KNOWN_PLACEHOLDER, v) for v in found)
+
+    return (
+        Rule(
+            "has(self.template) != has(self.query)",
+            f"{what}: set exactly one of template (a built-in) or query (inline PromQL)",
+            lambda m: (m.template is None) != (m.query is None),
+        ),
+        Rule(
+            "!has(self.query) || self.query.trim().size() > 0",
+            f"{what}: query must not be empty",
+            lambda m: m.query is None or bool(m.query.strip()),
+            field_path=".query",
+        ),
+        Rule(
+            "!has(self.query) || " + _QUERY_RULES_CEL,
+            f"{what}: {QUERY_VARIABLES_MESSAGE}",
+            known_variables,
+            field_path=".query",
+        ),
+        Rule(
+            "!has(self.interval) || duration(self.interval) >= duration('1s')",
+            f"{what}: interval must be at least 1s",
+            lambda m: m.interval is None or parse_duration(m.interval) >= timedelta(seconds=1),
+            field_path=".interval",
+        ),
+    )

@@ -1,0 +1,161 @@
+"""The observed state of a Canary: phase, step, weights, checks and the last result of every
+metric. All rollout progress lives here, which is what makes the operator restart-safe.
+
+Written only by the operator, once per reconcile; computed by `canary.core.decide`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from canary.api.conditions import Condition
+from canary.api.control import RequestKind
+from canary.api.model import ApiModel
+from canary.api.results import (
+    MESSAGE_LIMIT,
+    QUERY_LIMIT,
+    MetricOutcome,
+    MetricResult,
+    MetricVerdict,
+)
+from canary.api.route import BackendRef
+
+# The metric result types are re-exported: they are part of the status.
+__all__ = [
+    "MESSAGE_LIMIT", "PHASES", "QUERY_LIMIT", "CanaryStatus", "HandledRequests", "MetricOutcome",
+    "MetricResult", "MetricVerdict", "Phase",
+]
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    PROMOTING = "Promoting"
+    SUCCEEDED = "Succeeded"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+
+    @property
+    def active(self) -> bool:
+        """A rollout is under way (not finished)."""
+        return self in (Phase.PENDING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING)
+
+
+PHASES: dict[Phase, str] = {
+    Phase.PENDING: "A rollout was asked for (new Canary, new revision, retry) and has not "
+    "started: no weight is shifted yet. Usually waiting for the route (see RouteAccepted).",
+    Phase.PROGRESSING: "Shifting traffic step by step and checking the metrics after each step.",
+    Phase.PAUSED: "Held: by `spec.paused` (nothing changes), or by a pause step (checks go on).",
+    Phase.PROMOTING: "Every step passed (or promoteFull was requested): 100 % goes to the "
+    "canary; becomes Succeeded once the route shows it.",
+    Phase.SUCCEEDED: "The revision is promoted. Final until a new revision.",
+    Phase.ROLLED_BACK: "100 % is back on the stable backend, after failed checks or an abort. "
+    "Final until a new revision or a retry request.",
+    Phase.FAILED: "The operator cannot carry out the spec (see InvalidSpec); traffic is left "
+    "as it was. Fix the spec, or abort.",
+}
+
+
+class HandledRequests(ApiModel):
+    """The last request value (nonce) handled for each kind of `spec.requests`."""
+
+    promote: str | None = Field(default=None, max_length=128)
+    """The last `spec.requests.promote` acted on (or ignored)."""
+
+    promote_full: str | None = Field(default=None, max_length=128)
+    """The last `spec.requests.promoteFull` acted on (or ignored)."""
+
+    abort: str | None = Field(default=None, max_length=128)
+    """The last `spec.requests.abort` acted on (or ignored)."""
+
+    retry: str | None = Field(default=None, max_length=128)
+    """The last `spec.requests.retry` acted on (or ignored)."""
+
+    def get(self, kind: RequestKind) -> str | None:
+        return {
+            RequestKind.ABORT: self.abort,
+            RequestKind.RETRY: self.retry,
+            RequestKind.PROMOTE_FULL: self.promote_full,
+            RequestKind.PROMOTE: self.promote,
+        }[kind]
+
+    def with_handled(self, kind: RequestKind, nonce: str | None) -> HandledRequests:
+        field = {
+            RequestKind.ABORT: "abort",
+            RequestKind.RETRY: "retry",
+            RequestKind.PROMOTE_FULL: "promote_full",
+            RequestKind.PROMOTE: "promote",
+        }[kind]
+        return self.model_copy(update={field: nonce})
+
+
+class CanaryStatus(ApiModel):
+    """What the operator last did and saw. Written by the operator only."""
+
+    phase: Phase = Phase.PENDING
+    """Pending, Progressing, Paused, Promoting, Succeeded, RolledBack or Failed."""
+
+    observed_generation: int = 0
+    """The `metadata.generation` this status was computed from."""
+
+    revision: str | None = Field(default=None, max_length=256)
+    """The revision being (or last) rolled out: `spec.revision` if set, else the canary
+    backend as `name:port`."""
+
+    canary_backend: BackendRef | None = None
+    """The canary backend of this rollout; a change of it in the spec starts a new rollout."""
+
+    current_step: int = 0
+    """1-based index of the step in force (0: no step applied yet)."""
+
+    total_steps: int = 0
+    """Number of steps in the schedule."""
+
+    canary_weight: int = 0
+    """The canary weight the operator has set (percent)."""
+
+    stable_weight: int = 100
+    """The stable weight the operator has set (percent); always 100 - canaryWeight."""
+
+    started_at: datetime | None = None
+    """When this rollout started shifting traffic."""
+
+    step_started_at: datetime | None = None
+    """When the current step's weights were applied; its interval is measured from here."""
+
+    paused_at: datetime | None = None
+    """When the current pause step began (absent outside pause steps)."""
+
+    last_check_time: datetime | None = None
+    """When the metrics were last checked."""
+
+    failed_checks: int = 0
+    """Failed checks so far in this rollout; the rollback happens at `failureThreshold`."""
+
+    inconclusive_checks: int = 0
+    """Consecutive inconclusive checks; at `inconclusiveLimit` they count as a failed check."""
+
+    metrics: tuple[MetricResult, ...] = Field(default=(), max_length=20)
+    """The last result of every metric gate."""
+
+    request_count: MetricResult | None = None
+    """The last result of the traffic guard (`analysis.minRequests`)."""
+
+    handled_requests: HandledRequests = Field(default_factory=HandledRequests)
+    """The last handled value of each `spec.requests` field."""
+
+    message: str = Field(default="", max_length=MESSAGE_LIMIT)
+    """A sentence on what is happening and, if blocked, what to do."""
+
+    conditions: tuple[Condition, ...] = Field(
+        default=(),
+        max_length=16,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    """Ready, Progressing, Promoted, RolledBack, Paused, RouteAccepted and InvalidSpec."""
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)

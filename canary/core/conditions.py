@@ -1,0 +1,99 @@
+"""Derive the Canary's conditions from the phase, its reason, the route and the spec's validity,
+changing `lastTransitionTime` only when a condition's status changes.
+
+Pure: returns new condition tuples; the time is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from canary.api.conditions import Condition, ConditionReason, ConditionStatus, ConditionType
+from canary.api.status import Phase
+
+T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+ORDER = tuple(ConditionType)
+PAUSE_REASONS = frozenset(
+    {ConditionReason.PAUSED_BY_SPEC, ConditionReason.PAUSE_STEP, ConditionReason.AWAITING_PROMOTION}
+)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything the conditions are computed from."""
+
+    phase: Phase
+    reason: str  # the phase's reason
+    message: str
+    route_problem: tuple[str, str] | None  # (reason, message) while the route is not usable
+    invalid: tuple[str, str] | None  # (reason, message) while the spec cannot be carried out
+    paused_by_spec: bool
+
+
+def set_condition(
+    conditions: tuple[Condition, ...],
+    kind: ConditionType,
+    *,
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    now: datetime,
+    generation: int,
+) -> tuple[Condition, ...]:
+    """`conditions` with `kind` set; its transition time moves only if its status changed."""
+    return _apply(conditions, [(kind, status, reason, message)], now=now, generation=generation)
+
+
+def _apply(
+    conditions: tuple[Condition, ...],
+    table: list[tuple[ConditionType, ConditionStatus, str, str]],
+    *,
+    now: datetime,
+    generation: int,
+) -> tuple[Condition, ...]:
+    by_type = {c.type: c for c in conditions}
+    for kind, status, reason, message in table:
+        old = by_type.get(kind)
+        since = old.last_transition_time if old is not None and old.status == status else now
+        by_type[kind] = Condition(
+            type=kind, status=status, reason=reason, message=message,
+            last_transition_time=since, observed_generation=generation,
+        )
+    ours = [by_type.pop(kind) for kind in ORDER if kind in by_type]
+    return (*ours, *by_type.values())
+
+
+def derive(
+    conditions: tuple[Condition, ...], situation: Situation, *, now: datetime, generation: int
+) -> tuple[Condition, ...]:
+    """Every condition, from the situation."""
+    s, phase, reason, message = situation, situation.phase, situation.reason, situation.message
+    table: list[tuple[ConditionType, ConditionStatus, str, str]] = []
+    finished_badly = phase in (Phase.ROLLED_BACK, Phase.FAILED)
+    ready = T if phase is Phase.SUCCEEDED else F if finished_badly else U
+    table.append((ConditionType.READY, ready, reason, message))
+    busy = phase in (Phase.PENDING, Phase.PROGRESSING, Phase.PROMOTING)
+    table.append((ConditionType.PROGRESSING, T if busy else F, reason, message))
+    table.append((ConditionType.PROMOTED, T if phase is Phase.SUCCEEDED else F, reason, message))
+    rolled_back = T if phase is Phase.ROLLED_BACK else F
+    table.append((ConditionType.ROLLED_BACK, rolled_back, reason, message))
+    if phase is Phase.PAUSED or (s.paused_by_spec and not phase.active):
+        why = reason if phase is Phase.PAUSED else ConditionReason.PAUSED_BY_SPEC
+        text = message if phase is Phase.PAUSED else (
+            "spec.paused is true: no new rollout starts until it is set to false"
+        )
+        table.append((ConditionType.PAUSED, T, why, text))
+    else:
+        table.append((ConditionType.PAUSED, F, ConditionReason.NOT_PAUSED, "Not paused."))
+    if s.route_problem is not None:
+        table.append((ConditionType.ROUTE_ACCEPTED, F, *s.route_problem))
+    else:
+        table.append((ConditionType.ROUTE_ACCEPTED, T, ConditionReason.ACCEPTED,
+                      "The route is accepted and contains both backends."))
+    if s.invalid is not None:
+        table.append((ConditionType.INVALID_SPEC, T, *s.invalid))
+    else:
+        table.append((ConditionType.INVALID_SPEC, F, ConditionReason.SPEC_VALID,
+                      "The spec can be carried out."))
+    return _apply(conditions, table, now=now, generation=generation)

@@ -1,0 +1,189 @@
+"""`decide(spec, status, observations, now) -> Decision`: the whole rollout state machine in one
+pure function, plus `needs_metrics` (should the reconciler query Prometheus now?) and
+`reject_spec` (for a spec the operator cannot even parse). docs/state-machine.md describes it.
+
+No await, no clock, no logging, no I/O: the same inputs always give the same Decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from canary.api.conditions import ConditionReason
+from canary.api.control import RequestKind
+from canary.api.route import RouteKind
+from canary.api.spec import CanarySpec
+from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
+from canary.core import attachment, progress, requests, timing, transitions
+from canary.core.conditions import Situation, derive
+from canary.core.context import Context, Outcome, clip, event, idle
+from canary.core.decision import Decision, EmitEvent, EventReason
+from canary.core.observations import Observations, RouteObservation
+
+SUPPORTED_ROUTE_KINDS = frozenset({RouteKind.HTTP_ROUTE})
+
+
+def decide(
+    spec: CanarySpec,
+    status: CanaryStatus,
+    *,
+    observations: Observations,
+    now: datetime,
+    generation: int,
+) -> Decision:
+    """The next move of the rollout described by `spec`, given its `status` and the world."""
+    ctx = Context(spec, observations, timing.normalise(now))
+    if requests.is_first_reconcile(status):
+        status = status.model_copy(update={"handled_requests": requests.adopted(spec)})
+    if spec.route_ref.kind not in SUPPORTED_ROUTE_KINDS:
+        message = (f"routeRef.kind {spec.route_ref.kind} is not supported by this operator "
+                   "yet: reference an HTTPRoute. Traffic is left as it is.")
+        return _invalid(ctx, status, ConditionReason.UNSUPPORTED_ROUTE_KIND, message, generation)
+    resumed = _resumed(spec, status)
+    if status.phase is Phase.FAILED:  # the spec was fixed: carry on where the rollout stood
+        status = status.model_copy(update={"phase": progress.phase_of_running(status)})
+        if status.phase is Phase.PROGRESSING:
+            status = status.model_copy(update={"step_started_at": ctx.now})
+    elif resumed and status.phase is Phase.PAUSED:
+        status = status.model_copy(update={"phase": progress.phase_of_running(status)})
+    outcome = _paused(ctx, status) if spec.paused else _running(ctx, status)
+    if resumed:
+        outcome = outcome.then(event(EventReason.RESUMED, "spec.paused is false: resumed"))
+    return _finish(ctx, status, outcome, generation=generation)
+
+
+def needs_metrics(
+    spec: CanarySpec, status: CanaryStatus, route: RouteObservation, now: datetime
+) -> bool:
+    """True when `decide` at `now` would run a metric check: query Prometheus only then (and
+    pass the same `now` to `decide`)."""
+    ctx = Context(spec, Observations(route=route), timing.normalise(now))
+    running = status.phase in (Phase.PROGRESSING, Phase.PAUSED)
+    return (
+        not spec.paused
+        and running
+        and ctx.has_gates
+        and route.attached
+        and not _new_revision(spec, status)
+        and route.canary_weight == status.canary_weight
+        and progress.check_is_due(ctx, status)
+    )
+
+
+def reject_spec(
+    status: CanaryStatus, *, problem: str, now: datetime, generation: int
+) -> Decision:
+    """The Decision for a Canary whose spec does not parse: phase Failed, InvalidSpec=True with
+    `problem` as the message, traffic left as it is."""
+    text = f"The operator cannot read this spec: {problem}. Fix it; traffic is left as it is."
+    new = status.model_copy(update={"phase": Phase.FAILED, "observed_generation": generation})
+    situation = Situation(Phase.FAILED, ConditionReason.SPEC_REJECTED, text, None,
+                          (ConditionReason.SPEC_REJECTED, text), False)
+    return _decision(status, new, situation, Outcome(new, "", text), timing.normalise(now),
+                     generation)
+
+
+def _invalid(
+    ctx: Context, status: CanaryStatus, reason: ConditionReason, text: str, generation: int
+) -> Decision:
+    new = status.model_copy(update={"phase": Phase.FAILED})
+    outcome = Outcome(new, reason, text, (), None, (text,))
+    return _finish(ctx, status, outcome, generation=generation, invalid=(reason, text))
+
+
+def _resumed(spec: CanarySpec, status: CanaryStatus) -> bool:
+    held = status.condition("Paused")
+    return (not spec.paused and held is not None and held.status == "True"
+            and held.reason == ConditionReason.PAUSED_BY_SPEC)
+
+
+def _new_revision(spec: CanarySpec, status: CanaryStatus) -> bool:
+    return spec.target_revision != status.revision or spec.canary != status.canary_backend
+
+
+def _paused(ctx: Context, status: CanaryStatus) -> Outcome:
+    """spec.paused: only an abort acts; nothing else changes, not even drifted weights."""
+    notices: list[EmitEvent] = []
+    if RequestKind.ABORT in requests.pending(ctx.spec, status):
+        result = requests.act(ctx, status, RequestKind.ABORT)
+        if isinstance(result, requests.Ignored):
+            status, notices = result.status, [result.notice]
+        elif result is not None:
+            return result
+    if not status.phase.active:
+        return idle(status).then(*notices)
+    new = status.model_copy(update={"phase": Phase.PAUSED})
+    text = (f"Paused by spec.paused at {ctx.step_label(new)}: the operator changes nothing "
+            "until spec.paused is false")
+    if _new_revision(ctx.spec, status):
+        text += f"; revision {ctx.spec.target_revision} will start then"
+    was = status.condition("Paused")
+    first = was is None or was.reason != ConditionReason.PAUSED_BY_SPEC or was.status != "True"
+    actions = (event(EventReason.PAUSED, text),) if first else ()
+    return Outcome(new, ConditionReason.PAUSED_BY_SPEC, text, actions, None, (text,))
+
+
+def _running(ctx: Context, status: CanaryStatus) -> Outcome:
+    if _new_revision(ctx.spec, status):
+        status = transitions.fresh(ctx, status)
+    notices: list[EmitEvent] = []
+    for kind in requests.pending(ctx.spec, status):
+        result = requests.act(ctx, status, kind)
+        if isinstance(result, requests.Ignored):
+            status = result.status
+            notices.append(result.notice)
+        elif result is not None:
+            if requests.pending(ctx.spec, result.status):  # handle the next one right away
+                result = replace(result, requeue_after=timedelta(0))
+            return result.then(*notices)
+    return _move(ctx, status).then(*notices)
+
+
+def _move(ctx: Context, status: CanaryStatus) -> Outcome:
+    """The rollout's own next move, once no request acts."""
+    if not status.phase.active:
+        return idle(status)
+    if not ctx.observations.route.attached:
+        return attachment.hold(ctx, status)
+    if status.phase is Phase.PENDING:
+        return transitions.start(ctx, status)
+    if status.phase is Phase.PROMOTING:
+        if ctx.observations.route.canary_weight == status.canary_weight:
+            return transitions.finish_promotion(ctx, status)
+        return transitions.promote(ctx, status, "", announce=False)
+    return progress.step(ctx, status)
+
+
+def _finish(
+    ctx: Context,
+    old: CanaryStatus,
+    outcome: Outcome,
+    *,
+    generation: int,
+    invalid: tuple[str, str] | None = None,
+) -> Decision:
+    problem = (attachment.route_problem(ctx) if outcome.status.phase.active
+               else attachment.kept_route(old))
+    situation = Situation(
+        outcome.status.phase, outcome.reason, outcome.message, problem, invalid, ctx.spec.paused
+    )
+    return _decision(old, outcome.status, situation, outcome, ctx.now, generation)
+
+
+def _decision(
+    old: CanaryStatus,
+    new: CanaryStatus,
+    situation: Situation,
+    outcome: Outcome,
+    now: datetime,
+    generation: int,
+) -> Decision:
+    situation = replace(situation, message=clip(situation.message, MESSAGE_LIMIT))
+    conditions = derive(new.conditions, situation, now=now, generation=generation)
+    status = new.model_copy(update={
+        "conditions": conditions, "observed_generation": generation,
+        "message": situation.message,
+    })
+    actions = (*outcome.actions, *attachment.condition_events(old, status, situation))
+    return Decision(actions, status, outcome.requeue_after, outcome.notes)

@@ -1,0 +1,51 @@
+"""When things are due: the next metric check of a step and the end of a timed pause, all
+measured from times recorded in the status, so a restarted operator keeps the same schedule.
+
+Pure date arithmetic; `now` always comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from canary.api.spec import CanarySpec
+from canary.api.status import CanaryStatus
+
+
+def normalise(now: datetime) -> datetime:
+    """`now` in UTC, whole seconds (what the status stores). Naive datetimes are refused."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (e.g. datetime.now(UTC))")
+    return now.astimezone(UTC).replace(microsecond=0)
+
+
+def check_due_at(spec: CanarySpec, status: CanaryStatus) -> datetime | None:
+    """One step interval after the later of: the step's weights being applied, the last check."""
+    if status.step_started_at is None:
+        return None
+    base = status.step_started_at
+    if status.last_check_time is not None and status.last_check_time > base:
+        base = status.last_check_time
+    return base + spec.steps.interval_length
+
+
+def pause_ends_at(spec: CanarySpec, status: CanaryStatus) -> datetime | None:
+    """When the current timed pause ends (None outside a pause or for a manual one)."""
+    if status.paused_at is None:
+        return None
+    pause = spec.steps.pause_at(status.canary_weight)
+    if pause is None or pause.length is None:
+        return None
+    return status.paused_at + pause.length
+
+
+def until(moment: datetime | None, now: datetime) -> timedelta | None:
+    """Time left until `moment` (never negative); None when there is no such moment."""
+    if moment is None:
+        return None
+    return max(moment - now, timedelta(0))
+
+
+def earliest(*delays: timedelta | None) -> timedelta | None:
+    present = [d for d in delays if d is not None]
+    return min(present) if present else None

@@ -1,0 +1,143 @@
+"""The moves of a rollout — start, advance a step, pause, promote, finish promotion, roll back —
+each returning the new status, the actions and the events that go with it.
+
+Pure functions of (context, status); which move happens when is chosen in `canary.core.decide`
+and `canary.core.progress`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from canary.api.conditions import ConditionReason
+from canary.api.control import PromotionMode
+from canary.api.duration import format_duration
+from canary.api.status import CanaryStatus, Phase
+from canary.core import timing, weights
+from canary.core.context import Context, Outcome, event
+from canary.core.decision import EventReason, RewriteRoute, SetWeights
+
+PROMOTION_RECHECK = timedelta(seconds=5)
+
+
+def fresh(ctx: Context, status: CanaryStatus) -> CanaryStatus:
+    """A status for a new rollout of the spec's revision, not started: all progress cleared,
+    handled requests kept (a request acts once, whatever the revision)."""
+    return CanaryStatus(
+        phase=Phase.PENDING,
+        revision=ctx.spec.target_revision,
+        canary_backend=ctx.spec.canary,
+        total_steps=len(weights.schedule(ctx.spec.steps)),
+        handled_requests=status.handled_requests,
+        conditions=status.conditions,
+    )
+
+
+def _at(ctx: Context, status: CanaryStatus, canary: int, **changes: object) -> CanaryStatus:
+    stable, canary = weights.split(canary)
+    return status.model_copy(
+        update={
+            "canary_weight": canary,
+            "stable_weight": stable,
+            "current_step": weights.step_number(ctx.spec.steps, canary),
+            "total_steps": len(weights.schedule(ctx.spec.steps)),
+            **changes,
+        }
+    )
+
+
+def start(ctx: Context, status: CanaryStatus) -> Outcome:
+    first = weights.schedule(ctx.spec.steps)[0]
+    new = _at(
+        ctx, status, first, phase=Phase.PROGRESSING, started_at=ctx.now,
+        step_started_at=ctx.now, paused_at=None, last_check_time=None, failed_checks=0,
+        inconclusive_checks=0, metrics=(), request_count=None,
+    )
+    text = f"Started rolling out {ctx.rollout(new)}: {ctx.step_label(new)}"
+    return Outcome(
+        new, ConditionReason.ROLLOUT_IN_PROGRESS, text,
+        (SetWeights(first), event(EventReason.ROLLOUT_STARTED, text)),
+        ctx.interval, (text,),
+    )
+
+
+def advance(ctx: Context, status: CanaryStatus, why: str) -> Outcome:
+    """Move to the next step, or promote after the last one."""
+    following = weights.next_weight(ctx.spec.steps, status.canary_weight)
+    if following is None:
+        return promote(ctx, status, why)
+    new = _at(
+        ctx, status, following, phase=Phase.PROGRESSING, step_started_at=ctx.now,
+        paused_at=None, inconclusive_checks=0,
+    )
+    text = f"{why}; now at {ctx.step_label(new)}"
+    return Outcome(
+        new, ConditionReason.ROLLOUT_IN_PROGRESS, text,
+        (SetWeights(following), event(EventReason.STEP_ADVANCED, text)),
+        ctx.interval, (text,),
+    )
+
+
+def pause(ctx: Context, status: CanaryStatus, why: str) -> Outcome:
+    """Enter the pause declared after the current step."""
+    declared = ctx.spec.steps.pause_at(status.canary_weight)
+    length = None if declared is None else declared.length
+    new = status.model_copy(update={"phase": Phase.PAUSED, "paused_at": ctx.now})
+    # Checks go on during the pause when there are gates; a timed pause also ends by itself.
+    wake = timing.earliest(ctx.interval if ctx.has_gates else None, length)
+    if length is None:
+        reason = ConditionReason.AWAITING_PROMOTION
+        text = (f"{why}; paused at {ctx.step_label(new)} until promoted: set "
+                "spec.requests.promote to a new value (e.g. `canary promote NAME`)")
+    else:
+        reason = ConditionReason.PAUSE_STEP
+        text = f"{why}; paused at {ctx.step_label(new)} for {format_duration(length)}"
+    return Outcome(new, reason, text, (event(EventReason.PAUSED, text),), wake, (text,))
+
+
+def promote(ctx: Context, status: CanaryStatus, why: str, *, announce: bool = True) -> Outcome:
+    """Put 100 % on the canary; `finish_promotion` follows once the route shows it. Applying
+    it again while the route does not show it yet is not announced again."""
+    new = status.model_copy(
+        update={"phase": Phase.PROMOTING, "canary_weight": weights.PROMOTED,
+                "stable_weight": 0, "paused_at": None}
+    )
+    if not announce:
+        text = status.message or f"Promoting {ctx.rollout(new)}"
+        return Outcome(new, ConditionReason.PROMOTING, text, (SetWeights(weights.PROMOTED),),
+                       PROMOTION_RECHECK, ("the route does not carry 100% yet; applied again",))
+    text = f"{why}; promoting {ctx.rollout(new)}: 100% to the canary"
+    return Outcome(
+        new, ConditionReason.PROMOTING, text,
+        (SetWeights(weights.PROMOTED), event(EventReason.PROMOTING, text)),
+        PROMOTION_RECHECK, (text,),
+    )
+
+
+def finish_promotion(ctx: Context, status: CanaryStatus) -> Outcome:
+    new = status.model_copy(update={"phase": Phase.SUCCEEDED})
+    rewrite = ctx.spec.promotion.mode is PromotionMode.REWRITE
+    text = f"Promoted {ctx.rollout(new)}: 100% of the traffic goes to the canary"
+    if rewrite:
+        text += f"; the managed rules now have {ctx.spec.canary} as their only backend"
+    actions = (*((RewriteRoute(),) if rewrite else ()), event(EventReason.PROMOTED, text))
+    return Outcome(new, ConditionReason.PROMOTED, text, actions, None, (text,))
+
+
+def roll_back(
+    ctx: Context, status: CanaryStatus, *, reason: ConditionReason, why: str
+) -> Outcome:
+    """100 % to the stable backend at once (when the route can be written at all)."""
+    new = status.model_copy(
+        update={"phase": Phase.ROLLED_BACK, "canary_weight": weights.ROLLED_BACK,
+                "stable_weight": 100, "paused_at": None}
+    )
+    text = (f"{why}; rolled back {ctx.rollout(new)}: 100% to {ctx.spec.stable}. Start again with "
+            "a new spec.revision, or request a retry (`canary retry NAME`)")
+    actions = (
+        *((SetWeights(weights.ROLLED_BACK),) if ctx.route_writable else ()),
+        *((event(EventReason.ABORTED, why, warning=True),)
+          if reason is ConditionReason.ABORTED else ()),
+        event(EventReason.ROLLED_BACK, text, warning=True),
+    )
+    return Outcome(new, reason, text, actions, None, (text,))
