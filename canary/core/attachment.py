@@ -15,13 +15,35 @@ from canary.core.context import Context, Outcome, clip, event, kept_reason
 from canary.core.decision import EmitEvent, EventReason
 
 ROUTE_RECHECK = timedelta(seconds=15)
+SETTLE_RECHECK = timedelta(seconds=1)
+OUTDATED = "StatusOutdated"
+
+
+def settling(ctx: Context, status: CanaryStatus) -> bool:
+    """The gateway has not yet processed the route's latest generation (usually our own weight
+    write) while the route was accepted before: a short, quiet wait, not a route problem."""
+    route = ctx.observations.route
+    was = status.condition("RouteAccepted")
+    return (
+        route.exists
+        and bool(route.rules)
+        and bool(route.issues)
+        and all(issue.reason == OUTDATED for issue in route.issues)
+        and was is not None
+        and was.status == "True"
+    )
 
 
 def hold(ctx: Context, status: CanaryStatus) -> Outcome:
+    if settling(ctx, status):
+        note = "waiting for the gateway to process the route's latest generation"
+        return Outcome(status, kept_reason(status), status.message, (), SETTLE_RECHECK, (note,))
     issue = route_problem(ctx)
     text = f"Holding at {ctx.step_label(status)}: {issue[1] if issue else 'route not usable'}"
-    reason = kept_reason(status) if status.phase is not Phase.PENDING else (
-        ConditionReason.ROLLOUT_PENDING
+    reason = (
+        kept_reason(status)
+        if status.phase is not Phase.PENDING
+        else (ConditionReason.ROLLOUT_PENDING)
     )
     return Outcome(status, reason, text, (), ROUTE_RECHECK, (text,))
 

@@ -37,8 +37,10 @@ def decide(
     if requests.is_first_reconcile(status):
         status = status.model_copy(update={"handled_requests": requests.adopted(spec)})
     if spec.route_ref.kind not in SUPPORTED_ROUTE_KINDS:
-        message = (f"routeRef.kind {spec.route_ref.kind} is not supported by this operator "
-                   "yet: reference an HTTPRoute. Traffic is left as it is.")
+        message = (
+            f"routeRef.kind {spec.route_ref.kind} is not supported by this operator "
+            "yet: reference an HTTPRoute. Traffic is left as it is."
+        )
         return _invalid(ctx, status, ConditionReason.UNSUPPORTED_ROUTE_KIND, message, generation)
     resumed = _resumed(spec, status)
     if status.phase is Phase.FAILED:  # the spec was fixed: carry on where the rollout stood
@@ -71,17 +73,22 @@ def needs_metrics(
     )
 
 
-def reject_spec(
-    status: CanaryStatus, *, problem: str, now: datetime, generation: int
-) -> Decision:
+def reject_spec(status: CanaryStatus, *, problem: str, now: datetime, generation: int) -> Decision:
     """The Decision for a Canary whose spec does not parse: phase Failed, InvalidSpec=True with
     `problem` as the message, traffic left as it is."""
     text = f"The operator cannot read this spec: {problem}. Fix it; traffic is left as it is."
     new = status.model_copy(update={"phase": Phase.FAILED, "observed_generation": generation})
-    situation = Situation(Phase.FAILED, ConditionReason.SPEC_REJECTED, text, None,
-                          (ConditionReason.SPEC_REJECTED, text), False)
-    return _decision(status, new, situation, Outcome(new, "", text), timing.normalise(now),
-                     generation)
+    situation = Situation(
+        Phase.FAILED,
+        ConditionReason.SPEC_REJECTED,
+        text,
+        None,
+        (ConditionReason.SPEC_REJECTED, text),
+        False,
+    )
+    return _decision(
+        status, new, situation, Outcome(new, "", text), timing.normalise(now), generation
+    )
 
 
 def _invalid(
@@ -94,8 +101,12 @@ def _invalid(
 
 def _resumed(spec: CanarySpec, status: CanaryStatus) -> bool:
     held = status.condition("Paused")
-    return (not spec.paused and held is not None and held.status == "True"
-            and held.reason == ConditionReason.PAUSED_BY_SPEC)
+    return (
+        not spec.paused
+        and held is not None
+        and held.status == "True"
+        and held.reason == ConditionReason.PAUSED_BY_SPEC
+    )
 
 
 def _new_revision(spec: CanarySpec, status: CanaryStatus) -> bool:
@@ -114,8 +125,10 @@ def _paused(ctx: Context, status: CanaryStatus) -> Outcome:
     if not status.phase.active:
         return idle(status).then(*notices)
     new = status.model_copy(update={"phase": Phase.PAUSED})
-    text = (f"Paused by spec.paused at {ctx.step_label(new)}: the operator changes nothing "
-            "until spec.paused is false")
+    text = (
+        f"Paused by spec.paused at {ctx.step_label(new)}: the operator changes nothing "
+        "until spec.paused is false"
+    )
     if _new_revision(ctx.spec, status):
         text += f"; revision {ctx.spec.target_revision} will start then"
     was = status.condition("Paused")
@@ -143,7 +156,7 @@ def _running(ctx: Context, status: CanaryStatus) -> Outcome:
 def _move(ctx: Context, status: CanaryStatus) -> Outcome:
     """The rollout's own next move, once no request acts."""
     if not status.phase.active:
-        return idle(status)
+        return transitions.keep_final(ctx, status)
     if not ctx.observations.route.attached:
         return attachment.hold(ctx, status)
     if status.phase is Phase.PENDING:
@@ -163,8 +176,12 @@ def _finish(
     generation: int,
     invalid: tuple[str, str] | None = None,
 ) -> Decision:
-    problem = (attachment.route_problem(ctx) if outcome.status.phase.active
-               else attachment.kept_route(old))
+    if not outcome.status.phase.active:
+        problem = attachment.kept_route(old)
+    elif attachment.settling(ctx, old):
+        problem = None
+    else:
+        problem = attachment.route_problem(ctx)
     situation = Situation(
         outcome.status.phase, outcome.reason, outcome.message, problem, invalid, ctx.spec.paused
     )
@@ -181,9 +198,12 @@ def _decision(
 ) -> Decision:
     situation = replace(situation, message=clip(situation.message, MESSAGE_LIMIT))
     conditions = derive(new.conditions, situation, now=now, generation=generation)
-    status = new.model_copy(update={
-        "conditions": conditions, "observed_generation": generation,
-        "message": situation.message,
-    })
+    status = new.model_copy(
+        update={
+            "conditions": conditions,
+            "observed_generation": generation,
+            "message": situation.message,
+        }
+    )
     actions = (*outcome.actions, *attachment.condition_events(old, status, situation))
     return Decision(actions, status, outcome.requeue_after, outcome.notes)

@@ -14,7 +14,7 @@ from canary.api.control import PromotionMode
 from canary.api.duration import format_duration
 from canary.api.status import CanaryStatus, Phase
 from canary.core import timing, weights
-from canary.core.context import Context, Outcome, event
+from canary.core.context import Context, Outcome, event, idle
 from canary.core.decision import EventReason, RewriteRoute, SetWeights
 
 PROMOTION_RECHECK = timedelta(seconds=5)
@@ -49,15 +49,27 @@ def _at(ctx: Context, status: CanaryStatus, canary: int, **changes: object) -> C
 def start(ctx: Context, status: CanaryStatus) -> Outcome:
     first = weights.schedule(ctx.spec.steps)[0]
     new = _at(
-        ctx, status, first, phase=Phase.PROGRESSING, started_at=ctx.now,
-        step_started_at=ctx.now, paused_at=None, last_check_time=None, failed_checks=0,
-        inconclusive_checks=0, metrics=(), request_count=None,
+        ctx,
+        status,
+        first,
+        phase=Phase.PROGRESSING,
+        started_at=ctx.now,
+        step_started_at=ctx.now,
+        paused_at=None,
+        last_check_time=None,
+        failed_checks=0,
+        inconclusive_checks=0,
+        metrics=(),
+        request_count=None,
     )
     text = f"Started rolling out {ctx.rollout(new)}: {ctx.step_label(new)}"
     return Outcome(
-        new, ConditionReason.ROLLOUT_IN_PROGRESS, text,
+        new,
+        ConditionReason.ROLLOUT_IN_PROGRESS,
+        text,
         (SetWeights(first), event(EventReason.ROLLOUT_STARTED, text)),
-        ctx.interval, (text,),
+        ctx.interval,
+        (text,),
     )
 
 
@@ -67,14 +79,22 @@ def advance(ctx: Context, status: CanaryStatus, why: str) -> Outcome:
     if following is None:
         return promote(ctx, status, why)
     new = _at(
-        ctx, status, following, phase=Phase.PROGRESSING, step_started_at=ctx.now,
-        paused_at=None, inconclusive_checks=0,
+        ctx,
+        status,
+        following,
+        phase=Phase.PROGRESSING,
+        step_started_at=ctx.now,
+        paused_at=None,
+        inconclusive_checks=0,
     )
     text = f"{why}; now at {ctx.step_label(new)}"
     return Outcome(
-        new, ConditionReason.ROLLOUT_IN_PROGRESS, text,
+        new,
+        ConditionReason.ROLLOUT_IN_PROGRESS,
+        text,
         (SetWeights(following), event(EventReason.STEP_ADVANCED, text)),
-        ctx.interval, (text,),
+        ctx.interval,
+        (text,),
     )
 
 
@@ -87,8 +107,10 @@ def pause(ctx: Context, status: CanaryStatus, why: str) -> Outcome:
     wake = timing.earliest(ctx.interval if ctx.has_gates else None, length)
     if length is None:
         reason = ConditionReason.AWAITING_PROMOTION
-        text = (f"{why}; paused at {ctx.step_label(new)} until promoted: set "
-                "spec.requests.promote to a new value (e.g. `canary promote NAME`)")
+        text = (
+            f"{why}; paused at {ctx.step_label(new)} until promoted: set "
+            "spec.requests.promote to a new value (e.g. `canary promote NAME`)"
+        )
     else:
         reason = ConditionReason.PAUSE_STEP
         text = f"{why}; paused at {ctx.step_label(new)} for {format_duration(length)}"
@@ -99,18 +121,31 @@ def promote(ctx: Context, status: CanaryStatus, why: str, *, announce: bool = Tr
     """Put 100 % on the canary; `finish_promotion` follows once the route shows it. Applying
     it again while the route does not show it yet is not announced again."""
     new = status.model_copy(
-        update={"phase": Phase.PROMOTING, "canary_weight": weights.PROMOTED,
-                "stable_weight": 0, "paused_at": None}
+        update={
+            "phase": Phase.PROMOTING,
+            "canary_weight": weights.PROMOTED,
+            "stable_weight": 0,
+            "paused_at": None,
+        }
     )
     if not announce:
         text = status.message or f"Promoting {ctx.rollout(new)}"
-        return Outcome(new, ConditionReason.PROMOTING, text, (SetWeights(weights.PROMOTED),),
-                       PROMOTION_RECHECK, ("the route does not carry 100% yet; applied again",))
+        return Outcome(
+            new,
+            ConditionReason.PROMOTING,
+            text,
+            (SetWeights(weights.PROMOTED),),
+            PROMOTION_RECHECK,
+            ("the route does not carry 100% yet; applied again",),
+        )
     text = f"{why}; promoting {ctx.rollout(new)}: 100% to the canary"
     return Outcome(
-        new, ConditionReason.PROMOTING, text,
+        new,
+        ConditionReason.PROMOTING,
+        text,
         (SetWeights(weights.PROMOTED), event(EventReason.PROMOTING, text)),
-        PROMOTION_RECHECK, (text,),
+        PROMOTION_RECHECK,
+        (text,),
     )
 
 
@@ -124,20 +159,54 @@ def finish_promotion(ctx: Context, status: CanaryStatus) -> Outcome:
     return Outcome(new, ConditionReason.PROMOTED, text, actions, None, (text,))
 
 
-def roll_back(
-    ctx: Context, status: CanaryStatus, *, reason: ConditionReason, why: str
-) -> Outcome:
+def roll_back(ctx: Context, status: CanaryStatus, *, reason: ConditionReason, why: str) -> Outcome:
     """100 % to the stable backend at once (when the route can be written at all)."""
     new = status.model_copy(
-        update={"phase": Phase.ROLLED_BACK, "canary_weight": weights.ROLLED_BACK,
-                "stable_weight": 100, "paused_at": None}
+        update={
+            "phase": Phase.ROLLED_BACK,
+            "canary_weight": weights.ROLLED_BACK,
+            "stable_weight": 100,
+            "paused_at": None,
+        }
     )
-    text = (f"{why}; rolled back {ctx.rollout(new)}: 100% to {ctx.spec.stable}. Start again with "
-            "a new spec.revision, or request a retry (`canary retry NAME`)")
+    text = (
+        f"{why}; rolled back {ctx.rollout(new)}: 100% to {ctx.spec.stable}. Start again with "
+        "a new spec.revision, or request a retry (`canary retry NAME`)"
+    )
     actions = (
         *((SetWeights(weights.ROLLED_BACK),) if ctx.route_writable else ()),
-        *((event(EventReason.ABORTED, why, warning=True),)
-          if reason is ConditionReason.ABORTED else ()),
+        *(
+            (event(EventReason.ABORTED, why, warning=True),)
+            if reason is ConditionReason.ABORTED
+            else ()
+        ),
         event(EventReason.ROLLED_BACK, text, warning=True),
     )
     return Outcome(new, reason, text, actions, None, (text,))
+
+
+def keep_final(ctx: Context, status: CanaryStatus) -> Outcome:
+    """A finished rollout leaves the route alone, except to finish its own last write: the
+    status is written before the route, so a rollback (or a Rewrite promotion) whose route
+    write failed or was cut short by a restart is carried out here."""
+    route = ctx.observations.route
+    if status.phase is Phase.ROLLED_BACK and ctx.route_writable and route.canary_weight != 0:
+        text = (
+            f"Rolled back, but {ctx.spec.route_ref.name} still sends traffic to "
+            f"{ctx.spec.canary}: 100% restored to {ctx.spec.stable}"
+        )
+        return idle(status).then(
+            SetWeights(weights.ROLLED_BACK),
+            event(EventReason.WEIGHTS_RESTORED, text, warning=True),
+            note=text,
+        )
+    promoted_in_full = route.attached and all(
+        rule.stable == 0 and rule.canary > 0 for rule in route.rules
+    )
+    if (
+        status.phase is Phase.SUCCEEDED
+        and ctx.spec.promotion.mode is PromotionMode.REWRITE
+        and promoted_in_full
+    ):
+        return idle(status).then(RewriteRoute(), note="finishing the Rewrite promotion")
+    return idle(status)

@@ -122,8 +122,14 @@ class GatewayApiRouter:
         """Patch with `build(route)`; when the guards reject it, re-read fresh and rebuild."""
         self._check_kind(target)
         current = route if route is not None else await self._read(target)
+        fresh = route is None
         for _ in range(self._attempts):
             patch = build(current)
+            if not patch and not fresh:
+                # "Nothing to change" judged on a possibly stale (cached) copy: confirm it on
+                # the live route, or a rollback could be skipped because the cache lags.
+                current, fresh = await self._read(target), True
+                patch = build(current)
             if not patch:
                 return False
             try:
@@ -139,13 +145,13 @@ class GatewayApiRouter:
             except (Invalid, Conflict) as exc:
                 # A failed `test` op is a 422 whose message does not say which op failed. Tell a
                 # race from a bad patch by re-reading: if nothing moved, retrying cannot help.
-                fresh = await self._read(target)
-                if not _moved(current, fresh):
+                fresh_route = await self._read(target)
+                if not _moved(current, fresh_route):
                     raise RoutePatchRejectedError(
                         f"{target.route}: the API server rejected the weight patch although the "
                         f"route did not change: {exc}"
                     ) from exc
-                current = fresh
+                current = fresh_route
                 continue
             return True
         raise RouteContendedError(

@@ -433,12 +433,27 @@ def test_a_finished_rollout_does_nothing_and_schedules_nothing() -> None:
     for _ in range(2):
         world.now += MINUTE
         world.tick(failing)
-    world.canary_weight = 30  # someone edits the route afterwards: not ours to fight
     world.now += timedelta(hours=1)
     decision = world.tick(failing)
     assert decision.actions == ()
     assert decision.requeue_after is None
     assert decision.status.phase is Phase.ROLLED_BACK
+
+
+def test_a_rolled_back_canary_keeps_the_canary_backend_at_zero() -> None:
+    """The status is written before the route: a rollback whose route write failed (or was cut
+    short by a restart) is finished on the next pass, and so is traffic put back by hand."""
+    world = started()
+    for _ in range(2):
+        world.now += MINUTE
+        world.tick(failing)
+    world.canary_weight = 30
+    world.now += timedelta(hours=1)
+    decision = world.tick(failing)
+    assert weights_set(decision) == [0]
+    assert events(decision) == [EventReason.WEIGHTS_RESTORED]
+    assert decision.status.phase is Phase.ROLLED_BACK
+    assert decision.requeue_after is None
 
 
 def test_the_status_records_the_generation_it_was_computed_from() -> None:
@@ -463,3 +478,26 @@ def test_after_a_rewrite_promotion_the_missing_stable_backend_is_not_a_route_pro
     decision = world.tick()
     assert condition(decision.status, "RouteAccepted") == ("True", "Accepted")
     assert decision.actions == ()
+
+
+def test_a_gateway_catching_up_with_our_weight_write_is_a_quiet_short_hold() -> None:
+    world = started()
+    before = world.status
+    outdated = RouteIssue(RouteProblem.NO_PARENT_STATUS, "StatusOutdated",
+                          "the gateway has not processed generation 2 yet")
+    world.issues = (outdated,)
+    decision = world.tick()
+    assert decision.actions == ()
+    assert decision.requeue_after == timedelta(seconds=1)
+    assert condition(decision.status, "RouteAccepted") == ("True", "Accepted")
+    assert decision.status == before
+
+
+def test_an_outdated_status_on_a_route_never_accepted_is_reported() -> None:
+    world = World(make_spec())
+    outdated = RouteIssue(RouteProblem.NO_PARENT_STATUS, "StatusOutdated",
+                          "the gateway has not processed generation 2 yet")
+    world.issues = (outdated,)
+    decision = world.tick()
+    assert weights_set(decision) == []
+    assert condition(decision.status, "RouteAccepted")[0] == "False"
