@@ -30,6 +30,8 @@ class Host(Protocol):
 
     def cached_route(self, obj: JsonObj, spec: CanarySpec) -> JsonObj | None: ...
 
+    def remember_route(self, route: JsonObj) -> None: ...
+
 
 async def execute(
     host: Host, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
@@ -67,9 +69,13 @@ async def _route_action(host: Host, obj: JsonObj, spec: CanarySpec, action: Acti
     target = target_of(obj["metadata"]["namespace"], spec)
     router = host.router(target.route.kind)
     cached = host.cached_route(obj, spec)
+    written: JsonObj | None = None
     match action:
         case SetWeights(canary=weight):
-            return await router.set_weights(target, canary_weight=weight, route=cached)
+            written = await router.set_weights(target, canary_weight=weight, route=cached)
         case RewriteRoute():
-            return await router.rewrite(target, route=cached)
-    return False
+            written = await router.rewrite(target, route=cached)
+    if written is None:
+        return False
+    host.remember_route(written)  # the next pass must not judge the route on an older copy
+    return True

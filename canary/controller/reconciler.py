@@ -23,14 +23,15 @@ from canary.controller.manager import Caches
 from canary.controller.metrics import MetricsSampler
 from canary.controller.outcome import Done, Outcome, RequeueAfter
 from canary.controller.queue import Key, split_key
-from canary.controller.routes import cached_route, observe, target_of
+from canary.controller.routes import ROUTE_RESOURCES, cached_route, observe, target_of
 from canary.core.decide import decide, needs_metrics, reject_spec
 from canary.core.decision import Decision
 from canary.core.observations import MetricSample, Observations
 from canary.kube.client import Kube
-from canary.kube.resources import CANARY, JsonObj
+from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
 from canary.routers.base import TrafficRouter
 from canary.routers.registry import router_for
+from canary.telemetry.metrics import METRICS
 
 log = structlog.get_logger("canary.reconcile")
 
@@ -65,6 +66,7 @@ class Reconciler:
         namespace, name = split_key(key)
         obj = self._caches.get(CANARY, namespace, name)
         if obj is None:
+            METRICS.forget_canary(namespace, name)
             return Done()
         if obj["metadata"].get("deletionTimestamp"):
             return await finalizer.finalize(self, obj)
@@ -72,6 +74,7 @@ class Reconciler:
         decision, spec = await self._decide(obj)
         old = _status_of(obj)
         wrote_status = await self._write_status(obj, old, decision)
+        METRICS.record_status(namespace, name, old=old, new=decision.status)
         wrote_route = await execute(self, obj, spec, decision.actions)
         _log_line(
             obj,
@@ -121,6 +124,10 @@ class Reconciler:
 
     def cached_route(self, obj: JsonObj, spec: CanarySpec) -> JsonObj | None:
         return cached_route(self._caches, target_of(obj["metadata"]["namespace"], spec))
+
+    def remember_route(self, route: JsonObj) -> None:
+        resource = ROUTE_RESOURCES.get(str(route.get("kind", "HTTPRoute")), HTTPROUTE)
+        self._caches.upsert(resource, route)
 
     @property
     def events(self) -> EventSink:

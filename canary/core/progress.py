@@ -84,7 +84,10 @@ def _waiting(ctx: Context, status: CanaryStatus) -> Outcome:
     else:
         text = f"Paused at {label} until {_clock(ends)}"
     text += _last_check(status)
-    return Outcome(status, _phase_reason(ctx, status), text, (), next_wake(ctx, status), ())
+    # A quiet pass keeps the message the last transition wrote: rewriting it every pass would
+    # cost a status write per reconcile. The computed text only fills an empty message.
+    return Outcome(status, _phase_reason(ctx, status), status.message or text, (),
+                   next_wake(ctx, status), ())
 
 
 def _last_check(status: CanaryStatus) -> str:

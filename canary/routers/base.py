@@ -55,13 +55,17 @@ class TrafficRouter(Protocol):
 
     async def set_weights(
         self, target: RouteTarget, *, canary_weight: int, route: JsonObj | None = None
-    ) -> bool:
-        """Give the canary `canary_weight`% and the stable the rest; True if it wrote.
+    ) -> JsonObj | None:
+        """Give the canary `canary_weight`% and the stable the rest; the written route, or
+        None when nothing had to change.
 
         `route` is a (possibly cached) copy to start from; a rejected write re-reads fresh.
         """
         ...
 
-    async def rewrite(self, target: RouteTarget, *, route: JsonObj | None = None) -> bool:
-        """Promotion by rewrite: drop the stable backendRef, canary at 100; True if it wrote."""
+    async def rewrite(
+        self, target: RouteTarget, *, route: JsonObj | None = None
+    ) -> JsonObj | None:
+        """Promotion by rewrite: drop the stable backendRef, canary at 100; the written route,
+        or None when nothing had to change."""
         ...

@@ -46,7 +46,7 @@ class GatewayApiRouter:
 
     async def set_weights(
         self, target: RouteTarget, *, canary_weight: int, route: JsonObj | None = None
-    ) -> bool:
+    ) -> JsonObj | None:
         weight = check_canary_weight(canary_weight)  # before any request
 
         def build(current: JsonObj) -> JsonPatch:
@@ -60,7 +60,9 @@ class GatewayApiRouter:
 
         return await self._guarded(target, build, route)
 
-    async def rewrite(self, target: RouteTarget, *, route: JsonObj | None = None) -> bool:
+    async def rewrite(
+        self, target: RouteTarget, *, route: JsonObj | None = None
+    ) -> JsonObj | None:
         def build(current: JsonObj) -> JsonPatch:
             return rewrite_patch(
                 current, stable=target.stable, canary=target.canary, rule_names=target.rule_names
@@ -118,7 +120,7 @@ class GatewayApiRouter:
 
     async def _guarded(
         self, target: RouteTarget, build: PatchBuilder, route: JsonObj | None
-    ) -> bool:
+    ) -> JsonObj | None:
         """Patch with `build(route)`; when the guards reject it, re-read fresh and rebuild."""
         self._check_kind(target)
         current = route if route is not None else await self._read(target)
@@ -131,9 +133,9 @@ class GatewayApiRouter:
                 current, fresh = await self._read(target), True
                 patch = build(current)
             if not patch:
-                return False
+                return None
             try:
-                await self._api.patch(
+                written = await self._api.patch(
                     self._resource,
                     target.route.name,
                     patch,
@@ -153,7 +155,7 @@ class GatewayApiRouter:
                     ) from exc
                 current = fresh_route
                 continue
-            return True
+            return written
         raise RouteContendedError(
             f"{target.route} changed under every one of {self._attempts} guarded writes; "
             f"something else keeps rewriting it"

@@ -71,6 +71,10 @@ async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
     assert waiter.returncode == 0, wait_errors.decode()
     reasons = await app.wait_for_events("Promoted")
     assert reasons.count("StepAdvanced") >= 3
+    passes = [line for line in operator.log_lines() if line.get("event") == "reconciled"]
+    assert [p["weights"]["canary"] for p in passes if p["wrote_route"]] == [5, 25, 50, 75, 100]
+    quiet_writes = [p for p in passes if p["wrote_status"] and not p["actions"]]
+    assert len(quiet_writes) <= 1, f"status written without a transition: {quiet_writes}"
     table = control_plane.kubectl("get", "canaries", "-n", app.namespace)
     header, row = table.splitlines()[:2]
     assert "PHASE" in header and "WEIGHT" in header

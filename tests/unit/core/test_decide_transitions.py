@@ -501,3 +501,13 @@ def test_an_outdated_status_on_a_route_never_accepted_is_reported() -> None:
     decision = world.tick()
     assert weights_set(decision) == []
     assert condition(decision.status, "RouteAccepted")[0] == "False"
+
+
+def test_quiet_passes_between_checks_leave_the_status_untouched() -> None:
+    world = started()
+    after_start = world.status
+    for seconds in (1, 10, 30):
+        world.now += timedelta(seconds=seconds)
+        decision = world.tick()
+        assert decision.actions == ()
+        assert decision.status == after_start, "a quiet pass must not cost a status write"
