@@ -13,7 +13,6 @@ from pathlib import Path
 import typer
 
 from canary.sandbox.controlplane import build
-from canary.sandbox.controlplane.launcher import ControlPlane
 
 app = typer.Typer(
     help="A local Kubernetes control plane (etcd + kube-apiserver) on loopback.",
@@ -35,6 +34,9 @@ def up(
     workdir: Path | None = typer.Option(None, help="Keep state and logs here (default: temp)."),
 ) -> None:
     """Start the control plane with the Gateway API and Canary CRDs; stop on Ctrl-C."""
+    # Imported here: it needs the `sandbox` extra, which the operator image does not install.
+    from canary.sandbox.controlplane.launcher import ControlPlane
+
     crd_dirs = [REPO_CRDS] if any(REPO_CRDS.glob("*.yaml")) else []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

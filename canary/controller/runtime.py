@@ -6,13 +6,16 @@ The only place that knows every concrete part; it stops cleanly on SIGTERM/SIGIN
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import structlog
 
 from canary.controller.clock import Clock, RealClock
 from canary.controller.events import EventRecorder
+from canary.controller.leader import LeaderElector
 from canary.controller.manager import Caches, Manager
 from canary.controller.metrics import MetricsSampler
 from canary.controller.queue import WorkQueue
@@ -20,6 +23,8 @@ from canary.controller.reconciler import Reconciler
 from canary.controller.settings import OperatorSettings
 from canary.controller.workers import Reconcile
 from canary.kube.client import Kube
+from canary.telemetry.health import HealthServer, HealthState, heartbeat
+from canary.telemetry.metrics import METRICS, serve_metrics
 
 log = structlog.get_logger("canary.operator")
 
@@ -30,12 +35,14 @@ async def run_operator(
     kubeconfig: Path | None = None,
     context: str | None = None,
     clock: Clock | None = None,
+    token: str | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or cancellation)."""
+    """Run until SIGTERM/SIGINT (or cancellation); raises `LeadershipLost` if the lease is lost."""
     clock = clock or RealClock()
     kube = await Kube.connect(
-        kubeconfig=kubeconfig, context=context, field_manager=settings.field_manager
+        kubeconfig=kubeconfig, context=context, field_manager=settings.field_manager, token=token
     )
+    kube.on_error = METRICS.record_api_error
     sampler = MetricsSampler(kube, settings)
     events = EventRecorder(kube, clock=clock)
 
@@ -54,11 +61,59 @@ async def run_operator(
         selector=settings.label_selector,
         workers=settings.workers,
     )
+    election = settings.leader_election
+    health = HealthState(leader_election=election.enabled)
+
+    def leading(now: bool) -> None:
+        health.leading = now
+        METRICS.set_leader(now)
+
     try:
-        await manager.run()
+        async with _telemetry(settings, manager, health):
+            if election.enabled:
+                await LeaderElector(kube, election, clock=clock, on_change=leading).run(manager.run)
+            else:
+                leading(True)
+                await manager.run()
     except asyncio.CancelledError:
         log.info("operator stopping")
     finally:
         await manager.stop()
         await sampler.aclose()
         await kube.close()
+
+
+@contextlib.asynccontextmanager
+async def _telemetry(
+    settings: OperatorSettings, manager: Manager, health: HealthState
+) -> AsyncIterator[None]:
+    """Metrics and probe servers (when their ports are set) for as long as the operator runs."""
+    METRICS.watch_control_loop(
+        queue_depth=manager.queue.depth,
+        watch_restarts=lambda: [
+            (i.resource.plural, i.namespace or "", i.restarts) for i in manager.caches.all()
+        ],
+    )
+
+    async def synced() -> None:
+        for informer in manager.caches.all():
+            await informer.synced.wait()
+        health.caches_synced = True
+
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.metrics_port:
+            stack.callback(
+                serve_metrics(METRICS, address=settings.listen_address, port=settings.metrics_port)
+            )
+        if settings.health_port:
+            server = HealthServer(
+                health, address=settings.listen_address, port=settings.health_port
+            )
+            stack.callback(server.start().stop)
+        tasks = [asyncio.create_task(heartbeat(health)), asyncio.create_task(synced())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -6,7 +6,40 @@ It holds configuration only, never state.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class LeaderElectionSettings(BaseModel):
+    """Which Lease decides the one active replica, and its timing (client-go's semantics)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = Field(False, description="Run only while holding the Lease.")
+    lease_name: str = Field("canary-operator", description="Name of the Lease.")
+    lease_namespace: str = Field("default", description="Namespace of the Lease.")
+    identity: str = Field("", description="Holder identity; empty means host name + random id.")
+    lease_duration_seconds: float = Field(
+        15.0, gt=0, description="A standby takes over this long after the last renewal it saw."
+    )
+    renew_deadline_seconds: float = Field(
+        10.0, gt=0, description="The leader stops acting if it has not renewed for this long."
+    )
+    retry_period_seconds: float = Field(
+        2.0, gt=0, description="How often to try to acquire or renew."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not (
+            self.retry_period_seconds < self.renew_deadline_seconds < self.lease_duration_seconds
+        ):
+            raise ValueError(
+                "leader election needs retry period < renew deadline < lease duration, so a "
+                "leader stops before a standby may take over"
+            )
+        return self
 
 
 class OperatorSettings(BaseModel):
@@ -31,3 +64,7 @@ class OperatorSettings(BaseModel):
         300.0, gt=0, description="Look at every Canary at least this often, even if idle."
     )
     field_manager: str = Field("canary-operator", description="Field manager of our writes.")
+    leader_election: LeaderElectionSettings = Field(default_factory=LeaderElectionSettings)
+    listen_address: str = Field("0.0.0.0", description="Address of the metrics and health ports.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus metrics; 0: off.")
+    health_port: int = Field(0, ge=0, le=65535, description="/healthz and /readyz; 0: off.")

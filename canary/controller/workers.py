@@ -7,12 +7,14 @@ It never looks inside an object.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from canary.controller.outcome import Done, Outcome, PermanentError, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, WorkQueue
+from canary.telemetry.metrics import METRICS
 
 Reconcile = Callable[[Key], Awaitable[Outcome]]
 log = structlog.get_logger("canary.workers")
@@ -22,18 +24,22 @@ async def process_one(
     queue: WorkQueue, reconcile: Reconcile, key: Key, *, reconcile_timeout: float, resync: float
 ) -> None:
     """Run one reconcile of `key` and schedule what comes next."""
+    started, result = time.perf_counter(), "error"
     try:
         outcome = await asyncio.wait_for(reconcile(key), timeout=reconcile_timeout)
     except PermanentError as exc:
+        result = "permanent_error"
         queue.forget(key)
         log.warning("reconcile failed permanently", key=key, error=str(exc))
     except TemporaryError as exc:
+        result = "retry"
         if exc.delay is not None:
             queue.add_after(key, exc.delay)
         else:
             queue.add_rate_limited(key)
         log.info("reconcile will retry", key=key, error=str(exc))
     except asyncio.CancelledError:
+        result = ""
         raise
     except Exception as exc:  # any bug in one Canary must not stop the others
         delay = queue.add_rate_limited(key)
@@ -42,10 +48,14 @@ async def process_one(
         queue.forget(key)
         match outcome:
             case RequeueAfter(seconds=seconds):
+                result = "requeue"
                 queue.add_after(key, min(seconds, resync))
             case Done():
+                result = "done"
                 queue.add_after(key, resync)
     finally:
+        if result:
+            METRICS.record_reconcile(result, time.perf_counter() - started)
         await queue.done(key)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -37,6 +37,8 @@ class Kube:
     def __init__(self, api: k8s.ApiClient, *, field_manager: str = "canary-operator") -> None:
         self._api = api
         self.field_manager = field_manager
+        self.on_error: Callable[[str, int], None] | None = None
+        """Told (verb, HTTP status; 0 if the server was not reached) of every failed request."""
 
     @classmethod
     async def connect(
@@ -110,12 +112,17 @@ class Kube:
                 text = await response.text()
                 status: int = response.status
         except ApiException as exc:
-            raise error_for(exc.status or 0, str(exc.reason)) from exc
+            raise self._failed(method, error_for(exc.status or 0, str(exc.reason))) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise Unavailable(f"{method} {path}: {exc!r}") from exc
+            raise self._failed(method, Unavailable(f"{method} {path}: {exc!r}")) from exc
         if not 200 <= status <= 299:
-            raise _status_error(status, text, f"{method} {path}")
+            raise self._failed(method, _status_error(status, text, f"{method} {path}"))
         return json.loads(text) if text else None
+
+    def _failed(self, verb: str, error: KubeError) -> KubeError:
+        if self.on_error is not None:
+            self.on_error(verb, error.status)
+        return error
 
     async def get(self, res: Resource, name: str, namespace: str | None = None) -> JsonObj:
         result: JsonObj = await self._call("GET", res.path(namespace, name))
@@ -182,10 +189,13 @@ class Kube:
                 ),
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise Unavailable(f"watch {res.plural}: {exc!r}") from exc
+            raise self._failed("WATCH", Unavailable(f"watch {res.plural}: {exc!r}")) from exc
         async with response:
             if response.status != 200:
-                raise _status_error(response.status, await response.text(), f"watch {res.plural}")
+                text = await response.text()
+                raise self._failed(
+                    "WATCH", _status_error(response.status, text, f"watch {res.plural}")
+                )
             try:
                 async for line in response.content:
                     if not line.strip():
@@ -193,12 +203,14 @@ class Kube:
                     event = json.loads(line)
                     kind, obj = event.get("type", ""), event.get("object", {})
                     if kind == "ERROR":
-                        raise _status_error(
-                            int(obj.get("code", 500)), json.dumps(obj), f"watch {res.plural}"
+                        code, body = int(obj.get("code", 500)), json.dumps(obj)
+                        raise self._failed(
+                            "WATCH", _status_error(code, body, f"watch {res.plural}")
                         )
                     yield kind, obj
             except (aiohttp.ClientError, TimeoutError, asyncio.IncompleteReadError) as exc:
-                raise Unavailable(f"watch {res.plural} dropped: {exc!r}") from exc
+                dropped = Unavailable(f"watch {res.plural} dropped: {exc!r}")
+                raise self._failed("WATCH", dropped) from exc
 
     async def create(self, res: Resource, body: JsonObj, namespace: str | None = None) -> JsonObj:
         result: JsonObj = await self._call("POST", res.path(namespace), body=body)

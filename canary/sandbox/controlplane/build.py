@@ -71,6 +71,26 @@ def go_module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
+def locked(name: str) -> contextlib.AbstractContextManager[None]:
+    """Public form of `_locked`, for other sandbox builders (e.g. `canary.sandbox.helm`)."""
+    return _locked(name)
+
+
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """Public form of `_run`: a build command with the cache's Go environment."""
+    return _run(cmd, cwd=cwd, env=env)
+
+
+def build_into(binary: Path, *, work: Path, package: str, ldflags: str, tags: str = "") -> None:
+    """Public form of `_build_into`: tidy the wrapper module in `work`, build `package`."""
+    _build_into(binary, work=work, package=package, ldflags=ldflags, tags=tags)
+
+
+def cached_binary(name: str, version: str) -> Path:
+    """Where the cache keeps binary `name` of `version` (it may not exist yet)."""
+    return _cached(name, version)
+
+
 def staging_modules(kubernetes_go_mod: str) -> list[str]:
     """The staging modules a `k8s.io/kubernetes` go.mod replaces with local paths."""
     return sorted(set(_STAGING_RE.findall(kubernetes_go_mod)))
