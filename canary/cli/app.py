@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from canary.cli import operator, sandbox
+from canary.cli import check, control, get, operator, sandbox, wait, watch
 
 app = typer.Typer(
     name="canary",
@@ -17,6 +17,12 @@ app = typer.Typer(
 )
 app.add_typer(sandbox.app, name="sandbox")
 app.command("operator")(operator.operator)
+app.command("get")(get.get)
+app.command("watch")(watch.watch)
+app.command("wait")(wait.wait)
+app.command("check")(check.check)
+for command in (control.promote, control.abort, control.pause, control.resume, control.retry):
+    app.command(command.__name__)(command)
 
 
 def main() -> None:

@@ -1,0 +1,94 @@
+"""`canary get [NAME]`: Canaries in one namespace (or all, with -A) as kubectl-style columns —
+phase, weights, step, revision, last check, age — or as json/yaml.
+
+Reads only. Rows are built by the pure `rows()`; the command just fetches and prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from canary.cli.exitcodes import CliFailure, ExitCode
+from canary.cli.kubeconfig import (
+    AllNamespacesOpt,
+    Connection,
+    ContextOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    connect,
+    default_namespace,
+)
+from canary.cli.render import OutputOpt, age, as_list, clean, columns, dump
+from canary.cli.runner import run
+from canary.cli.snapshot import Snapshot, snapshot
+from canary.kube.resources import CANARY
+
+HEADERS = ("name", "phase", "stable/canary", "step", "revision", "last check", "age")
+
+
+def revision_cell(snap: Snapshot) -> str:
+    """The revision in the status; `old -> new` while the spec asks for one not started yet."""
+    current = snap.status.revision or "-"
+    wanted = snap.target_revision
+    return current if wanted in (None, current) else f"{current} -> {wanted}"
+
+
+def row(snap: Snapshot, now: datetime) -> list[str]:
+    s = snap.status
+    return [
+        snap.name,
+        str(s.phase),
+        f"{s.stable_weight}/{s.canary_weight}",
+        f"{s.current_step}/{s.total_steps}" if s.total_steps else "-",
+        revision_cell(snap),
+        age(s.last_check_time, now),
+        age(snap.created, now),
+    ]
+
+
+def rows(snaps: Sequence[Snapshot], now: datetime, *, all_namespaces: bool) -> str:
+    ordered = sorted(snaps, key=lambda s: (s.namespace, s.name))
+    if all_namespaces:
+        return columns(("namespace", *HEADERS), [[s.namespace, *row(s, now)] for s in ordered])
+    return columns(HEADERS, [row(s, now) for s in ordered])
+
+
+def get(
+    name: Annotated[str | None, typer.Argument(help="One Canary; default: all.")] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """List Canaries: phase, stable/canary weights, step, revision, last check and age."""
+    conn = Connection(kubeconfig, context, namespace)
+
+    async def body() -> ExitCode:
+        if name and all_namespaces:
+            raise CliFailure(ExitCode.USAGE, "a Canary cannot be named across all namespaces")
+        ns = None if all_namespaces else default_namespace(conn)
+        async with connect(conn) as kube:
+            if name:
+                obj = await kube.get_or_none(CANARY, name, ns)
+                if obj is None:
+                    raise CliFailure(ExitCode.NOT_FOUND, f"canary {ns}/{name} not found")
+                items = [obj]
+            else:
+                items, _ = await kube.list(CANARY, ns)
+        if output is not None:
+            data = clean(items[0]) if name else as_list([clean(i) for i in items])
+            typer.echo(dump(data, output))
+        elif not items:
+            where = "any namespace" if ns is None else f"namespace {ns}"
+            typer.echo(f"No canaries found in {where}.", err=True)
+        else:
+            snaps = [snapshot(i) for i in items]
+            typer.echo(rows(snaps, datetime.now(UTC), all_namespaces=all_namespaces))
+        return ExitCode.OK
+
+    run(body)

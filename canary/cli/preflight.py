@@ -1,0 +1,140 @@
+"""The preflight behind `canary check`: read a Canary's route and its surroundings, its
+Services and its metric queries fresh from the cluster and Prometheus, and judge them.
+
+Changes nothing. Uses the router's own diagnosis and the operator's own metric sampler, so
+check sees what the operator will see.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from canary.api.analysis import MetricGate
+from canary.api.conditions import ConditionType
+from canary.api.resource import Canary
+from canary.api.route import RouteKind
+from canary.cli.findings import Finding, Severity, route_findings, service_findings
+from canary.cli.gates import metric_findings, probe_finding
+from canary.cli.manifest import Manifest, validation_findings
+from canary.cli.snapshot import Snapshot, snapshot
+from canary.controller.metrics import MetricsSampler
+from canary.controller.routes import target_of
+from canary.controller.settings import OperatorSettings
+from canary.kube.client import Kube
+from canary.kube.resources import HTTPROUTE, SERVICE, JsonObj
+from canary.routers.observe import observe_route
+from canary.routers.surroundings import Surroundings, read_surroundings
+
+PROBE = MetricGate(name="reachable", query="vector(1)", min=0)
+
+
+def status_findings(snap: Snapshot) -> list[Finding]:
+    s, found = snap.status, []
+    if snap.paused:
+        found.append(
+            Finding(
+                Severity.WARNING,
+                "spec.paused",
+                "true: nothing moves until resumed",
+                f"canary resume {snap.name}",
+            )
+        )
+    if s.observed_generation == 0:
+        found.append(
+            Finding(
+                Severity.WARNING,
+                "status",
+                "none yet: no operator has reconciled this Canary",
+                f"is the operator running and watching namespace {snap.namespace}?",
+            )
+        )
+    invalid = s.condition(ConditionType.INVALID_SPEC)
+    if invalid is not None and invalid.status == "True":
+        found.append(
+            Finding(
+                Severity.BLOCKER,
+                "status",
+                f"the operator reports InvalidSpec ({invalid.reason}): {invalid.message}",
+                "fix the spec",
+            )
+        )
+    return found
+
+
+def in_cluster(obj: JsonObj) -> Manifest:
+    snap = snapshot(obj)
+    try:
+        canary: Canary | None = Canary.model_validate(obj)
+    except ValidationError as exc:
+        return Manifest(snap.key, "in the cluster", None, tuple(validation_findings(exc)))
+    return Manifest(snap.key, "in the cluster", canary, tuple(status_findings(snap)))
+
+
+async def _metrics(
+    kube: Kube, canary: Canary, prometheus: str | None, weight: int | None
+) -> list[Finding]:
+    ns, name, spec = canary.metadata.namespace, canary.metadata.name, canary.spec
+    analysis = spec.analysis
+    if analysis is None or not (analysis.metrics or analysis.min_requests):
+        return [Finding(Severity.OK, "analysis", "no metric gates: steps advance on time")]
+    address = analysis.prometheus.address or prometheus
+    if address is None:
+        return [
+            Finding(
+                Severity.WARNING,
+                "prometheus",
+                "not checked: the Canary uses the operator's default Prometheus",
+                "pass --prometheus URL (the "
+                "operator's --prometheus address) to check the queries too",
+            )
+        ]
+    sampler = MetricsSampler(kube, OperatorSettings(prometheus_address=address))
+    try:
+        probe = analysis.model_copy(update={"metrics": (PROBE,), "min_requests": None})
+        (reached,), _ = await sampler.sample(ns, name, spec.model_copy(update={"analysis": probe}))
+        found = probe_finding(address, reached)
+        if found.severity is Severity.BLOCKER:
+            return [found]
+        samples, guard = await sampler.sample(ns, name, spec)
+        return [found, *metric_findings(analysis, samples, guard, canary_weight=weight)]
+    finally:
+        await sampler.aclose()
+
+
+async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) -> list[Finding]:
+    """Every finding about one Canary, read fresh from the cluster; changes nothing."""
+    ns, spec = canary.metadata.namespace, canary.spec
+    found: list[Finding] = []
+    weight: int | None = None
+    if spec.route_ref.kind is not RouteKind.HTTP_ROUTE:
+        found.append(
+            Finding(
+                Severity.BLOCKER,
+                "spec.routeRef.kind",
+                f"{spec.route_ref.kind} is not supported by this operator yet",
+                "use an HTTPRoute",
+            )
+        )
+    else:
+        target = target_of(ns, spec)
+        route = await kube.get_or_none(HTTPROUTE, spec.route_ref.name, ns)
+        around = await read_surroundings(kube, route) if route else Surroundings()
+        observed = observe_route(
+            route,
+            stable=target.stable,
+            canary=target.canary,
+            rule_names=target.rule_names,
+            gateways=around.gateways,
+            gateway_classes=around.gateway_classes,
+            services=around.services,
+            reference_grants=around.reference_grants,
+            ingresses=around.ingresses,
+            ref=target.route,
+        )
+        weight = observed.canary_weight if observed.rules else 0
+        found += route_findings(observed, namespace=ns, route=spec.route_ref.name)
+    services = {
+        b.name: await kube.get_or_none(SERVICE, b.name, ns) for b in (spec.stable, spec.canary)
+    }
+    found += service_findings(ns, spec, services)
+    return found + await _metrics(kube, canary, prometheus, weight)

@@ -1,0 +1,135 @@
+"""What `canary watch` draws: revision and phase, step progress over the declared schedule,
+declared and observed weights, each metric's last value against its threshold, recent events.
+
+Pure: a snapshot, events, the observed split and the time in; a rich renderable out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from canary.api.status import MetricResult, MetricVerdict, Phase
+from canary.cli.events import EventLine
+from canary.cli.outcome import Verdict, describe
+from canary.cli.render import age
+from canary.cli.snapshot import Snapshot
+from canary.cli.split import Split
+from canary.core.weights import schedule
+
+VERDICT_STYLE = {MetricVerdict.PASS: "green", MetricVerdict.FAIL: "red"}
+PHASE_STYLE = {
+    Phase.SUCCEEDED: "green",
+    Phase.ROLLED_BACK: "red",
+    Phase.FAILED: "red",
+    Phase.PAUSED: "yellow",
+}
+
+
+def threshold(result: MetricResult) -> str:
+    if result.min is not None and result.max is not None:
+        return f"{result.min:g} to {result.max:g}"
+    if result.min is not None:
+        return f">= {result.min:g}"
+    return f"<= {result.max:g}" if result.max is not None else "-"
+
+
+def steps_line(snap: Snapshot) -> Text:
+    s, text = snap.status, Text("Steps     ")
+    weights = schedule(snap.spec.steps) if snap.spec else ()
+    for i, weight in enumerate((*weights, 100)):
+        label = f"{weight}%" if weight != 100 or i < len(weights) else "promote"
+        current = weight == s.canary_weight and s.phase.active
+        style = "bold reverse" if current else "green" if weight <= s.canary_weight else "dim"
+        text.append(f"[{label}]" if current else label, style=style)
+        text.append(" -> " if i < len(weights) else "")
+    return text.append(f"   (step {s.current_step}/{s.total_steps})")
+
+
+def split_line(split: Split) -> str:
+    if not split.configured:
+        return "Observed  not configured (pass --prometheus URL to see the split at the gateway)"
+    if split.canary_percent is None:
+        return f"Observed  {split.note}"
+    rate = (split.stable_rate or 0) + (split.canary_rate or 0)
+    return (
+        f"Observed  stable {100 - split.canary_percent:.1f}% / canary "
+        f"{split.canary_percent:.1f}% of {rate:.2f} req/s"
+    )
+
+
+def metrics_table(results: Sequence[MetricResult], now: datetime) -> Table:
+    table = Table(
+        "METRIC",
+        "VALUE",
+        "THRESHOLD",
+        "VERDICT",
+        "CHECKED",
+        "DETAIL",
+        box=box.SIMPLE,
+        title="Metrics (last check)",
+        title_justify="left",
+    )
+    for r in results:
+        value = f"{r.value:g}" if r.value is not None else str(r.outcome)
+        verdict = Text(str(r.verdict), style=VERDICT_STYLE.get(r.verdict, "yellow"))
+        table.add_row(r.name, value, threshold(r), verdict, age(r.time, now), r.message)
+    return table
+
+
+def events_table(events: Sequence[EventLine], now: datetime) -> Table:
+    table = Table(
+        "AGE",
+        "TYPE",
+        "REASON",
+        "MESSAGE",
+        box=box.SIMPLE,
+        title="Recent events",
+        title_justify="left",
+    )
+    for e in events:
+        style = "red" if e.type == "Warning" else ""
+        table.add_row(age(e.time, now), Text(e.type, style=style), e.reason, e.note)
+    return table
+
+
+def view(
+    snap: Snapshot | None,
+    *,
+    events: Sequence[EventLine],
+    split: Split,
+    now: datetime,
+    verdict: Verdict | None,
+) -> RenderableType:
+    if snap is None:
+        return Text("The Canary does not exist (or was deleted).", style="red")
+    s = snap.status
+    head = Text(f"Canary {snap.key}   ").append(
+        str(s.phase), style=PHASE_STYLE.get(s.phase, "bold")
+    )
+    head.append(f"   revision {s.revision or '-'}")
+    if snap.target_revision and snap.target_revision != s.revision:
+        head.append(f" (spec asks for {snap.target_revision}: not started yet)", style="yellow")
+    parts: list[RenderableType] = [head, *([Text(describe(snap))] if s.phase.active else [])]
+    parts.append(steps_line(snap))
+    parts.append(Text(f"Declared  stable {s.stable_weight}% / canary {s.canary_weight}%"))
+    parts.append(Text(split_line(split)))
+    limit = snap.spec.analysis.failure_threshold if snap.spec and snap.spec.analysis else "-"
+    last = f"{age(s.last_check_time, now)} ago" if s.last_check_time else "none yet"
+    parts.append(
+        Text(
+            f"Checks    last {last}, failed {s.failed_checks}/{limit}, "
+            f"inconclusive in a row {s.inconclusive_checks}"
+        )
+    )
+    results = [*s.metrics, *([s.request_count] if s.request_count else [])]
+    parts.append(metrics_table(results, now) if results else Text("Metrics   no check yet"))
+    parts.append(events_table(events, now))
+    if verdict is not None and verdict.done:
+        parts.append(Text(f"Result: {verdict.message} (exit {verdict.code})", style="bold"))
+    return Group(*parts)

@@ -1,0 +1,146 @@
+"""`canary wait NAME --for promoted|rolled-back|finished`: block until the rollout of the
+current (or the given) revision reaches that state, and exit with a code a pipeline can branch
+on (see `canary.cli.exitcodes`).
+
+Follows the Canary through a watch, never by polling; what each state means is `outcome.judge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+
+from canary.api.duration import format_duration, parse_duration
+from canary.cli.exitcodes import CliFailure, ExitCode
+from canary.cli.follow import CanaryReader, follow
+from canary.cli.kubeconfig import (
+    Connection,
+    ContextOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    connect,
+    default_namespace,
+)
+from canary.cli.outcome import Target, Verdict, WaitFor, judge
+from canary.cli.render import OutputOpt, dump
+from canary.cli.runner import run
+from canary.cli.snapshot import Snapshot, snapshot
+
+TimeoutOpt = Annotated[
+    str, typer.Option("--timeout", help="Give up after this long (e.g. 30s, 15m, 1h), exit 3.")
+]
+RevisionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--revision",
+        help="Accept a final state only for this revision (spec.revision, or the canary backend "
+        "name:port). Use it in pipelines.",
+        show_default=False,
+    ),
+]
+
+
+def timeout_of(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CliFailure(ExitCode.USAGE, f"--timeout: {exc}") from exc
+
+
+async def wait_for(
+    api: CanaryReader,
+    namespace: str,
+    name: str,
+    *,
+    want: WaitFor,
+    revision: str | None,
+    limit: timedelta,
+    on_change: Callable[[Snapshot | None, Verdict], None],
+) -> tuple[Verdict, Snapshot | None]:
+    """Follow the Canary until a verdict is final or `limit` passes.
+
+    The generation seen first is the floor for the status: anything older is the previous
+    rollout's. `on_change` hears every new state (for progress output)."""
+    stream = follow(api, namespace, name)
+    try:
+        first = await anext(stream)  # always look once, even with --timeout 0s
+        snap = snapshot(first) if first is not None else None
+        target = Target(want, revision, snap.generation if snap else 0)
+        verdict = judge(snap, target)
+        on_change(snap, verdict)
+        try:
+            async with asyncio.timeout(limit.total_seconds()):
+                while not verdict.done:
+                    obj = await anext(stream)
+                    snap = snapshot(obj) if obj is not None else None
+                    verdict = judge(snap, target)
+                    on_change(snap, verdict)
+        except TimeoutError:
+            waited = format_duration(limit)
+            return Verdict(ExitCode.TIMEOUT, f"timed out after {waited}: {verdict.message}"), snap
+        return verdict, snap
+    finally:
+        await stream.aclose()
+
+
+def result(
+    key: str, want: WaitFor, revision: str | None, verdict: Verdict, snap: Snapshot | None
+) -> dict[str, object]:
+    """The machine-readable outcome printed by `-o json|yaml`."""
+    code = verdict.code if verdict.code is not None else ExitCode.ERROR
+    return {
+        "canary": key,
+        "for": str(want),
+        "revision": revision,
+        "result": code.name.lower().replace("_", "-"),
+        "exitCode": int(code),
+        "message": verdict.message,
+        "phase": str(snap.status.phase) if snap else None,
+        "statusRevision": snap.status.revision if snap else None,
+        "observedGeneration": snap.status.observed_generation if snap else None,
+        "generation": snap.generation if snap else None,
+    }
+
+
+def wait(
+    name: Annotated[str, typer.Argument(help="The Canary.")],
+    for_: Annotated[WaitFor, typer.Option("--for", help="The state to wait for.")],
+    timeout: TimeoutOpt = "10m",
+    revision: RevisionOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Wait until the rollout is promoted, rolled back or finished (Paused is not finished).
+
+    Exit: 0 reached, 1 rolled back/failed, 2 usage, 3 timed out, 4 not found, 5 API error."""
+    conn = Connection(kubeconfig, context, namespace)
+
+    async def body() -> ExitCode:
+        limit = timeout_of(timeout)
+        ns = default_namespace(conn)
+        key = f"{ns}/{name}"
+        last: list[str] = []
+
+        def progress(_: Snapshot | None, verdict: Verdict) -> None:
+            if not verdict.done and verdict.message not in last[-1:]:
+                last.append(verdict.message)
+                stamp = datetime.now(UTC).strftime("%H:%M:%S")
+                typer.echo(f"{stamp} canary {key}: {verdict.message}", err=True)
+
+        async with connect(conn) as kube:
+            verdict, snap = await wait_for(
+                kube, ns, name, want=for_, revision=revision, limit=limit, on_change=progress
+            )
+        if output is not None:
+            typer.echo(dump(result(key, for_, revision, verdict, snap), output))
+        else:
+            typer.echo(f"canary {key}: {verdict.message}")
+        return verdict.code if verdict.code is not None else ExitCode.ERROR
+
+    run(body)
