@@ -36,33 +36,46 @@ class Host(Protocol):
 async def execute(
     host: Host, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
 ) -> bool:
-    """Run `actions` in order (route first, events after); True if the route was written."""
+    """Run `actions` in order (route first, events after); True if the route was written.
+
+    Events are recorded even when a route write fails; the failure then becomes a Warning
+    event and a retry (`TemporaryError`), or `PermanentError` when retrying cannot help.
+    """
+    try:
+        return await write_route(host, obj, spec, actions)
+    finally:
+        await emit_events(host, obj, actions)
+
+
+async def write_route(
+    host: Host, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
+) -> bool:
+    """Only the route actions; True if the route was written."""
     wrote = False
-    failure: Exception | None = None
     for action in actions:
         if isinstance(action, EmitEvent) or spec is None:
             continue
         try:
             wrote |= await _route_action(host, obj, spec, action)
         except (KubeError, RouterError) as exc:
-            failure = exc
-            break
+            await host.events.emit(
+                obj,
+                type="Warning",
+                reason="RouteWriteFailed",
+                message=f"Could not update the route: {exc}",
+            )
+            if isinstance(exc, (Forbidden, Invalid)):
+                raise PermanentError(str(exc)) from exc
+            raise TemporaryError(str(exc)) from exc
+    return wrote
+
+
+async def emit_events(host: Host, obj: JsonObj, actions: tuple[Action, ...]) -> None:
     for action in actions:
         if isinstance(action, EmitEvent):
             await host.events.emit(
                 obj, type=action.type, reason=action.reason, message=action.message
             )
-    if failure is not None:
-        await host.events.emit(
-            obj,
-            type="Warning",
-            reason="RouteWriteFailed",
-            message=f"Could not update the route: {failure}",
-        )
-        if isinstance(failure, (Forbidden, Invalid)):
-            raise PermanentError(str(failure)) from failure
-        raise TemporaryError(str(failure)) from failure
-    return wrote
 
 
 async def _route_action(host: Host, obj: JsonObj, spec: CanarySpec, action: Action) -> bool:

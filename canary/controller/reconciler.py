@@ -1,8 +1,9 @@
 """reconcile(key): read the Canary from the cache, observe, `decide()`, act, write status once.
 
 Level-based: every pass re-reads the world, so a missed event or a restart only costs one
-pass. The status is written before the route (see docs/architecture.md: a crash in between
-then re-applies the newer weight instead of ever moving traffic backwards).
+pass. The status is written before the route (a crash in between then re-applies the newer weight
+instead of moving traffic backwards), except for a rollback, which writes the route first so
+that RolledBack is never visible while the canary still gets traffic (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import structlog
 from pydantic import ValidationError
 
 from canary.api.spec import CanarySpec
-from canary.api.status import CanaryStatus
+from canary.api.status import CanaryStatus, Phase
 from canary.controller import finalizer
 from canary.controller.clock import Clock
 from canary.controller.events import EventSink
-from canary.controller.executor import execute
+from canary.controller.executor import emit_events, execute, write_route
 from canary.controller.manager import Caches
 from canary.controller.metrics import MetricsSampler
 from canary.controller.outcome import Done, Outcome, RequeueAfter
@@ -73,9 +74,16 @@ class Reconciler:
         obj = await finalizer.ensure(self._kube, self._caches, obj)
         decision, spec = await self._decide(obj)
         old = _status_of(obj)
-        wrote_status = await self._write_status(obj, old, decision)
+        if _enters_rollback(old, decision):
+            # Route first: once RolledBack is visible, traffic is already on stable. A failed
+            # write leaves the status as it was, so the next pass rolls back again.
+            wrote_route = await write_route(self, obj, spec, decision.actions)
+            wrote_status = await self._write_status(obj, old, decision)
+            await emit_events(self, obj, decision.actions)
+        else:
+            wrote_status = await self._write_status(obj, old, decision)
+            wrote_route = await execute(self, obj, spec, decision.actions)
         METRICS.record_status(namespace, name, old=old, new=decision.status)
-        wrote_route = await execute(self, obj, spec, decision.actions)
         _log_line(
             obj,
             decision,
@@ -140,6 +148,10 @@ class Reconciler:
     @property
     def caches(self) -> Caches:
         return self._caches
+
+
+def _enters_rollback(old: CanaryStatus, decision: Decision) -> bool:
+    return decision.status.phase is Phase.ROLLED_BACK and old.phase is not Phase.ROLLED_BACK
 
 
 def _status_of(obj: JsonObj) -> CanaryStatus:
