@@ -22,8 +22,7 @@ from canary.controller.routes import target_of
 from canary.controller.settings import OperatorSettings
 from canary.kube.client import Kube
 from canary.kube.resources import HTTPROUTE, SERVICE, JsonObj
-from canary.routers.observe import observe_route
-from canary.routers.surroundings import Surroundings, read_surroundings
+from canary.routers.surroundings import diagnose
 
 PROBE = MetricGate(name="reachable", query="vector(1)", min=0)
 
@@ -118,19 +117,7 @@ async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) ->
     else:
         target = target_of(ns, spec)
         route = await kube.get_or_none(HTTPROUTE, spec.route_ref.name, ns)
-        around = await read_surroundings(kube, route) if route else Surroundings()
-        observed = observe_route(
-            route,
-            stable=target.stable,
-            canary=target.canary,
-            rule_names=target.rule_names,
-            gateways=around.gateways,
-            gateway_classes=around.gateway_classes,
-            services=around.services,
-            reference_grants=around.reference_grants,
-            ingresses=around.ingresses,
-            ref=target.route,
-        )
+        observed = await diagnose(kube, target, route)
         weight = observed.canary_weight if observed.rules else 0
         found += route_findings(observed, namespace=ns, route=spec.route_ref.name)
     services = {

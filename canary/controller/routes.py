@@ -12,9 +12,8 @@ from canary.api.spec import CanarySpec
 from canary.controller.manager import Caches
 from canary.core.observations import RouteObservation
 from canary.kube.resources import GRPCROUTE, HTTPROUTE, JsonObj, Resource
-from canary.routers.observe import observe_route
 from canary.routers.refs import BackendKey, RouteRef, RouteTarget
-from canary.routers.surroundings import Surroundings, read_surroundings
+from canary.routers.surroundings import diagnose
 
 ROUTE_RESOURCES: dict[str, Resource] = {"HTTPRoute": HTTPROUTE, "GRPCRoute": GRPCROUTE}
 
@@ -54,17 +53,4 @@ def cached_route(caches: Caches, target: RouteTarget) -> JsonObj | None:
 
 async def observe(caches: Caches, target: RouteTarget) -> RouteObservation:
     """The route's managed weights and attachment health, from the caches only."""
-    route = cached_route(caches, target)
-    around = await read_surroundings(CacheReader(caches), route) if route else Surroundings()
-    return observe_route(
-        route,
-        stable=target.stable,
-        canary=target.canary,
-        rule_names=target.rule_names,
-        gateways=around.gateways,
-        gateway_classes=around.gateway_classes,
-        services=around.services,
-        reference_grants=around.reference_grants,
-        ingresses=around.ingresses,
-        ref=target.route,
-    )
+    return await diagnose(CacheReader(caches), target, cached_route(caches, target))

@@ -19,10 +19,9 @@ from canary.routers.errors import (
     RoutePatchRejectedError,
     RouterError,
 )
-from canary.routers.observe import observe_route
 from canary.routers.patches import JsonPatch, check_canary_weight, rewrite_patch, weight_patch
 from canary.routers.refs import RouteTarget
-from canary.routers.surroundings import read_surroundings
+from canary.routers.surroundings import diagnose
 
 DEFAULT_ATTEMPTS = 5
 PatchBuilder = Callable[[JsonObj], JsonPatch]
@@ -60,9 +59,7 @@ class GatewayApiRouter:
 
         return await self._guarded(target, build, route)
 
-    async def rewrite(
-        self, target: RouteTarget, *, route: JsonObj | None = None
-    ) -> JsonObj | None:
+    async def rewrite(self, target: RouteTarget, *, route: JsonObj | None = None) -> JsonObj | None:
         def build(current: JsonObj) -> JsonPatch:
             return rewrite_patch(
                 current, stable=target.stable, canary=target.canary, rule_names=target.rule_names
@@ -75,33 +72,9 @@ class GatewayApiRouter:
         route = await self._api.get_or_none(
             self._resource, target.route.name, target.route.namespace
         )
-        if route is None:
-            return observe_route(
-                None,
-                stable=target.stable,
-                canary=target.canary,
-                rule_names=target.rule_names,
-                gateways={},
-                gateway_classes={},
-                services={},
-                reference_grants=[],
-                ingresses=[],
-                ref=target.route,
-            )
-        route.setdefault("kind", self._resource.kind)
-        around = await read_surroundings(self._api, route)
-        return observe_route(
-            route,
-            stable=target.stable,
-            canary=target.canary,
-            rule_names=target.rule_names,
-            gateways=around.gateways,
-            gateway_classes=around.gateway_classes,
-            services=around.services,
-            reference_grants=around.reference_grants,
-            ingresses=around.ingresses,
-            ref=target.route,
-        )
+        if route is not None:
+            route.setdefault("kind", self._resource.kind)
+        return await diagnose(self._api, target, route)
 
     def _check_kind(self, target: RouteTarget) -> None:
         if target.route.kind != self._resource.kind:

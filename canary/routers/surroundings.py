@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from canary.core.observations import RouteObservation
 from canary.kube.resources import (
     GATEWAY,
     GATEWAYCLASS,
@@ -19,7 +20,8 @@ from canary.kube.resources import (
 )
 from canary.routers.backendrefs import backends
 from canary.routers.base import RouteReader
-from canary.routers.refs import is_gateway_parent, parent_key, route_namespace
+from canary.routers.observe import observe_route
+from canary.routers.refs import RouteTarget, is_gateway_parent, parent_key, route_namespace
 
 
 @dataclass
@@ -63,3 +65,23 @@ async def read_surroundings(api: RouteReader, route: JsonObj) -> Surroundings:
         found.reference_grants += grants
     found.ingresses, _ = await api.list(INGRESS)
     return found
+
+
+async def diagnose(
+    api: RouteReader, target: RouteTarget, route: JsonObj | None
+) -> RouteObservation:
+    """`observe_route` for `target`, with its surroundings read through `api` (the live API,
+    or the controller's caches)."""
+    around = await read_surroundings(api, route) if route is not None else Surroundings()
+    return observe_route(
+        route,
+        stable=target.stable,
+        canary=target.canary,
+        rule_names=target.rule_names,
+        gateways=around.gateways,
+        gateway_classes=around.gateway_classes,
+        services=around.services,
+        reference_grants=around.reference_grants,
+        ingresses=around.ingresses,
+        ref=target.route,
+    )
