@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from canary.cli import check, control, get, operator, sandbox, wait, watch
+from canary.cli import check, control, demo, get, operator, sandbox, wait, watch
 
 app = typer.Typer(
     name="canary",
@@ -21,6 +21,7 @@ app.command("get")(get.get)
 app.command("watch")(watch.watch)
 app.command("wait")(wait.wait)
 app.command("check")(check.check)
+app.command("demo")(demo.demo)
 for command in (control.promote, control.abort, control.pause, control.resume, control.retry):
     app.command(command.__name__)(command)
 

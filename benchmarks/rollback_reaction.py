@@ -1,0 +1,223 @@
+"""How fast a failing canary loses its traffic, in the demo sandbox with the real operator.
+
+Each run: the Canary rolls v3 out over a healthy v2 (story 2 of the demo, without its fault);
+at a random moment of the first step's check cycle 30 % errors are injected into v3. Measured:
+
+- from the injection, and from the first Prometheus sample that shows it (the first scrape of
+  Envoy's 5xx counter for v3 above its value before the injection),
+- to (a) the route declaring weight 0 for v3, and (b) the last request v3 served through Envoy
+  (the latest answer from v3 that the steady load received).
+
+Envoy takes a new route within milliseconds, so (b) is (a) minus the random gap to the next
+request v3 would have had (v3 gets 10 % of 60 req/s: 0.17 s on average).
+
+Then v3 is healed and the rollout retried (`spec.requests.retry`) for the next run. Medians and
+p95s are printed with the settings that bound them. Not part of the test command:
+
+    .venv/bin/python benchmarks/rollback_reaction.py [--runs 5] [--interval 10] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from canary.api.status import Phase
+from canary.kube.resources import CANARY, HTTPROUTE
+from canary.sandbox.controlplane.launcher import ControlPlane
+from canary.sandbox.demo import manifests as m
+from canary.sandbox.demo import observe
+from canary.sandbox.demo.settings import DemoSettings
+from canary.sandbox.demo.stories import Story, begin_story_two, finish
+from canary.sandbox.demo.world import DemoWorld
+from canary.sandbox.prometheus import PrometheusServer
+from canary.telemetry import logging as canary_logging
+
+CRDS = Path(__file__).resolve().parents[1] / "crds"
+WALL = time.time() - time.monotonic()  # monotonic -> wall clock (Prometheus timestamps)
+
+
+@dataclass(frozen=True)
+class Run:
+    injected: float  # wall-clock seconds, as all four below
+    first_sample: float
+    route_zero: float
+    last_served: float
+
+
+async def _route_zero(world: DemoWorld, resource_version: str) -> float:
+    """Watch the route from `resource_version` until it declares weight 0 for v3; return the
+    wall-clock time the watch event arrived (a watch, not polling: milliseconds matter)."""
+    async for kind, obj in world.kube.watch(
+        HTTPROUTE, world.settings.namespace, resource_version=resource_version
+    ):
+        if kind == "MODIFIED" and observe.declared_weights(obj).get("v3") == 0:
+            return time.time()
+    raise RuntimeError("the route watch ended before the rollback")
+
+
+async def _first_error_sample(world: DemoWorld, injected: float) -> float:
+    """The timestamp of the first scrape whose v3 5xx counter exceeds its pre-injection value."""
+    cluster = f"{world.settings.namespace}/{m.service('v3')}/{m.PORT}"
+    series = (
+        f'envoy_cluster_upstream_rq_xx{{envoy_cluster_name="{cluster}",'
+        'envoy_response_code_class="5"}'
+    )
+    seconds = int(time.time() - injected) + 30
+    params = {"query": f"{series}[{seconds}s]", "time": f"{time.time():.3f}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{world.prometheus.url}/api/v1/query", params=params) as response,
+    ):
+        body = await response.json()
+    samples = [(float(t), float(v)) for r in body["data"]["result"] for t, v in r["values"]]
+    before = max((v for t, v in samples if t < injected), default=0.0)
+    return min(t for t, v in samples if t >= injected and v > before)
+
+
+async def _one_run(world: DemoWorld, rng: random.Random, story: Story | None) -> tuple[Run, Story]:
+    s = world.settings
+    if story is None:
+        story = await begin_story_two(world, inject_fault=False)
+    else:
+        retry = {"spec": {"requests": {"retry": f"bench-{time.time_ns()}"}}}
+        await world.kube.patch(CANARY, m.CANARY_NAME, retry, namespace=s.namespace)
+    step = {"v2": 100 - s.weights[0], "v3": s.weights[0]}
+    await observe.wait_for_envoy(world, step, within=60)
+    # Inject at a random phase of the check cycle, so the runs cover the range of reactions.
+    await asyncio.sleep(rng.uniform(0, s.interval))
+    version = (await observe.route(world))["metadata"]["resourceVersion"]
+    watch = asyncio.create_task(_route_zero(world, version))
+    injected = time.time()
+    await world.apps["v3"].set_faults(error_rate=s.bad_error_rate)
+    async with asyncio.timeout(s.interval * (s.failure_threshold + 3) + 60):
+        route_zero = await watch
+        dropped = await observe.wait_for_envoy(world, {"v2": 100, "v3": 0})
+        await world.load.wait_for(int(2 * s.rate), since=dropped)  # answers in flight land
+    served = [r.started + r.latency for r in world.load.results() if r.version == "v3"]
+    result = await finish(world, story)
+    if result.status.phase is not Phase.ROLLED_BACK:
+        raise RuntimeError(
+            f"expected a rollback, got {result.status.phase}: {result.status.message}"
+        )
+    await world.apps["v3"].set_faults(error_rate=0.0)
+    first_sample = await _first_error_sample(world, injected)
+    return Run(injected, first_sample, route_zero, WALL + max(served)), story
+
+
+def _stats(values: list[float]) -> str:
+    """Median and p95 (linear interpolation between the runs, as numpy's default)."""
+    ordered = sorted(values)
+    rank = 0.95 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    p95 = ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return f"{statistics.median(ordered):7.2f}s {p95:7.2f}s"
+
+
+def report(runs: list[Run], settings: DemoSettings) -> list[str]:
+    rows = {
+        "fault injected -> route at 0%": [r.route_zero - r.injected for r in runs],
+        "fault injected -> last v3 answer": [r.last_served - r.injected for r in runs],
+        "first error sample -> route at 0%": [r.route_zero - r.first_sample for r in runs],
+        "first error sample -> last v3 answer": [r.last_served - r.first_sample for r in runs],
+        "(fault injected -> first error sample)": [r.first_sample - r.injected for r in runs],
+    }
+    out = [
+        f"Rollback reaction over {len(runs)} runs",
+        f"  settings: {settings.describe()}",
+        f"  the gates query a {settings.interval}s window; v3 fails "
+        f"{settings.bad_error_rate:.0%} of its requests at the {settings.weights[0]}% step",
+        f"  {'':40} {'median':>8} {'p95':>8}",
+    ]
+    out += [f"  {name:40} {_stats(values)}" for name, values in rows.items()]
+    low, high = (
+        (settings.failure_threshold - 1) * settings.interval,
+        (settings.failure_threshold * settings.interval),
+    )
+    out.append(
+        f"  expected: the first failing check within one interval of the fault, the rollback "
+        f"{settings.failure_threshold - 1} interval(s) later: {low}-{high}s plus scrape and "
+        "reconcile time. The last v3 answer precedes the route change by the gap to the next "
+        "request v3 would have had."
+    )
+    out.append("  per run (s): injected -> sample, -> route 0%, -> last v3 answer")
+    out += [
+        f"    {i}: {r.first_sample - r.injected:6.2f} {r.route_zero - r.injected:6.2f} "
+        f"{r.last_served - r.injected:6.2f}"
+        for i, r in enumerate(runs, 1)
+    ]
+    return out
+
+
+async def bench(
+    kubeconfig: Path,
+    prometheus: PrometheusServer,
+    *,
+    settings: DemoSettings,
+    runs: int,
+    seed: int,
+    workdir: Path,
+) -> list[Run]:
+    rng = random.Random(seed)
+    done: list[Run] = []
+    story: Story | None = None
+    async with DemoWorld(kubeconfig, prometheus, settings=settings, workdir=workdir) as world:
+        for i in range(runs):
+            run, story = await _one_run(world, rng, story)
+            done.append(run)
+            print(
+                f"run {i + 1}/{runs}: route at 0% {run.route_zero - run.injected:.2f}s after "
+                "the fault",
+                file=sys.stderr,
+                flush=True,
+            )
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--interval",
+        type=int,
+        default=DemoSettings().interval,
+        help="step interval and metric window, seconds",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seeds the injection moments")
+    args = parser.parse_args(argv)
+    canary_logging.configure(json=False, level="warning")
+    settings = DemoSettings(interval=args.interval).but(namespace="bench", class_name="bench")
+    with tempfile.TemporaryDirectory(prefix="canary-bench-") as tmp:
+        work = Path(tmp)
+        with (
+            ControlPlane(workdir=work / "controlplane", extra_crd_dirs=[CRDS]) as plane,
+            PrometheusServer(scrape_interval=f"{settings.scrape_interval}s") as prometheus,
+        ):
+            runs = asyncio.run(
+                bench(
+                    plane.kubeconfig,
+                    prometheus,
+                    settings=settings,
+                    runs=args.runs,
+                    seed=args.seed,
+                    workdir=work / "demo",
+                )
+            )
+    print("\n".join(report(runs, settings)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

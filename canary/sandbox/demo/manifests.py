@@ -1,0 +1,120 @@
+"""The objects a user of the demo would write: a GatewayClass, a Gateway, an HTTPRoute and a
+Canary, plus the two edits that start the second story.
+
+Pure: settings in, JSON-ready dicts out. `docs/quickstart.md` shows the same objects as YAML.
+"""
+
+from __future__ import annotations
+
+from canary.kube.resources import CANARY, GATEWAY_GROUP, JsonObj
+from canary.sandbox.demo.settings import DemoSettings
+
+GATEWAY_NAME = "gw"
+ROUTE_NAME = "app"
+CANARY_NAME = "app"
+PORT = 80
+VERSIONS = ("v1", "v2", "v3")
+
+
+def service(version: str) -> str:
+    """The Service in front of one version, as a Deployment per version would have."""
+    return f"app-{version}"
+
+
+def namespace(settings: DemoSettings) -> JsonObj:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": settings.namespace}}
+
+
+def gateway_class(settings: DemoSettings) -> JsonObj:
+    return {
+        "apiVersion": f"{GATEWAY_GROUP}/v1",
+        "kind": "GatewayClass",
+        "metadata": {"name": settings.class_name},
+        "spec": {"controllerName": settings.controller_name},
+    }
+
+
+def gateway(settings: DemoSettings) -> JsonObj:
+    return {
+        "apiVersion": f"{GATEWAY_GROUP}/v1",
+        "kind": "Gateway",
+        "metadata": {"name": GATEWAY_NAME, "namespace": settings.namespace},
+        "spec": {
+            "gatewayClassName": settings.class_name,
+            "listeners": [{"name": "http", "port": PORT, "protocol": "HTTP"}],
+        },
+    }
+
+
+def backend_refs(weights: dict[str, int]) -> list[JsonObj]:
+    """The managed rule's backendRefs: `{version: weight}`, in that order."""
+    return [{"name": service(v), "port": PORT, "weight": w} for v, w in weights.items()]
+
+
+def route(settings: DemoSettings, weights: dict[str, int]) -> JsonObj:
+    """The application's route: every path to the versions in `weights`."""
+    return {
+        "apiVersion": f"{GATEWAY_GROUP}/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": ROUTE_NAME, "namespace": settings.namespace},
+        "spec": {
+            "parentRefs": [{"name": GATEWAY_NAME}],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "backendRefs": backend_refs(weights),
+                }
+            ],
+        },
+    }
+
+
+def route_edit(weights: dict[str, int]) -> JsonObj:
+    """A merge patch replacing the rule's backends, as `kubectl apply` of the edited route."""
+    rule = {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}
+    return {"spec": {"rules": [{**rule, "backendRefs": backend_refs(weights)}]}}
+
+
+def canary_target(stable: str, canary: str) -> JsonObj:
+    """The part of the Canary spec that names what is rolled out: the edit of story 2."""
+    return {
+        "stable": {"name": service(stable), "port": PORT},
+        "canary": {"name": service(canary), "port": PORT},
+        "revision": canary,
+    }
+
+
+def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
+    window = f"{settings.interval}s"
+    return {
+        "apiVersion": CANARY.api_version,
+        "kind": "Canary",
+        "metadata": {"name": CANARY_NAME, "namespace": settings.namespace},
+        "spec": {
+            "routeRef": {"name": ROUTE_NAME},
+            **canary_target(stable, canary),
+            "steps": {"weights": list(settings.weights), "interval": window},
+            "analysis": {
+                "metrics": [
+                    {
+                        "name": "success-rate",
+                        "template": "envoy-success-rate",
+                        "interval": window,
+                        "min": settings.min_success,
+                    },
+                    {
+                        "name": "latency-p99",
+                        "template": "envoy-latency-p99",
+                        "interval": window,
+                        "max": settings.max_latency_ms,
+                    },
+                ],
+                "failureThreshold": settings.failure_threshold,
+                "minRequests": {
+                    "count": settings.min_requests,
+                    "template": "envoy-request-count",
+                    "interval": window,
+                },
+            },
+        },
+    }

@@ -1,0 +1,85 @@
+"""How the demo world is paced and sized: one frozen value shared by `canary demo`, the
+end-to-end test and the rollback benchmark, so all three run the same stories.
+
+Plain data; nothing here starts a process or reads the clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from canary.sandbox.gateway import CONTROLLER_NAME
+
+
+class Speed(StrEnum):
+    """Presets of `canary demo --speed`: the step interval, which is also the metric window."""
+
+    FAST = "fast"
+    NORMAL = "normal"
+    SLOW = "slow"
+
+
+STEP_SECONDS = {Speed.FAST: 5, Speed.NORMAL: 10, Speed.SLOW: 20}
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Everything the stories depend on. Durations are whole seconds (Canary durations)."""
+
+    interval: int = STEP_SECONDS[Speed.NORMAL]
+    """Seconds each step lasts before its check; also each gate's look-back window."""
+
+    weights: tuple[int, ...] = (10, 25, 50, 75)
+    """The canary weight of each step (percent)."""
+
+    rate: float = 60.0
+    """Requests per second of the steady load through the gateway (the users)."""
+
+    failure_threshold: int = 2
+    """Failed checks that roll a rollout back."""
+
+    min_success: float = 99.0
+    """The success-rate gate: at least this percent of the canary's answers are not 5xx."""
+
+    max_latency_ms: float = 500.0
+    """The latency gate: the canary's p99 at most this many milliseconds."""
+
+    bad_error_rate: float = 0.3
+    """The share of v3's answers that fail once its fault is injected (story 2)."""
+
+    latency: float = 0.01
+    """Every demo version takes this long to answer (seconds)."""
+
+    scrape_interval: int = 1
+    """Seconds between Prometheus scrapes of Envoy and the demo apps."""
+
+    namespace: str = "demo"
+    class_name: str = "canary-demo"
+    controller_name: str = CONTROLLER_NAME
+
+    @property
+    def min_requests(self) -> int:
+        """The traffic guard: fewer canary requests in the window make a check inconclusive.
+        Half of what the first step sends the canary in one window, so only a quiet canary
+        (not the demo's) is held up by it."""
+        return max(1, int(self.rate * self.weights[0] / 100 * self.interval / 2))
+
+    @classmethod
+    def for_speed(cls, speed: Speed, *, interval: int | None = None) -> DemoSettings:
+        """The preset of `speed`; an explicit `interval` wins over it."""
+        return cls(interval=interval if interval is not None else STEP_SECONDS[speed])
+
+    def but(self, **changes: Any) -> DemoSettings:
+        """A copy with some fields changed (tests use their own namespace and class)."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> str:
+        """One line naming the settings that decide how fast the operator reacts."""
+        return (
+            f"scrape every {self.scrape_interval}s, step interval and metric window "
+            f"{self.interval}s, failure threshold {self.failure_threshold}, "
+            f"load {self.rate:g} req/s, steps {'/'.join(map(str, self.weights))} %"
+        )

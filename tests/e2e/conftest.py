@@ -1,0 +1,50 @@
+"""Fixtures for the end-to-end tests: the demo's whole world (Envoy and its gateway controller,
+demo versions v1/v2/v3, Prometheus, steady load, the operator as a process) on the session's
+control plane, under names of its own so other tests' controllers never see it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
+from canary.sandbox.demo.settings import DemoSettings
+from canary.sandbox.demo.world import DemoWorld
+from canary.sandbox.prometheus import PrometheusServer
+
+# Long enough that 1,000 requests are sent and judged well inside each step (they take 1-2 s);
+# the test still proves for every sample that the step did not change under it.
+STEP_SECONDS = 8
+
+
+@pytest.fixture
+def settings() -> DemoSettings:
+    suffix = uuid.uuid4().hex[:8]
+    return DemoSettings(interval=STEP_SECONDS).but(
+        namespace=f"e2e-{suffix}",
+        class_name=f"e2e-{suffix}",
+        controller_name=f"canary-operator.io/e2e-gateway-{suffix}",
+    )
+
+
+@pytest.fixture
+def prometheus(settings: DemoSettings) -> Iterator[PrometheusServer]:
+    with PrometheusServer(scrape_interval=f"{settings.scrape_interval}s") as server:
+        yield server
+
+
+@pytest.fixture
+async def world(
+    control_plane: ControlPlane | ExistingCluster,
+    prometheus: PrometheusServer,
+    settings: DemoSettings,
+    tmp_path: Path,
+) -> AsyncIterator[DemoWorld]:
+    async with DemoWorld(
+        control_plane.kubeconfig, prometheus, settings=settings, workdir=tmp_path / "demo"
+    ) as running:
+        yield running

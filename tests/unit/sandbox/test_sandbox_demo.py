@@ -1,0 +1,146 @@
+"""The pure parts of `canary demo`: the objects it declares, the screen, the plain progress lines
+and the summary that decides its exit code."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from canary.api.spec import CanarySpec
+from canary.api.status import CanaryStatus, MetricOutcome, MetricResult, MetricVerdict, Phase
+from canary.sandbox.demo import manifests as m
+from canary.sandbox.demo import plain, view
+from canary.sandbox.demo.frames import Frame
+from canary.sandbox.demo.observe import EventLine, declared_weights
+from canary.sandbox.demo.settings import DemoSettings, Speed
+from canary.sandbox.demo.stories import Story, StoryResult
+from canary.sandbox.demo.summary import Traffic, all_as_expected, summary_lines
+from canary.sandbox.loadgen import Tally
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+ONE = Story(1, "v1 -> v2", "v1", "v2", Phase.SUCCEEDED, started=0.0)
+TWO = Story(2, "v2 -> v3", "v2", "v3", Phase.ROLLED_BACK, started=0.0)
+
+
+def _status(phase: Phase, weight: int, *, step: int = 1, failed: int = 0) -> CanaryStatus:
+    gate = MetricResult(
+        name="success-rate",
+        outcome=MetricOutcome.VALUE,
+        value=97.5,
+        min=99,
+        verdict=MetricVerdict.FAIL,
+        time=NOW,
+        message="97.5 is below min 99",
+    )
+    return CanaryStatus(
+        phase=phase,
+        revision="v2",
+        current_step=step,
+        total_steps=4,
+        canary_weight=weight,
+        stable_weight=100 - weight,
+        failed_checks=failed,
+        step_started_at=NOW - timedelta(seconds=4),
+        last_check_time=NOW - timedelta(seconds=1),
+        metrics=(gate,),
+    )
+
+
+def _frame(running: dict[str, int], observed: dict[str, int], **extra: object) -> Frame:
+    tally = Tally(Counter(observed), Counter({200: sum(observed.values())}))
+    fields: dict[str, object] = {
+        "elapsed": 12.0,
+        "story": ONE,
+        "declared": running,
+        "running": running,
+        "observed": tally,
+        "now": NOW,
+    }
+    fields.update(extra)
+    return Frame(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("speed", list(Speed))
+def test_the_demo_canary_is_a_valid_spec_at_every_speed(speed: Speed) -> None:
+    settings = DemoSettings.for_speed(speed)
+    spec = CanarySpec.model_validate(m.canary(settings, stable="v1", canary="v2")["spec"])
+    assert spec.analysis is not None and spec.analysis.min_requests is not None
+    expected_first_step = settings.rate * settings.weights[0] / 100 * settings.interval
+    assert 0 < spec.analysis.min_requests.count < expected_first_step
+
+
+def test_story_two_changes_only_what_is_rolled_out() -> None:
+    settings = DemoSettings()
+    one = m.canary(settings, stable="v1", canary="v2")["spec"]
+    two = m.canary(settings, stable="v2", canary="v3")["spec"]
+    changed = {key for key in one if one[key] != two[key]}
+    assert changed == {"stable", "canary", "revision"}
+    assert two["revision"] == "v3"
+
+
+def test_the_route_edit_of_story_two_puts_v3_beside_v2_at_weight_zero() -> None:
+    route = m.route(DemoSettings(), {"v1": 0, "v2": 100})
+    route["spec"].update(m.route_edit({"v2": 100, "v3": 0})["spec"])
+    assert declared_weights(route) == {"v2": 100, "v3": 0}
+
+
+def test_an_interval_flag_wins_over_the_speed_preset() -> None:
+    assert DemoSettings.for_speed(Speed.SLOW).interval == 20
+    assert DemoSettings.for_speed(Speed.SLOW, interval=3).interval == 3
+
+
+def test_the_demo_succeeds_only_when_v2_is_promoted_and_v3_rolled_back() -> None:
+    promoted = StoryResult(ONE, _status(Phase.SUCCEEDED, 100), 40.0)
+    rolled_back = StoryResult(TWO, _status(Phase.ROLLED_BACK, 0, failed=2), 20.0)
+    wrongly_promoted = StoryResult(TWO, _status(Phase.SUCCEEDED, 100), 40.0)
+    assert all_as_expected([promoted, rolled_back])
+    assert not all_as_expected([promoted, wrongly_promoted])
+    assert not all_as_expected([promoted])
+    traffic = Traffic({"v1": 10, "v2": 20}, failed=0)
+    lines = summary_lines(
+        [promoted, wrongly_promoted], traffic, seconds=75, settings=DemoSettings()
+    )
+    assert "EXPECTED RolledBack" in "\n".join(lines)
+    assert lines[-1].startswith("The demo did NOT end as expected")
+
+
+def test_plain_lines_report_the_split_served_under_the_weights_envoy_just_left() -> None:
+    before = _frame({"v1": 90, "v2": 10}, {"v1": 901, "v2": 99})
+    after = _frame({"v1": 75, "v2": 25}, {})
+    lines = plain.lines(before, after)
+    assert "observed under v1 90% / v2 10%: v1 901 (90.1%) / v2 99 (9.9%)" in lines[0]
+    assert "Envoy runs v1 75% / v2 25%" in lines[1]
+
+
+def test_plain_lines_print_each_event_once() -> None:
+    first = EventLine(NOW, "Normal", "RolloutStarted", "started")
+    second = EventLine(NOW, "Warning", "MetricCheckFailed", "failed")
+    one = _frame({"v1": 100}, {}, events=(first,))
+    two = _frame({"v1": 100}, {}, events=(first, second))
+    assert [line for line in plain.lines(one, two) if "event" in line] == [
+        "[  12.0s] story 1 | event Warning MetricCheckFailed: failed"
+    ]
+
+
+def test_a_canary_answer_at_weight_zero_makes_the_split_impossible() -> None:
+    assert _frame({"v1": 100, "v2": 0}, {"v1": 500, "v2": 1}).p_value() == 0.0
+    assert _frame({"v1": 100, "v2": 0}, {"v1": 500}).p_value() == 1.0
+
+
+def test_the_live_view_shows_phase_weights_split_and_gates_against_thresholds() -> None:
+    status = _status(Phase.PROGRESSING, 25, step=2, failed=1)
+    spec = CanarySpec.model_validate(m.canary(DemoSettings(), stable="v1", canary="v2")["spec"])
+    frame = _frame({"v1": 75, "v2": 25}, {"v1": 300, "v2": 100}, status=status, spec=spec)
+    console = Console(record=True, width=160)
+    console.print(view.render(frame, done=[]))
+    text = console.export_text()
+    assert "Progressing" in text
+    assert "[25%]" in text and "step 2/4" in text
+    assert "v1 300 (75.0%) / v2 100 (25.0%)" in text
+    assert "failed 1/2" in text and "next check in 9s" in text
+    assert "97.5" in text and ">= 99" in text and "Fail" in text
