@@ -87,6 +87,7 @@ class Manager:
         self.queue = WorkQueue(clock)
         self.caches = Caches()
         self._reconcile = make_reconciler(self.caches, self.queue)
+        self._by_route: dict[tuple[str, str, str], set[Key]] = {}
         namespaces: list[str | None] = list(settings.namespaces) or [None]
         self._add(CANARY, namespaces, self._on_canary, selector=settings.label_selector)
         for resource in WATCHED_FOR_ROUTES:
@@ -116,9 +117,15 @@ class Manager:
 
     async def _on_canary(self, old: JsonObj | None, new: JsonObj | None) -> None:
         obj = new or old
-        if obj is not None:
-            meta = obj["metadata"]
-            await self.queue.add(key_of(meta["namespace"], meta["name"]))
+        if obj is None:
+            return
+        meta = obj["metadata"]
+        key = key_of(meta["namespace"], meta["name"])
+        if old is not None:
+            self._by_route.get(_route_of(old), set()).discard(key)
+        if new is not None:
+            self._by_route.setdefault(_route_of(new), set()).add(key)
+        await self.queue.add(key)
 
     async def _on_related(self, old: JsonObj | None, new: JsonObj | None) -> None:
         """A route/Service/Gateway/... changed: requeue the Canaries it may concern."""
@@ -126,26 +133,21 @@ class Manager:
             await self.queue.add(key)
 
     def canaries_concerned(self, obj: JsonObj | None) -> list[Key]:
+        """A route change concerns the Canaries that reference it (an index lookup, so a busy
+        route never costs a scan of thousands of Canaries); a Service change concerns the
+        Canaries of its namespace; Gateways, classes and Ingresses are rare: all Canaries."""
         if obj is None:
             return []
-        kind = obj.get("kind", "")
-        namespace = obj.get("metadata", {}).get("namespace")
-        name = obj.get("metadata", {}).get("name")
-        keys = []
-        for canary in self.caches.items(CANARY):
-            meta, spec = canary["metadata"], canary.get("spec", {})
-            if kind in ("HTTPRoute", "GRPCRoute"):
-                ref = spec.get("routeRef", {})
-                if (
-                    meta["namespace"] != namespace
-                    or ref.get("name") != name
-                    or ref.get("kind", "HTTPRoute") != kind
-                ):
-                    continue
-            elif kind == "Service" and meta["namespace"] != namespace:
-                continue
-            keys.append(key_of(meta["namespace"], meta["name"]))
-        return keys
+        kind = str(obj.get("kind", ""))
+        namespace = str(obj.get("metadata", {}).get("namespace", ""))
+        name = str(obj.get("metadata", {}).get("name", ""))
+        if kind in ("HTTPRoute", "GRPCRoute"):
+            return sorted(self._by_route.get((namespace, kind, name), set()))
+        scope = namespace if kind == "Service" else None
+        return [
+            key_of(c["metadata"]["namespace"], c["metadata"]["name"])
+            for c in self.caches.items(CANARY, scope)
+        ]
 
     async def run(self) -> None:
         """Start every informer, wait for the caches to fill, then work until cancelled."""
@@ -168,3 +170,9 @@ class Manager:
 
     async def stop(self) -> None:
         await self.queue.shutdown()
+
+
+def _route_of(canary: JsonObj) -> tuple[str, str, str]:
+    ref = canary.get("spec", {}).get("routeRef", {})
+    namespace = str(canary["metadata"]["namespace"])
+    return namespace, str(ref.get("kind", "HTTPRoute")), str(ref.get("name", ""))

@@ -1,0 +1,60 @@
+"""A changed route requeues exactly the Canaries that reference it, found by index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from canary.controller.clock import VirtualClock
+from canary.controller.manager import Manager
+from canary.controller.outcome import Done, Outcome
+from canary.controller.queue import Key, key_of
+from canary.controller.settings import OperatorSettings
+from canary.kube.resources import JsonObj
+
+pytestmark = pytest.mark.unit
+
+
+def canary(namespace: str, name: str, route: str, kind: str = "HTTPRoute") -> JsonObj:
+    return {"kind": "Canary", "metadata": {"namespace": namespace, "name": name},
+            "spec": {"routeRef": {"name": route, "kind": kind}}}
+
+
+def route(namespace: str, name: str, kind: str = "HTTPRoute") -> JsonObj:
+    return {"kind": kind, "metadata": {"namespace": namespace, "name": name}}
+
+
+def manager() -> Manager:
+    async def reconcile(key: Key) -> Outcome:
+        return Done()
+
+    def make(*_: Any) -> Any:
+        return reconcile
+
+    return Manager(object(), OperatorSettings(), clock=VirtualClock(),  # type: ignore[arg-type]
+                   make_reconciler=make)
+
+
+async def test_a_route_change_concerns_only_the_canaries_that_reference_it() -> None:
+    m = manager()
+    await m._on_canary(None, canary("a", "one", "web"))
+    await m._on_canary(None, canary("a", "two", "web"))
+    await m._on_canary(None, canary("a", "three", "api"))
+    await m._on_canary(None, canary("b", "four", "web"))
+    await m._on_canary(None, canary("a", "rpc", "web", kind="GRPCRoute"))
+    assert m.canaries_concerned(route("a", "web")) == [key_of("a", "one"), key_of("a", "two")]
+    assert m.canaries_concerned(route("a", "web", "GRPCRoute")) == [key_of("a", "rpc")]
+    assert m.canaries_concerned(route("c", "web")) == []
+
+
+async def test_a_canary_pointed_at_another_route_leaves_the_old_index_entry() -> None:
+    m = manager()
+    before = canary("a", "one", "web")
+    await m._on_canary(None, before)
+    await m._on_canary(before, canary("a", "one", "api"))
+    assert m.canaries_concerned(route("a", "web")) == []
+    assert m.canaries_concerned(route("a", "api")) == [key_of("a", "one")]
+    await m._on_canary(canary("a", "one", "api"), None)
+    assert m.canaries_concerned(route("a", "api")) == []
+    await m.stop()
