@@ -438,6 +438,7 @@ class Reconciled:
 
     at: float
     canary: str
+    phase: str
     wrote_route: bool
     wrote_status: bool
     ms: float
@@ -449,6 +450,7 @@ class OperatorLog:
 
     path: Path
     reconciles: list[Reconciled] = field(default_factory=list)
+    succeeded: set[str] = field(default_factory=set)  # Canaries whose Succeeded was written
     synced_at: float | None = None
     problems: Counter[str] = field(default_factory=Counter)
     not_json: int = 0
@@ -474,15 +476,17 @@ class OperatorLog:
         if line.get("level") in ("warning", "error", "critical"):
             self.problems[f"{line['level']}: {event}"] += 1
         if event == "reconciled":
-            self.reconciles.append(
-                Reconciled(
-                    at,
-                    str(line["canary"]),
-                    bool(line["wrote_route"]),
-                    bool(line["wrote_status"]),
-                    float(line["duration_ms"]),
-                )
+            done = Reconciled(
+                at,
+                str(line["canary"]),
+                str(line["phase"]),
+                bool(line["wrote_route"]),
+                bool(line["wrote_status"]),
+                float(line["duration_ms"]),
             )
+            self.reconciles.append(done)
+            if done.wrote_status and done.phase == "Succeeded":
+                self.succeeded.add(done.canary)
         elif event.startswith("caches synced"):
             self.synced_at = at
 
@@ -760,11 +764,12 @@ def rollout_section(run: Run) -> list[str]:
     lags = [r.succeeded[k] - r.started[k] - s.ideal_seconds for k in r.succeeded if k in r.started]
     starts = [t - run.synced for t in r.started.values()]
     finished = len(r.succeeded)
+    last = max(r.succeeded.values(), default=run.done)  # as the watch saw it
     verdict = "all" if finished == s.canaries else f"ONLY {finished} of {s.canaries}"
     return [
         "Rollouts",
         f"  operator start -> caches synced: {run.synced - run.started:.2f}s",
-        f"  operator start -> {verdict} Succeeded: {run.done - run.started:.2f}s "
+        f"  operator start -> {verdict} Succeeded: {last - run.started:.2f}s "
         f"(one rollout alone: {s.ideal_seconds:.0f}s)",
         f"  caches synced -> first step applied: {spread(starts)}",
         f"  scheduling lag (Succeeded - first step applied - {s.ideal_seconds:.0f}s): "
@@ -1011,6 +1016,10 @@ async def run_operator(ctx: Context) -> Run:
             with contextlib.suppress(TimeoutError):
                 await poll_until(
                     ctx.rollouts.all_succeeded.is_set, within=s.timeout, what="all", tick=op.tick
+                )
+            with contextlib.suppress(TimeoutError):  # its log line follows the write
+                await poll_until(
+                    lambda: len(op.log.succeeded) >= s.canaries, within=30, what="log", tick=op.tick
                 )
             moments["done"] = await moment(ctx, session, op)
             metrics = await scrape(session, op.metrics_url)
