@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import statistics
 import sys
@@ -64,6 +65,7 @@ from canary.kube.resources import (
     JsonObj,
     Resource,
 )
+from canary.sandbox.controlplane import versions
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.processes import LOOPBACK, Child, free_port
@@ -93,6 +95,7 @@ class Settings:
     idle: float
     timeout: float  # for all Canaries to succeed, after the operator started
     concurrency: int  # setup creates and stand-in writes in flight
+    keep_log: Path | None = None  # copy the operator's log here at the end
 
     @property
     def ideal_seconds(self) -> float:
@@ -733,7 +736,8 @@ def machine() -> str:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
         f"{os.cpu_count()} cores ({model}), {memory:.0f} GiB RAM, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}"
+        f"{platform.release()}, Python {platform.python_version()}, kube-apiserver "
+        f"{versions.KUBERNETES_VERSION}, etcd {versions.ETCD_VERSION} (no fsync)"
     )
 
 
@@ -878,7 +882,8 @@ def idle_section(run: Run) -> list[str]:
         "(0 and 0 expected)",
         f"  operator CPU per idle reconcile: {1000 * cpu / max(len(lines), 1):.2f}ms",
         cpu_line(done, end),
-        "  API requests by the operator while idle:",
+        "  API requests by the operator while idle (one LIST services every 3 minutes is the "
+        "API server's own cluster-IP repair loop):",
         *requests_lines(done.api, end.api, wall),
     ]
 
@@ -1032,6 +1037,8 @@ async def run_operator(ctx: Context) -> Run:
         finally:
             progress.cancel()
             op.child.stop()
+            if s.keep_log is not None:
+                shutil.copyfile(op.log.path, s.keep_log)
     op.log.poll()
     return Run(
         settings=s,
@@ -1088,6 +1095,7 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--idle", type=float, default=30.0, help="seconds watched when idle")
     parser.add_argument("--timeout", type=float, default=600.0, help="for all to succeed")
     parser.add_argument("--concurrency", type=int, default=32, help="setup/stand-in writes")
+    parser.add_argument("--keep-log", type=Path, help="copy the operator's JSON log here")
     args = parser.parse_args(argv)
     return Settings(
         canaries=args.canaries,
@@ -1100,6 +1108,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         idle=args.idle,
         timeout=args.timeout,
         concurrency=args.concurrency,
+        keep_log=args.keep_log,
     )
 
 
