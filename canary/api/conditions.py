@@ -28,11 +28,12 @@ CONDITION_TYPES: dict[ConditionType, str] = {
     ConditionType.READY: "True once the current revision is promoted; False when it was rolled "
     "back or the spec cannot be carried out; Unknown while a rollout is under way.",
     ConditionType.PROGRESSING: "True while a rollout is under way (Pending, Progressing, "
-    "Promoting); False when paused or finished.",
+    "Promoting, RollingBack); False when paused or finished.",
     ConditionType.PROMOTED: "True once the current revision is promoted. Reset to False when a "
     "new revision starts, so waiting on it never returns the previous rollout's result.",
     ConditionType.ROLLED_BACK: "True when the current revision was rolled back (failed checks "
-    "or an abort request); the reason says which.",
+    "or an abort request) and the route shows 100 % on stable; the reason says why. Stays "
+    "False while the rollback is still being written (phase RollingBack).",
     ConditionType.PAUSED: "True while the rollout is held by `spec.paused` or by a pause step.",
     ConditionType.ROUTE_ACCEPTED: "Whether the route exists, contains both backends and is "
     "accepted by its Gateway; while False the rollout holds and no weight changes.",

@@ -16,7 +16,8 @@ from canary.api.status import CanaryStatus
 
 PRINTER_COLUMNS: tuple[dict[str, Any], ...] = (
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase",
-     "description": "Pending, Progressing, Paused, Promoting, Succeeded, RolledBack or Failed."},
+     "description": "Pending, Progressing, Paused, Promoting, Succeeded, RollingBack, "
+     "RolledBack or Failed."},
     {"name": "Weight", "type": "integer", "jsonPath": ".status.canaryWeight",
      "description": "Canary weight in percent."},
     {"name": "Step", "type": "integer", "jsonPath": ".status.currentStep",

@@ -35,13 +35,22 @@ class Phase(StrEnum):
     PAUSED = "Paused"
     PROMOTING = "Promoting"
     SUCCEEDED = "Succeeded"
+    ROLLING_BACK = "RollingBack"
     ROLLED_BACK = "RolledBack"
     FAILED = "Failed"
 
     @property
     def active(self) -> bool:
         """A rollout is under way (not finished)."""
-        return self in (Phase.PENDING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING)
+        return self in (
+            Phase.PENDING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK
+        )
+
+    @property
+    def keeps_phase_when_invalid(self) -> bool:
+        """A rollback under way or a finished rollout: an invalid spec is reported, but it does
+        not replace this phase (a fixed spec must never resume steps on a failed canary)."""
+        return self in (Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.SUCCEEDED)
 
 
 PHASES: dict[Phase, str] = {
@@ -52,6 +61,9 @@ PHASES: dict[Phase, str] = {
     Phase.PROMOTING: "Every step passed (or promoteFull was requested): 100 % goes to the "
     "canary; becomes Succeeded once the route shows it.",
     Phase.SUCCEEDED: "The revision is promoted. Final until a new revision.",
+    Phase.ROLLING_BACK: "A rollback is decided (failed checks or an abort) and recorded: 100 % "
+    "is being put back on the stable backend; becomes RolledBack once the route shows it. "
+    "Nothing can move traffic towards the canary from here but a new revision or a retry.",
     Phase.ROLLED_BACK: "100 % is back on the stable backend, after failed checks or an abort. "
     "Final until a new revision or a retry request.",
     Phase.FAILED: "The operator cannot carry out the spec (see InvalidSpec); traffic is left "
@@ -96,7 +108,7 @@ class CanaryStatus(ApiModel):
     """What the operator last did and saw. Written by the operator only."""
 
     phase: Phase = Phase.PENDING
-    """Pending, Progressing, Paused, Promoting, Succeeded, RolledBack or Failed."""
+    """Pending, Progressing, Paused, Promoting, Succeeded, RollingBack, RolledBack or Failed."""
 
     observed_generation: int = 0
     """The `metadata.generation` this status was computed from."""

@@ -25,6 +25,7 @@ from canary.core.weights import schedule
 VERDICT_STYLE = {MetricVerdict.PASS: "green", MetricVerdict.FAIL: "red"}
 PHASE_STYLE = {
     Phase.SUCCEEDED: "green",
+    Phase.ROLLING_BACK: "red",
     Phase.ROLLED_BACK: "red",
     Phase.FAILED: "red",
     Phase.PAUSED: "yellow",

@@ -42,12 +42,12 @@ async def execute(
     event and a retry (`TemporaryError`), or `PermanentError` when retrying cannot help.
     """
     try:
-        return await write_route(host, obj, spec, actions)
+        return await _write_route(host, obj, spec, actions)
     finally:
-        await emit_events(host, obj, actions)
+        await _emit_events(host, obj, actions)
 
 
-async def write_route(
+async def _write_route(
     host: Host, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
 ) -> bool:
     """Only the route actions; True if the route was written."""
@@ -70,7 +70,7 @@ async def write_route(
     return wrote
 
 
-async def emit_events(host: Host, obj: JsonObj, actions: tuple[Action, ...]) -> None:
+async def _emit_events(host: Host, obj: JsonObj, actions: tuple[Action, ...]) -> None:
     for action in actions:
         if isinstance(action, EmitEvent):
             await host.events.emit(

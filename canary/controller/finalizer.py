@@ -13,7 +13,7 @@ import structlog
 from pydantic import ValidationError
 
 from canary.api.spec import CanarySpec
-from canary.api.status import CanaryStatus
+from canary.api.status import CanaryStatus, Phase
 from canary.controller.events import EventSink
 from canary.controller.manager import Caches
 from canary.controller.outcome import Done, Outcome, TemporaryError
@@ -66,7 +66,9 @@ async def finalize(host: Host, obj: JsonObj) -> Outcome:
         status = CanaryStatus.model_validate(obj.get("status") or {})
     except ValidationError:
         spec, status = None, CanaryStatus()
-    if spec is not None and status.phase.active and status.canary_weight > 0:
+    # RollingBack records 0 % before the route shows it: restore whenever a rollout is unfinished.
+    rolling_back = status.phase is Phase.ROLLING_BACK
+    if spec is not None and status.phase.active and (status.canary_weight > 0 or rolling_back):
         await _restore_stable(host, obj, spec)
     try:
         await _set_finalizers(host.kube, obj, [f for f in finalizers if f != FINALIZER])

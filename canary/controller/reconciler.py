@@ -1,9 +1,9 @@
 """reconcile(key): read the Canary from the cache, observe, `decide()`, act, write status once.
 
 Level-based: every pass re-reads the world, so a missed event or a restart only costs one
-pass. The status is written before the route (a crash in between then re-applies the newer weight
-instead of moving traffic backwards), except for a rollback, which writes the route first so
-that RolledBack is never visible while the canary still gets traffic (docs/architecture.md).
+pass. The status is written before the route, always, guarded by the resourceVersion it was
+decided from: every traffic move is preceded by a durable decision that justifies it, and a
+crash in between only leaves the route behind its status (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -15,20 +15,21 @@ import structlog
 from pydantic import ValidationError
 
 from canary.api.spec import CanarySpec
-from canary.api.status import CanaryStatus, Phase
+from canary.api.status import CanaryStatus
 from canary.controller import finalizer
 from canary.controller.clock import Clock
 from canary.controller.events import EventSink
-from canary.controller.executor import emit_events, execute, write_route
+from canary.controller.executor import execute
 from canary.controller.manager import Caches
 from canary.controller.metrics import MetricsSampler
-from canary.controller.outcome import Done, Outcome, RequeueAfter
+from canary.controller.outcome import Done, Outcome, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, split_key
 from canary.controller.routes import ROUTE_RESOURCES, cached_route, observe, target_of
 from canary.core.decide import decide, needs_metrics, reject_spec
 from canary.core.decision import Decision
 from canary.core.observations import MetricSample, Observations
 from canary.kube.client import Kube
+from canary.kube.errors import Conflict, Invalid
 from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
 from canary.routers.base import TrafficRouter
 from canary.routers.registry import router_for
@@ -74,15 +75,11 @@ class Reconciler:
         obj = await finalizer.ensure(self._kube, self._caches, obj)
         decision, spec = await self._decide(obj)
         old = _status_of(obj)
-        if _enters_rollback(old, decision):
-            # Route first: once RolledBack is visible, traffic is already on stable. A failed
-            # write leaves the status as it was, so the next pass rolls back again.
-            wrote_route = await write_route(self, obj, spec, decision.actions)
-            wrote_status = await self._write_status(obj, old, decision)
-            await emit_events(self, obj, decision.actions)
-        else:
-            wrote_status = await self._write_status(obj, old, decision)
-            wrote_route = await execute(self, obj, spec, decision.actions)
+        # Status first, always: the decision is durable before any traffic moves, so a crash
+        # or a failed write in between only leaves a route behind its status, which the next
+        # pass carries forward (a rollback included: RollingBack only ever writes 0 %).
+        wrote_status = await self._write_status(obj, old, decision)
+        wrote_route = await execute(self, obj, spec, decision.actions)
         METRICS.record_status(namespace, name, old=old, new=decision.status)
         _log_line(
             obj,
@@ -114,19 +111,37 @@ class Reconciler:
         return decision, spec
 
     async def _write_status(self, obj: JsonObj, old: CanaryStatus, decision: Decision) -> bool:
-        """One status write, and only when it changes; the result is written through the cache."""
+        """One status write, and only when it changes; the result is written through the cache.
+
+        Guarded by the resourceVersion the decision was made from: a decision taken on a stale
+        copy (a lagging cache, a replica that lost its lease) is never written, so it can never
+        overwrite a newer one — such as a recorded rollback. The key is retried on fresh data.
+        """
         new = status_json(decision.status)
         if obj.get("status") is not None and new == status_json(old):
             return False
         meta = obj["metadata"]
-        written = await self._kube.patch(
-            CANARY,
-            meta["name"],
-            [{"op": "add", "path": "/status", "value": new}],
-            namespace=meta["namespace"],
-            patch_type="json",
-            subresource="status",
-        )
+        patch = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
+            {"op": "add", "path": "/status", "value": new},
+        ]
+        try:
+            written = await self._kube.patch(
+                CANARY,
+                meta["name"],
+                patch,
+                namespace=meta["namespace"],
+                patch_type="json",
+                subresource="status",
+            )
+        except (Conflict, Invalid) as exc:
+            current = await self._kube.get_or_none(CANARY, meta["name"], meta["namespace"])
+            if current is None:
+                return False
+            if current["metadata"].get("resourceVersion") == meta["resourceVersion"]:
+                raise  # not a race: the status itself was rejected
+            self._caches.upsert(CANARY, current)
+            raise TemporaryError("the Canary changed since it was read", delay=0) from exc
         self._caches.upsert(CANARY, written)
         return True
 
@@ -148,10 +163,6 @@ class Reconciler:
     @property
     def caches(self) -> Caches:
         return self._caches
-
-
-def _enters_rollback(old: CanaryStatus, decision: Decision) -> bool:
-    return decision.status.phase is Phase.ROLLED_BACK and old.phase is not Phase.ROLLED_BACK
 
 
 def _status_of(obj: JsonObj) -> CanaryStatus:

@@ -73,7 +73,7 @@ def derive(
     finished_badly = phase in (Phase.ROLLED_BACK, Phase.FAILED)
     ready = T if phase is Phase.SUCCEEDED else F if finished_badly else U
     table.append((ConditionType.READY, ready, reason, message))
-    busy = phase in (Phase.PENDING, Phase.PROGRESSING, Phase.PROMOTING)
+    busy = phase in (Phase.PENDING, Phase.PROGRESSING, Phase.PROMOTING, Phase.ROLLING_BACK)
     table.append((ConditionType.PROGRESSING, T if busy else F, reason, message))
     table.append((ConditionType.PROMOTED, T if phase is Phase.SUCCEEDED else F, reason, message))
     rolled_back = T if phase is Phase.ROLLED_BACK else F

@@ -17,7 +17,7 @@ from canary.api.spec import CanarySpec
 from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
 from canary.core import attachment, progress, requests, timing, transitions
 from canary.core.conditions import Situation, derive
-from canary.core.context import Context, Outcome, clip, event, idle
+from canary.core.context import Context, Outcome, clip, event, idle, kept_reason
 from canary.core.decision import Decision, EmitEvent, EventReason
 from canary.core.observations import Observations, RouteObservation
 
@@ -77,25 +77,32 @@ def reject_spec(status: CanaryStatus, *, problem: str, now: datetime, generation
     """The Decision for a Canary whose spec does not parse: phase Failed, InvalidSpec=True with
     `problem` as the message, traffic left as it is."""
     text = f"The operator cannot read this spec: {problem}. Fix it; traffic is left as it is."
-    new = status.model_copy(update={"phase": Phase.FAILED, "observed_generation": generation})
+    phase = status.phase if status.phase.keeps_phase_when_invalid else Phase.FAILED
+    reason = kept_reason(status) if phase is status.phase else ConditionReason.SPEC_REJECTED
+    new = status.model_copy(update={"phase": phase, "observed_generation": generation})
     situation = Situation(
-        Phase.FAILED,
-        ConditionReason.SPEC_REJECTED,
-        text,
-        None,
-        (ConditionReason.SPEC_REJECTED, text),
-        False,
+        phase=phase,
+        reason=reason,
+        message=text,
+        route_problem=None,
+        invalid=(ConditionReason.SPEC_REJECTED, text),
+        paused_by_spec=False,
     )
     return _decision(
-        status, new, situation, Outcome(new, "", text), timing.normalise(now), generation
+        status, new, situation, Outcome(new, reason, text), timing.normalise(now), generation
     )
 
 
 def _invalid(
     ctx: Context, status: CanaryStatus, reason: ConditionReason, text: str, generation: int
 ) -> Decision:
-    new = status.model_copy(update={"phase": Phase.FAILED})
-    outcome = Outcome(new, reason, text, (), None, (text,))
+    if status.phase.keeps_phase_when_invalid:
+        # Report it, but never trade a rollback (or a finished rollout) for Failed: fixing the
+        # spec would then resume steps on a canary that failed.
+        outcome = Outcome(status, kept_reason(status), text, (), None, (text,))
+    else:
+        new = status.model_copy(update={"phase": Phase.FAILED})
+        outcome = Outcome(new, reason, text, (), None, (text,))
     return _finish(ctx, status, outcome, generation=generation, invalid=(reason, text))
 
 
@@ -115,6 +122,8 @@ def _new_revision(spec: CanarySpec, status: CanaryStatus) -> bool:
 
 def _paused(ctx: Context, status: CanaryStatus) -> Outcome:
     """spec.paused: only an abort acts; nothing else changes, not even drifted weights."""
+    if status.phase is Phase.ROLLING_BACK:  # a decided rollback is finished even when paused
+        return transitions.continue_rollback(ctx, status)
     notices: list[EmitEvent] = []
     if RequestKind.ABORT in requests.pending(ctx.spec, status):
         result = requests.act(ctx, status, RequestKind.ABORT)
@@ -155,6 +164,8 @@ def _running(ctx: Context, status: CanaryStatus) -> Outcome:
 
 def _move(ctx: Context, status: CanaryStatus) -> Outcome:
     """The rollout's own next move, once no request acts."""
+    if status.phase is Phase.ROLLING_BACK:  # before the route check: 0 % is always allowed
+        return transitions.continue_rollback(ctx, status)
     if not status.phase.active:
         return transitions.keep_final(ctx, status)
     if not ctx.observations.route.attached:

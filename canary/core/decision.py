@@ -31,6 +31,7 @@ class EventReason(StrEnum):
     RESUMED = "Resumed"
     PROMOTING = "Promoting"
     PROMOTED = "Promoted"
+    ROLLING_BACK = "RollingBack"
     ROLLED_BACK = "RolledBack"
     ABORTED = "Aborted"
     RETRIED = "Retried"

@@ -61,14 +61,17 @@ class Ignored:
 def act(ctx: Context, status: CanaryStatus, kind: RequestKind) -> Outcome | Ignored | None:
     """Act on one new request, or ignore it; None: it must wait.
 
-    Abort acts in every unfinished phase; retry after a rollback; promote and promoteFull
+    Abort acts in every unfinished phase but RollingBack (already under way); retry after a
+    rollback (it waits while the rollback is still being written); promote and promoteFull
     while steps run or pause. Retry, promote and promoteFull wait while the route is not
     accepted or the rollout has not started. Anything else is recorded and ignored."""
     done = mark_handled(status, kind, ctx.spec)
     nonce = ctx.spec.requests.get(kind)
     phase, attached = status.phase, ctx.observations.route.attached
     steering = phase in (Phase.PROGRESSING, Phase.PAUSED)
-    if kind is RequestKind.ABORT and phase.active:
+    if kind is RequestKind.RETRY and phase is Phase.ROLLING_BACK:
+        return None  # acts once the rollback is complete
+    if kind is RequestKind.ABORT and phase.active and phase is not Phase.ROLLING_BACK:
         why = f"Aborted by request {nonce!r}"
         return transitions.roll_back(ctx, done, reason=ConditionReason.ABORTED, why=why)
     if kind is RequestKind.RETRY and phase is Phase.ROLLED_BACK:

@@ -14,10 +14,11 @@ from canary.api.control import PromotionMode
 from canary.api.duration import format_duration
 from canary.api.status import CanaryStatus, Phase
 from canary.core import timing, weights
-from canary.core.context import Context, Outcome, event, idle
+from canary.core.context import Context, Outcome, event, idle, kept_reason
 from canary.core.decision import EventReason, RewriteRoute, SetWeights
 
 PROMOTION_RECHECK = timedelta(seconds=5)
+ROLLBACK_RECHECK = timedelta(seconds=1)
 
 
 def fresh(ctx: Context, status: CanaryStatus) -> CanaryStatus:
@@ -160,19 +161,21 @@ def finish_promotion(ctx: Context, status: CanaryStatus) -> Outcome:
 
 
 def roll_back(ctx: Context, status: CanaryStatus, *, reason: ConditionReason, why: str) -> Outcome:
-    """100 % to the stable backend at once (when the route can be written at all)."""
+    """Decide the rollback: phase RollingBack, 100 % to the stable backend at once.
+
+    The reconciler writes this status before the route, so the decision is durable before any
+    traffic moves: whatever happens next (a crash, a failed write, a new leader), the next pass
+    reads RollingBack and only ever writes 0 % to the canary. `finish_rollback` turns it into
+    RolledBack once the route shows it."""
     new = status.model_copy(
         update={
-            "phase": Phase.ROLLED_BACK,
+            "phase": Phase.ROLLING_BACK,
             "canary_weight": weights.ROLLED_BACK,
             "stable_weight": 100,
             "paused_at": None,
         }
     )
-    text = (
-        f"{why}; rolled back {ctx.rollout(new)}: 100% to {ctx.spec.stable}. Start again with "
-        "a new spec.revision, or request a retry (`canary retry NAME`)"
-    )
+    text = f"{why}; rolling back {ctx.rollout(new)}: 100% to {ctx.spec.stable}"
     actions = (
         *((SetWeights(weights.ROLLED_BACK),) if ctx.route_writable else ()),
         *(
@@ -180,15 +183,49 @@ def roll_back(ctx: Context, status: CanaryStatus, *, reason: ConditionReason, wh
             if reason is ConditionReason.ABORTED
             else ()
         ),
-        event(EventReason.ROLLED_BACK, text, warning=True),
+        event(EventReason.ROLLING_BACK, text, warning=True),
     )
-    return Outcome(new, reason, text, actions, None, (text,))
+    return Outcome(new, reason, text, actions, ROLLBACK_RECHECK, (text,))
+
+
+def continue_rollback(ctx: Context, status: CanaryStatus) -> Outcome:
+    """RollingBack: RolledBack once the route no longer sends traffic to the canary (it shows
+    0 %, or it is gone or no longer holds the canary backend); until then write 0 % again.
+    Never anything else: not a step, not a check, not a drift restore."""
+    route = ctx.observations.route
+    if ctx.route_writable and route.canary_weight != weights.ROLLED_BACK:
+        return Outcome(
+            status,
+            kept_reason(status),
+            status.message,
+            (SetWeights(weights.ROLLED_BACK),),
+            ROLLBACK_RECHECK,
+            ("the route does not show 0% on the canary yet; applied again",),
+        )
+    return finish_rollback(ctx, status)
+
+
+def finish_rollback(ctx: Context, status: CanaryStatus) -> Outcome:
+    new = status.model_copy(update={"phase": Phase.ROLLED_BACK})
+    decided = status.message or f"Rolling back {ctx.rollout(new)}"
+    text = (
+        f"{decided}. Done: the route sends nothing to {ctx.spec.canary}. Start again with a new "
+        "spec.revision, or request a retry (`canary retry NAME`)"
+    )
+    return Outcome(
+        new,
+        kept_reason(status),
+        text,
+        (event(EventReason.ROLLED_BACK, text, warning=True),),
+        None,
+        (text,),
+    )
 
 
 def keep_final(ctx: Context, status: CanaryStatus) -> Outcome:
-    """A finished rollout leaves the route alone, except to finish its own last write: the
-    status is written before the route, so a rollback (or a Rewrite promotion) whose route
-    write failed or was cut short by a restart is carried out here."""
+    """A finished rollout leaves the route alone, with two exceptions: a RolledBack canary is
+    kept at 0 % (a second line of defence: RollingBack already confirmed it once), and a
+    Rewrite promotion whose route write failed or was cut short by a restart is completed."""
     route = ctx.observations.route
     if status.phase is Phase.ROLLED_BACK and ctx.route_writable and route.canary_weight != 0:
         text = (

@@ -34,6 +34,7 @@ local by_phase = {
   Progressing = "Progressing",
   Promoting = "Progressing",
   Paused = "Suspended",
+  RollingBack = "Degraded",
   RolledBack = "Degraded",
   Failed = "Degraded",
 }

@@ -91,6 +91,8 @@ class Move:
     request: str | None
     drift: int | None
     detach: bool
+    lost: str | None  # "status": the status write failed (so no route write either);
+    # "route": a crash or failure between the status write and the route write
 
 
 # The options of each field of a Move, weighted by repetition. A move is drawn as ONE integer
@@ -104,6 +106,7 @@ _OPTIONS: tuple[tuple[str, tuple[object, ...]], ...] = (
     ("request", (None,) * 12 + ("promote", "promoteFull", "abort", "retry")),
     ("drift", (None,) * 20 + (0, 1, 5, 10, 33, 50, 99, 100)),
     ("detach", (False,) * 9 + (True,)),
+    ("lost", (None,) * 8 + ("status", "route")),
 )
 _COMBINATIONS = math.prod(len(options) for _, options in _OPTIONS)
 
@@ -129,6 +132,7 @@ class Step:
     paused: bool
     asked_for_metrics: bool
     decision: Decision
+    lost: str | None = None
 
 
 def walk(world: World, plan: list[Move]) -> list[Step]:
@@ -145,10 +149,14 @@ def walk(world: World, plan: list[Move]) -> list[Step]:
         world.issues = DETACHED if move.detach else ()
         before = world.status
         asked = _asked(world)
-        previous = world.tick(
+        previous = world.decide(
             partial(sample_of, move.sample), requests=MetricSample.of("requests", move.traffic)
         )
-        taken.append(Step(before, world.spec.paused, asked, previous))
+        if move.lost is None:
+            world.apply(previous)
+        elif move.lost == "route":  # the reconciler writes the status first
+            world.status = previous.status
+        taken.append(Step(before, world.spec.paused, asked, previous, move.lost))
     return taken
 
 

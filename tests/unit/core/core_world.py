@@ -109,14 +109,21 @@ class World:
             route=self.route, metrics=tuple(sample(g.name) for g in gates), request_count=requests
         )
 
+    def decide(
+        self, sample: Callable[[str], MetricSample] | None = None,
+        requests: MetricSample | None = None,
+    ) -> Decision:
+        """One decision on the world as it is, carried out by nobody."""
+        return decide(
+            self.spec, self.status, observations=self.observe(sample, requests), now=self.now,
+            generation=self.generation,
+        )
+
     def tick(
         self, sample: Callable[[str], MetricSample] | None = None,
         requests: MetricSample | None = None,
     ) -> Decision:
-        decision = decide(
-            self.spec, self.status, observations=self.observe(sample, requests), now=self.now,
-            generation=self.generation,
-        )
+        decision = self.decide(sample, requests)
         self.apply(decision)
         return decision
 

@@ -79,8 +79,26 @@ def test_weights_never_go_backwards_within_a_rollout_except_by_rolling_back(
     for step in walk(World(spec), plan):
         before, after = step.before, step.decision.status
         same_rollout = before.started_at is not None and after.started_at == before.started_at
-        if same_rollout and after.phase is not Phase.ROLLED_BACK:
+        if same_rollout and after.phase not in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
             assert after.canary_weight >= before.canary_weight
+
+
+@THOROUGH
+@given(spec=specs(), plan=st.lists(moves, min_size=1, max_size=25))
+def test_no_lost_write_restart_or_drift_ever_gives_traffic_back_to_a_rolled_back_canary(
+    spec: CanarySpec, plan: list[Move]
+) -> None:
+    """Once a rollback is recorded in the status, every later decision of that rollout writes
+    the canary 0 % or nothing, whatever was lost, drifted or requested (but retry)."""
+    decided: datetime | None = None  # started_at of the rollout whose rollback is recorded
+    for step in walk(World(spec), plan):
+        before, after = step.before, step.decision.status
+        if decided is not None and before.started_at == decided and after.started_at == decided:
+            assert all(c.canary == 0 for c in step.decision.weight_changes), step.decision
+            assert after.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK)
+        persisted = step.lost != "status"
+        if persisted and after.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
+            decided = after.started_at
 
 
 @THOROUGH
@@ -104,7 +122,10 @@ def test_rollback_happens_after_exactly_failure_threshold_failed_checks(
             failures += 1
         if before.phase is Phase.ROLLED_BACK:
             break
-        rolled_back = decision.status.phase is Phase.ROLLED_BACK
+        if before.phase is Phase.ROLLING_BACK:
+            assert decision.status.phase is Phase.ROLLED_BACK
+            break
+        rolled_back = decision.status.phase is Phase.ROLLING_BACK
         assert rolled_back == (failures == threshold and checked and kind == "fail")
         assert decision.status.failed_checks == failures
         if decision.status.phase is Phase.PROMOTING:
@@ -163,6 +184,10 @@ def test_a_paused_canary_never_advances(
     frozen = world.status
     for step in walk(world, [_without_abort(m) for m in afterwards]):
         status = step.decision.status
+        if frozen.phase is Phase.ROLLING_BACK:  # a decided rollback is finished regardless
+            assert all(c.canary == 0 for c in step.decision.weight_changes)
+            assert status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK)
+            continue
         assert step.decision.weight_changes == ()
         assert (status.canary_weight, status.current_step) == (
             frozen.canary_weight, frozen.current_step)
@@ -173,7 +198,8 @@ def test_a_paused_canary_never_advances(
 
 def _without_abort(move: Move) -> Move:
     return Move(move.wait, move.seconds, move.sample, move.traffic,
-                None if move.request == "abort" else move.request, move.drift, move.detach)
+                None if move.request == "abort" else move.request, move.drift, move.detach,
+                move.lost)
 
 
 @THOROUGH

@@ -28,6 +28,7 @@ from canary.api import CanaryStatus, Phase
 from canary.core.decide import decide, reject_spec
 from canary.core.decision import EmitEvent, EventReason, RewriteRoute
 from canary.core.observations import MetricSample, Observations, RouteIssue, RouteProblem
+from canary.core.transitions import ROLLBACK_RECHECK
 
 pytestmark = pytest.mark.unit
 
@@ -158,14 +159,84 @@ def test_the_failed_check_that_reaches_the_threshold_rolls_back_to_stable_at_onc
     world.tick(failing)
     world.now += MINUTE
     decision = world.tick(failing)
-    assert decision.status.phase is Phase.ROLLED_BACK
+    # The decision is recorded first (RollingBack), with the weight write in the same pass.
+    assert decision.status.phase is Phase.ROLLING_BACK
     assert weights_set(decision) == [0]
     assert (decision.status.canary_weight, decision.status.stable_weight) == (0, 100)
     assert decision.status.failed_checks == 2
-    assert condition(decision.status, "RolledBack") == ("True", "MetricChecksFailed")
-    assert condition(decision.status, "Ready") == ("False", "MetricChecksFailed")
-    assert EventReason.ROLLED_BACK in events(decision)
-    assert decision.requeue_after is None
+    assert condition(decision.status, "RolledBack") == ("False", "MetricChecksFailed")
+    assert condition(decision.status, "Ready") == ("Unknown", "MetricChecksFailed")
+    assert EventReason.ROLLING_BACK in events(decision)
+    assert decision.requeue_after == ROLLBACK_RECHECK
+    # RolledBack once the route shows it (the world applied the write).
+    confirmed = world.tick(failing)
+    assert confirmed.status.phase is Phase.ROLLED_BACK
+    assert weights_set(confirmed) == []
+    assert confirmed.status.failed_checks == 2
+    assert condition(confirmed.status, "RolledBack") == ("True", "MetricChecksFailed")
+    assert condition(confirmed.status, "Ready") == ("False", "MetricChecksFailed")
+    assert events(confirmed) == [EventReason.ROLLED_BACK]
+    assert "failureThreshold 2" in confirmed.status.message
+    assert confirmed.requeue_after is None
+
+
+def test_a_rollback_whose_route_write_was_lost_writes_zero_again_and_nothing_else() -> None:
+    """A crash (or a failed route write) right after the RollingBack status write: every later
+    pass, whatever the route shows and whatever time it is, only ever writes 0 %."""
+    world = started()
+    world.now += MINUTE
+    world.tick(failing)
+    world.now += MINUTE
+    decided = world.decide(failing)
+    world.status = decided.status  # the status write landed; the route write did not
+    assert world.canary_weight == 5
+    for drifted, later in ((5, 0), (40, 1), (5, 120)):
+        world.canary_weight = drifted
+        world.now += timedelta(seconds=later)
+        again = world.decide(failing)
+        assert weights_set(again) == [0]
+        assert again.status.phase is Phase.ROLLING_BACK
+        assert again.status.canary_weight == 0
+        assert again.events == ()
+    world.canary_weight = 0
+    done = world.tick(passing)
+    assert done.status.phase is Phase.ROLLED_BACK
+    assert weights_set(done) == []
+
+
+def test_a_rollback_is_finished_even_when_the_canary_is_paused_meanwhile() -> None:
+    world = started()
+    world.now += MINUTE
+    world.tick(failing)
+    world.now += MINUTE
+    decided = world.decide(failing)
+    world.status = decided.status
+    world.edit(paused=True)
+    decision = world.tick()
+    assert weights_set(decision) == [0]
+    assert world.tick().status.phase is Phase.ROLLED_BACK
+
+
+def test_a_rolled_back_canary_stays_rolled_back_through_an_invalid_spec_and_its_fix() -> None:
+    """An invalid spec is reported on a finished rollout but does not replace its phase: fixing
+    the spec must not resume steps on the canary that failed."""
+    world = started()
+    for _ in range(2):
+        world.now += MINUTE
+        world.tick(failing)
+    world.tick()
+    assert world.status.phase is Phase.ROLLED_BACK
+    world.edit(routeRef={"kind": "GRPCRoute"})
+    invalid = world.tick()
+    assert invalid.status.phase is Phase.ROLLED_BACK
+    assert condition(invalid.status, "InvalidSpec") == ("True", "UnsupportedRouteKind")
+    world.edit(routeRef={"kind": "HTTPRoute"})
+    world.now += timedelta(hours=1)
+    fixed = world.tick(passing)
+    assert fixed.status.phase is Phase.ROLLED_BACK
+    assert weights_set(fixed) == []
+    assert world.canary_weight == 0
+    assert condition(fixed.status, "InvalidSpec") == ("False", "SpecValid")
 
 
 def test_failed_checks_are_not_forgiven_by_later_passing_checks() -> None:
@@ -173,7 +244,7 @@ def test_failed_checks_are_not_forgiven_by_later_passing_checks() -> None:
     for sample in (failing, passing, failing):
         world.now += MINUTE
         decision = world.tick(sample)
-    assert decision.status.phase is Phase.ROLLED_BACK
+    assert decision.status.phase is Phase.ROLLING_BACK
 
 
 def test_no_data_with_the_inconclusive_policy_holds_and_counts_inconclusive() -> None:
@@ -292,7 +363,7 @@ def test_checks_keep_running_in_a_pause_and_can_roll_back() -> None:
     for _ in range(2):
         world.now += MINUTE
         decision = world.tick(failing)
-    assert decision.status.phase is Phase.ROLLED_BACK
+    assert decision.status.phase is Phase.ROLLING_BACK
 
 
 def test_a_timed_pause_ends_after_its_duration_and_the_rollout_advances() -> None:
@@ -433,6 +504,7 @@ def test_a_finished_rollout_does_nothing_and_schedules_nothing() -> None:
     for _ in range(2):
         world.now += MINUTE
         world.tick(failing)
+    world.tick()  # RolledBack once the route shows 0 %
     world.now += timedelta(hours=1)
     decision = world.tick(failing)
     assert decision.actions == ()
@@ -441,12 +513,13 @@ def test_a_finished_rollout_does_nothing_and_schedules_nothing() -> None:
 
 
 def test_a_rolled_back_canary_keeps_the_canary_backend_at_zero() -> None:
-    """The status is written before the route: a rollback whose route write failed (or was cut
-    short by a restart) is finished on the next pass, and so is traffic put back by hand."""
+    """A second line of defence: traffic put back on the canary by hand after the rollback is
+    taken off it again."""
     world = started()
     for _ in range(2):
         world.now += MINUTE
         world.tick(failing)
+    world.tick()
     world.canary_weight = 30
     world.now += timedelta(hours=1)
     decision = world.tick(failing)

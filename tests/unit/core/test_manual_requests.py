@@ -32,11 +32,33 @@ def test_abort_rolls_back_at_once_and_records_the_nonce() -> None:
     world = started()
     world.edit(requests={"abort": "n1"})
     decision = world.tick()
-    assert decision.status.phase is Phase.ROLLED_BACK
+    assert decision.status.phase is Phase.ROLLING_BACK
     assert weights_set(decision) == [0]
     assert decision.status.handled_requests.abort == "n1"
-    assert condition(decision.status, "RolledBack") == ("True", "Aborted")
     assert EventReason.ABORTED in events(decision)
+    confirmed = world.tick()
+    assert confirmed.status.phase is Phase.ROLLED_BACK
+    assert condition(confirmed.status, "RolledBack") == ("True", "Aborted")
+
+
+def test_abort_during_a_rollback_is_ignored_and_retry_waits_for_it_to_finish() -> None:
+    world = started()
+    world.edit(requests={"abort": "n1"})
+    decided = world.decide()
+    world.status = decided.status  # the route write did not land yet
+    world.edit(requests={"abort": "n2", "retry": "r1"})
+    decision = world.decide()
+    assert weights_set(decision) == [0]
+    assert decision.status.phase is Phase.ROLLING_BACK
+    assert decision.status.handled_requests.abort == "n2"
+    assert decision.status.handled_requests.retry is None
+    assert EventReason.REQUEST_IGNORED in events(decision)
+    world.apply(decision)
+    done = world.tick()
+    assert done.status.phase is Phase.ROLLED_BACK
+    retried = world.tick()
+    assert retried.status.phase is Phase.PROGRESSING
+    assert retried.status.handled_requests.retry == "r1"
 
 
 def test_the_same_nonce_never_acts_twice() -> None:
@@ -133,7 +155,7 @@ def test_abort_and_promote_together_abort_first_then_promote_is_ignored() -> Non
     world = started()
     world.edit(requests={"abort": "a", "promote": "p"})
     first = world.tick()
-    assert first.status.phase is Phase.ROLLED_BACK
+    assert first.status.phase is Phase.ROLLING_BACK
     assert first.requeue_after == timedelta(0)
     assert first.status.handled_requests.promote is None
     second = world.tick()
@@ -174,7 +196,7 @@ def test_abort_acts_even_while_paused() -> None:
     world = started()
     world.edit(paused=True, requests={"abort": "stop"})
     decision = world.tick()
-    assert decision.status.phase is Phase.ROLLED_BACK
+    assert decision.status.phase is Phase.ROLLING_BACK
     assert weights_set(decision) == [0]
 
 
@@ -209,11 +231,15 @@ def test_pausing_a_finished_canary_keeps_its_phase_and_blocks_the_next_rollout()
 def test_abort_while_the_route_is_missing_rolls_back_without_writing_the_route() -> None:
     world = started()
     world.edit(requests={"abort": "x"})
-    decision = decide(world.spec, world.status,
-                      observations=Observations(route=RouteObservation(exists=False)),
+    gone = Observations(route=RouteObservation(exists=False))
+    decision = decide(world.spec, world.status, observations=gone,
                       now=world.now, generation=world.generation)
-    assert decision.status.phase is Phase.ROLLED_BACK
+    assert decision.status.phase is Phase.ROLLING_BACK
     assert weights_set(decision) == []
+    done = decide(world.spec, decision.status, observations=gone,
+                  now=world.now, generation=world.generation)
+    assert done.status.phase is Phase.ROLLED_BACK
+    assert weights_set(done) == []
 
 
 def test_promote_waits_while_the_route_is_not_accepted() -> None:

@@ -25,6 +25,7 @@ EXPECTED_BY_PHASE = {
     Phase.PROGRESSING: "Progressing",
     Phase.PROMOTING: "Progressing",
     Phase.PAUSED: "Suspended",
+    Phase.ROLLING_BACK: "Degraded",
     Phase.ROLLED_BACK: "Degraded",
     Phase.FAILED: "Degraded",
 }
