@@ -22,6 +22,7 @@ class ConditionType(StrEnum):
     PAUSED = "Paused"
     ROUTE_ACCEPTED = "RouteAccepted"
     INVALID_SPEC = "InvalidSpec"
+    WEIGHTS_IN_SYNC = "WeightsInSync"
 
 
 CONDITION_TYPES: dict[ConditionType, str] = {
@@ -38,6 +39,10 @@ CONDITION_TYPES: dict[ConditionType, str] = {
     ConditionType.ROUTE_ACCEPTED: "Whether the route exists, contains both backends and is "
     "accepted by its Gateway; while False the rollout holds and no weight changes.",
     ConditionType.INVALID_SPEC: "True when the operator cannot carry out the spec as written.",
+    ConditionType.WEIGHTS_IN_SYNC: "Whether the route carries the canary weight this Canary "
+    "set, and whether this Canary alone steers it: False when another Canary owns the same "
+    "weights, when another writer keeps changing them (the Canary then holds instead of "
+    "fighting), or when a finished rollout's route was changed afterwards.",
 }
 
 
@@ -65,6 +70,12 @@ class ConditionReason(StrEnum):
     SPEC_VALID = "SpecValid"
     UNSUPPORTED_ROUTE_KIND = "UnsupportedRouteKind"
     SPEC_REJECTED = "SpecRejected"
+    SAME_BACKENDS_AFTER_PROMOTION = "SameBackendsAfterPromotion"
+    IN_SYNC = "InSync"
+    OWNED_BY_ANOTHER_CANARY = "OwnedByAnotherCanary"
+    CONTESTED_BY_FIELD_MANAGER = "ContestedByFieldManager"
+    ROUTE_CHANGED = "RouteChanged"
+    ROUTE_WEIGHTS_UNKNOWN = "RouteWeightsUnknown"
 
 
 CONDITION_REASONS: dict[ConditionReason, str] = {
@@ -82,6 +93,18 @@ CONDITION_REASONS: dict[ConditionReason, str] = {
     ConditionReason.SPEC_VALID: "The spec can be carried out.",
     ConditionReason.UNSUPPORTED_ROUTE_KIND: "The route kind is not supported by this operator.",
     ConditionReason.SPEC_REJECTED: "The spec could not be read by the operator.",
+    ConditionReason.SAME_BACKENDS_AFTER_PROMOTION: "A new revision names the same two backends "
+    "as the revision promoted with `Weights`: it would start again from the old stable backend. "
+    "Name the new version's backend, or set `spec.promotion.restartFromStable: true`.",
+    ConditionReason.IN_SYNC: "The route carries the canary weight this Canary set.",
+    ConditionReason.OWNED_BY_ANOTHER_CANARY: "An older Canary names the same route and a "
+    "backend of this one: it alone steers those weights; this Canary writes nothing.",
+    ConditionReason.CONTESTED_BY_FIELD_MANAGER: "Another writer (named by its field manager) "
+    "kept changing the weights: the Canary holds, writing nothing, until the route carries its "
+    "weights again or a retry is requested.",
+    ConditionReason.ROUTE_CHANGED: "The route no longer carries the weight this Canary set "
+    "(for a finished rollout: it was changed afterwards, e.g. re-applied from Git).",
+    ConditionReason.ROUTE_WEIGHTS_UNKNOWN: "The route is missing or its managed rules disagree.",
 }
 
 

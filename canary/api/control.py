@@ -31,6 +31,12 @@ class Promotion(ApiModel):
     then rewrite the managed rules so the canary backend is their only backendRef (the canary
     becomes the new stable; update `spec.stable` before the next rollout)."""
 
+    restart_from_stable: bool = False
+    """After a `Weights` promotion the canary backend carries 100 %. A new revision that names
+    the same two backends would start again from the stable backend (its first step sends most
+    traffic back to the old version), so it is refused (`InvalidSpec`, reason
+    `SameBackendsAfterPromotion`) unless this is true."""
+
 
 class RequestKind(StrEnum):
     """The manual requests, in the order they are handled when several are new at once."""

@@ -18,8 +18,8 @@ PRINTER_COLUMNS: tuple[dict[str, Any], ...] = (
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase",
      "description": "Pending, Progressing, Paused, Promoting, Succeeded, RollingBack, "
      "RolledBack or Failed."},
-    {"name": "Weight", "type": "integer", "jsonPath": ".status.canaryWeight",
-     "description": "Canary weight in percent."},
+    {"name": "Weight", "type": "integer", "jsonPath": ".status.routeWeight",
+     "description": "The canary weight the route carries, in percent (as observed)."},
     {"name": "Step", "type": "integer", "jsonPath": ".status.currentStep",
      "description": "Current step (1-based; 0 before the first step)."},
     {"name": "Steps", "type": "integer", "jsonPath": ".status.totalSteps", "priority": 1,

@@ -104,6 +104,21 @@ class HandledRequests(ApiModel):
         return self.model_copy(update={field: nonce})
 
 
+class Drift(ApiModel):
+    """Weights put back after someone else changed them on the route: enough to tell a one-off
+    edit (put back) from a writer that keeps steering the same weights (held off, not fought)."""
+
+    restores: tuple[datetime, ...] = Field(default=(), max_length=4)
+    """When the operator last put changed weights back (the most recent few)."""
+
+    held_by: str | None = Field(default=None, max_length=256)
+    """While set, the field manager that kept changing the weights: the Canary holds and writes
+    nothing until the route carries its weights again or a retry is requested."""
+
+    held_since: datetime | None = None
+    """When the hold began."""
+
+
 class CanaryStatus(ApiModel):
     """What the operator last did and saw. Written by the operator only."""
 
@@ -129,6 +144,10 @@ class CanaryStatus(ApiModel):
     canary_weight: int = 0
     """The canary weight the operator has set (percent)."""
 
+    route_weight: int | None = None
+    """The canary weight the route carries (percent), as last observed or just written; absent
+    when the route is missing or its managed rules disagree. `kubectl get` shows this one."""
+
     stable_weight: int = 100
     """The stable weight the operator has set (percent); always 100 - canaryWeight."""
 
@@ -153,6 +172,15 @@ class CanaryStatus(ApiModel):
     metrics: tuple[MetricResult, ...] = Field(default=(), max_length=20)
     """The last result of every metric gate."""
 
+    route_generation: int | None = None
+    """The route's `metadata.generation` when the operator last decided to write its weights. A
+    route still at that generation has not received the write yet (it is applied again, not
+    taken for someone else's change)."""
+
+    drift: Drift | None = None
+    """Weights put back after someone else changed them, and a hold against a writer that keeps
+    changing them (see the WeightsInSync condition)."""
+
     request_count: MetricResult | None = None
     """The last result of the traffic guard (`analysis.minRequests`)."""
 
@@ -167,7 +195,8 @@ class CanaryStatus(ApiModel):
         max_length=16,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
-    """Ready, Progressing, Promoted, RolledBack, Paused, RouteAccepted and InvalidSpec."""
+    """Ready, Progressing, Promoted, RolledBack, Paused, RouteAccepted, InvalidSpec and
+    WeightsInSync."""
 
     def condition(self, type_: str) -> Condition | None:
         return next((c for c in self.conditions if c.type == type_), None)

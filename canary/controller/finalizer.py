@@ -17,7 +17,7 @@ from canary.api.status import CanaryStatus, Phase
 from canary.controller.events import EventSink
 from canary.controller.manager import Caches
 from canary.controller.outcome import Done, Outcome, TemporaryError
-from canary.controller.routes import target_of
+from canary.controller.routes import owner_of_weights, target_of
 from canary.kube.client import Kube
 from canary.kube.errors import Conflict, Forbidden, Invalid, KubeError, NotFound
 from canary.kube.resources import CANARY, JsonObj
@@ -68,7 +68,9 @@ async def finalize(host: Host, obj: JsonObj) -> Outcome:
         spec, status = None, CanaryStatus()
     # RollingBack records 0 % before the route shows it: restore whenever a rollout is unfinished.
     rolling_back = status.phase is Phase.ROLLING_BACK
-    if spec is not None and status.phase.active and (status.canary_weight > 0 or rolling_back):
+    unfinished = status.phase.active and (status.canary_weight > 0 or rolling_back)
+    # A Canary that does not own the route's weights never wrote them: leave them to the owner.
+    if spec is not None and unfinished and owner_of_weights(host.caches, obj) is None:
         await _restore_stable(host, obj, spec)
     try:
         await _set_finalizers(host.kube, obj, [f for f in finalizers if f != FINALIZER])

@@ -14,7 +14,7 @@ import structlog
 
 from canary.controller.clock import Clock
 from canary.controller.informer import Informer
-from canary.controller.queue import Key, WorkQueue, key_of
+from canary.controller.queue import Key, WorkQueue, key_of, split_key
 from canary.controller.settings import OperatorSettings
 from canary.controller.workers import Reconcile, run_workers
 from canary.kube.client import Kube
@@ -32,6 +32,7 @@ from canary.kube.resources import (
 )
 
 log = structlog.get_logger("canary.manager")
+RouteKey = tuple[str, str, str]  # namespace, kind, name
 
 
 @dataclass
@@ -39,6 +40,21 @@ class Caches:
     """Every cache a reconcile reads from, one informer per kind (and per watched namespace)."""
 
     by_kind: dict[str, list[Informer]] = field(default_factory=dict)
+    by_route: dict[RouteKey, set[Key]] = field(default_factory=dict)
+    """The Canaries that name each route, kept by the manager from the Canary watch."""
+
+    def index_canary(self, old: JsonObj | None, new: JsonObj | None) -> None:
+        for obj, keep in ((old, False), (new, True)):
+            if obj is None:
+                continue
+            key = key_of(obj["metadata"]["namespace"], obj["metadata"]["name"])
+            keys = self.by_route.setdefault(route_of(obj), set())
+            keys.add(key) if keep else keys.discard(key)
+
+    def canaries_on(self, route: RouteKey) -> list[JsonObj]:
+        """The cached Canaries that name `route` (namespace, kind, name)."""
+        found = (self.get(CANARY, *split_key(k)) for k in sorted(self.by_route.get(route, ())))
+        return [obj for obj in found if obj is not None]
 
     def get(self, resource: Resource, namespace: str, name: str) -> JsonObj | None:
         for informer in self.by_kind.get(resource.plural, []):
@@ -87,7 +103,6 @@ class Manager:
         self.queue = WorkQueue(clock)
         self.caches = Caches()
         self._reconcile = make_reconciler(self.caches, self.queue)
-        self._by_route: dict[tuple[str, str, str], set[Key]] = {}
         namespaces: list[str | None] = list(settings.namespaces) or [None]
         self._add(CANARY, namespaces, self._on_canary, selector=settings.label_selector)
         for resource in WATCHED_FOR_ROUTES:
@@ -121,11 +136,12 @@ class Manager:
             return
         meta = obj["metadata"]
         key = key_of(meta["namespace"], meta["name"])
-        if old is not None:
-            self._by_route.get(_route_of(old), set()).discard(key)
-        if new is not None:
-            self._by_route.setdefault(_route_of(new), set()).add(key)
+        self.caches.index_canary(old, new)
         await self.queue.add(key)
+        if _claim_changed(old, new):  # who owns the route's weights may have changed
+            for route in {route_of(o) for o in (old, new) if o is not None}:
+                for other in self.caches.by_route.get(route, set()) - {key}:
+                    await self.queue.add(other)
 
     async def _on_related(self, old: JsonObj | None, new: JsonObj | None) -> None:
         """A route/Service/Gateway/... changed: requeue the Canaries it may concern."""
@@ -142,7 +158,7 @@ class Manager:
         namespace = str(obj.get("metadata", {}).get("namespace", ""))
         name = str(obj.get("metadata", {}).get("name", ""))
         if kind in ("HTTPRoute", "GRPCRoute"):
-            return sorted(self._by_route.get((namespace, kind, name), set()))
+            return sorted(self.caches.by_route.get((namespace, kind, name), set()))
         scope = namespace if kind == "Service" else None
         return [
             key_of(c["metadata"]["namespace"], c["metadata"]["name"])
@@ -172,7 +188,16 @@ class Manager:
         await self.queue.shutdown()
 
 
-def _route_of(canary: JsonObj) -> tuple[str, str, str]:
+def route_of(canary: JsonObj) -> RouteKey:
+    """The route a Canary names: (namespace, kind, name)."""
     ref = canary.get("spec", {}).get("routeRef", {})
     namespace = str(canary["metadata"]["namespace"])
     return namespace, str(ref.get("kind", "HTTPRoute")), str(ref.get("name", ""))
+
+
+def _claim_changed(old: JsonObj | None, new: JsonObj | None) -> bool:
+    """Created, deleted, or its route or backends changed (a status write changes none)."""
+    if old is None or new is None:
+        return True
+    fields = ("routeRef", "stable", "canary")
+    return any(old.get("spec", {}).get(f) != new.get("spec", {}).get(f) for f in fields)

@@ -24,7 +24,13 @@ from canary.controller.manager import Caches
 from canary.controller.metrics import MetricsSampler
 from canary.controller.outcome import Done, Outcome, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, split_key
-from canary.controller.routes import ROUTE_RESOURCES, cached_route, observe, target_of
+from canary.controller.routes import (
+    ROUTE_RESOURCES,
+    cached_route,
+    observe,
+    owner_of_weights,
+    target_of,
+)
 from canary.core.decide import decide, needs_metrics, reject_spec
 from canary.core.decision import Decision
 from canary.core.observations import MetricSample, Observations
@@ -102,11 +108,14 @@ class Reconciler:
         except ValidationError as exc:
             return reject_spec(status, problem=_problem(exc), now=now, generation=generation), None
         route = await observe(self._caches, target_of(meta["namespace"], spec))
+        owner = owner_of_weights(self._caches, obj)
         samples: tuple[MetricSample, ...] = ()
         guard: MetricSample | None = None
-        if needs_metrics(spec, status, route, now):
+        if needs_metrics(spec, status, route, now, owner=owner):
             samples, guard = await self._sampler.sample(meta["namespace"], meta["name"], spec)
-        observations = Observations(route=route, metrics=samples, request_count=guard)
+        observations = Observations(
+            route=route, metrics=samples, request_count=guard, owner=owner
+        )
         decision = decide(spec, status, observations=observations, now=now, generation=generation)
         return decision, spec
 

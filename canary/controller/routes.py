@@ -9,8 +9,9 @@ from __future__ import annotations
 import builtins
 
 from canary.api.spec import CanarySpec
-from canary.controller.manager import Caches
+from canary.controller.manager import Caches, route_of
 from canary.core.observations import RouteObservation
+from canary.core.ownership import Claim, owner_of
 from canary.kube.resources import GRPCROUTE, HTTPROUTE, JsonObj, Resource
 from canary.routers.refs import BackendKey, RouteRef, RouteTarget
 from canary.routers.surroundings import diagnose
@@ -54,3 +55,19 @@ def cached_route(caches: Caches, target: RouteTarget) -> JsonObj | None:
 async def observe(caches: Caches, target: RouteTarget) -> RouteObservation:
     """The route's managed weights and attachment health, from the caches only."""
     return await diagnose(CacheReader(caches), target, cached_route(caches, target))
+
+
+def owner_of_weights(caches: Caches, canary: JsonObj) -> str | None:
+    """Another cached Canary that owns the weights `canary` would steer (the oldest naming the
+    same route and a shared backend), or None when `canary` owns them."""
+    return owner_of(_claim(canary), (_claim(o) for o in caches.canaries_on(route_of(canary))))
+
+
+def _claim(canary: JsonObj) -> Claim:
+    spec = canary.get("spec") or {}
+    backends = frozenset(
+        (str(ref.get("name", "")), int(ref.get("port") or 0))
+        for ref in (spec.get("stable") or {}, spec.get("canary") or {})
+    )
+    meta = canary["metadata"]
+    return Claim(str(meta["name"]), str(meta.get("creationTimestamp", "")), backends)

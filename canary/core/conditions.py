@@ -29,6 +29,7 @@ class Situation:
     route_problem: tuple[str, str] | None  # (reason, message) while the route is not usable
     invalid: tuple[str, str] | None  # (reason, message) while the spec cannot be carried out
     paused_by_spec: bool
+    weights: tuple[ConditionStatus, str, str] | None = None  # WeightsInSync (None: as it was)
 
 
 def set_condition(
@@ -96,4 +97,6 @@ def derive(
     else:
         table.append((ConditionType.INVALID_SPEC, F, ConditionReason.SPEC_VALID,
                       "The spec can be carried out."))
+    if s.weights is not None:
+        table.append((ConditionType.WEIGHTS_IN_SYNC, *s.weights))
     return _apply(conditions, table, now=now, generation=generation)

@@ -7,18 +7,19 @@ No await, no clock, no logging, no I/O: the same inputs always give the same Dec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from canary.api.conditions import ConditionReason
-from canary.api.control import RequestKind
+from canary.api.control import PromotionMode, RequestKind
 from canary.api.route import RouteKind
 from canary.api.spec import CanarySpec
 from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
-from canary.core import attachment, progress, requests, timing, transitions
+from canary.core import attachment, ownership, progress, requests, timing, transitions, weights
 from canary.core.conditions import Situation, derive
 from canary.core.context import Context, Outcome, clip, event, idle, kept_reason
-from canary.core.decision import Decision, EmitEvent, EventReason
+from canary.core.decision import Decision, EmitEvent, EventReason, RewriteRoute, SetWeights
 from canary.core.observations import Observations, RouteObservation
 
 SUPPORTED_ROUTE_KINDS = frozenset({RouteKind.HTTP_ROUTE})
@@ -42,6 +43,12 @@ def decide(
             "yet: reference an HTTPRoute. Traffic is left as it is."
         )
         return _invalid(ctx, status, ConditionReason.UNSUPPORTED_ROUTE_KIND, message, generation)
+    if _restarts_from_old_stable(ctx, status):
+        reason = ConditionReason.SAME_BACKENDS_AFTER_PROMOTION
+        return _invalid(ctx, status, reason, _same_backends_message(ctx, status), generation)
+    if observations.owner is not None:  # another Canary steers these weights: hands off
+        outcome = ownership.owned_elsewhere(ctx, status, observations.owner)
+        return _finish(ctx, status, outcome, generation=generation)
     resumed = _resumed(spec, status)
     if status.phase is Phase.FAILED:  # the spec was fixed: carry on where the rollout stood
         status = status.model_copy(update={"phase": progress.phase_of_running(status)})
@@ -56,7 +63,12 @@ def decide(
 
 
 def needs_metrics(
-    spec: CanarySpec, status: CanaryStatus, route: RouteObservation, now: datetime
+    spec: CanarySpec,
+    status: CanaryStatus,
+    route: RouteObservation,
+    now: datetime,
+    *,
+    owner: str | None = None,
 ) -> bool:
     """True when `decide` at `now` would run a metric check: query Prometheus only then (and
     pass the same `now` to `decide`)."""
@@ -64,6 +76,8 @@ def needs_metrics(
     running = status.phase in (Phase.PROGRESSING, Phase.PAUSED)
     return (
         not spec.paused
+        and owner is None
+        and not ownership.holding(status)
         and running
         and ctx.has_gates
         and route.attached
@@ -120,10 +134,37 @@ def _new_revision(spec: CanarySpec, status: CanaryStatus) -> bool:
     return spec.target_revision != status.revision or spec.canary != status.canary_backend
 
 
+def _restarts_from_old_stable(ctx: Context, status: CanaryStatus) -> bool:
+    """A new revision with the same canary backend as a `Weights` promotion that still carries
+    100 %: its first step would send most traffic back to the old stable backend."""
+    promotion = ctx.spec.promotion
+    return (
+        status.phase is Phase.SUCCEEDED
+        and promotion.mode is PromotionMode.WEIGHTS
+        and not promotion.restart_from_stable
+        and _new_revision(ctx.spec, status)
+        and ctx.spec.canary == status.canary_backend
+        and ctx.observations.route.canary_weight == weights.PROMOTED
+    )
+
+
+def _same_backends_message(ctx: Context, status: CanaryStatus) -> str:
+    spec = ctx.spec
+    first = weights.schedule(spec.steps)[0]
+    return (
+        f"Revision {spec.target_revision} names the same backends as revision "
+        f"{status.revision}, which was promoted by weights: {spec.canary} already carries 100%, "
+        f"so its first step ({first}%) would send {100 - first}% back to {spec.stable}, the old "
+        f"version. Point spec.canary at the new version's Service (and spec.stable at "
+        f"{spec.canary}), or set spec.promotion.restartFromStable: true to roll out from "
+        f"{spec.stable} again. Traffic is left as it is"
+    )
+
+
 def _paused(ctx: Context, status: CanaryStatus) -> Outcome:
     """spec.paused: only an abort acts; nothing else changes, not even drifted weights."""
     if status.phase is Phase.ROLLING_BACK:  # a decided rollback is finished even when paused
-        return transitions.continue_rollback(ctx, status)
+        return _unless_held(ctx, status, transitions.continue_rollback)
     notices: list[EmitEvent] = []
     if RequestKind.ABORT in requests.pending(ctx.spec, status):
         result = requests.act(ctx, status, RequestKind.ABORT)
@@ -162,8 +203,25 @@ def _running(ctx: Context, status: CanaryStatus) -> Outcome:
     return _move(ctx, status).then(*notices)
 
 
+def _unless_held(
+    ctx: Context, status: CanaryStatus, move: Callable[[Context, CanaryStatus], Outcome]
+) -> Outcome:
+    """`move`, unless the Canary holds against another writer and the route still does not
+    carry its weights."""
+    if ownership.holding(status):
+        freed = ownership.released(ctx, status)
+        if freed is None:
+            return ownership.hold(ctx, status)
+        status = freed
+    return move(ctx, status)
+
+
 def _move(ctx: Context, status: CanaryStatus) -> Outcome:
     """The rollout's own next move, once no request acts."""
+    return _unless_held(ctx, status, _own_move)
+
+
+def _own_move(ctx: Context, status: CanaryStatus) -> Outcome:
     if status.phase is Phase.ROLLING_BACK:  # before the route check: 0 % is always allowed
         return transitions.continue_rollback(ctx, status)
     if not status.phase.active:
@@ -193,10 +251,33 @@ def _finish(
         problem = None
     else:
         problem = attachment.route_problem(ctx)
+    route_weight = _route_weight(ctx, outcome)
+    changes: dict[str, object] = {"route_weight": route_weight}
+    if any(isinstance(a, SetWeights | RewriteRoute) for a in outcome.actions):
+        changes["route_generation"] = ctx.observations.route.generation
+    new = outcome.status.model_copy(update=changes)
     situation = Situation(
-        outcome.status.phase, outcome.reason, outcome.message, problem, invalid, ctx.spec.paused
+        phase=new.phase,
+        reason=outcome.reason,
+        message=outcome.message,
+        route_problem=problem,
+        invalid=invalid,
+        paused_by_spec=ctx.spec.paused,
+        weights=ownership.sync_condition(ctx, new, route_weight),
     )
-    return _decision(old, outcome.status, situation, outcome, ctx.now, generation)
+    return _decision(old, new, situation, outcome, ctx.now, generation)
+
+
+def _route_weight(ctx: Context, outcome: Outcome) -> int | None:
+    """The canary weight the route carries once this decision's writes are made."""
+    route = ctx.observations.route
+    weight = route.canary_weight if ctx.route_writable else None
+    for action in outcome.actions:
+        if isinstance(action, SetWeights):
+            weight = action.canary
+        elif isinstance(action, RewriteRoute):
+            weight = weights.PROMOTED
+    return weight
 
 
 def _decision(
@@ -216,5 +297,9 @@ def _decision(
             "message": situation.message,
         }
     )
-    actions = (*outcome.actions, *attachment.condition_events(old, status, situation))
+    actions = (
+        *outcome.actions,
+        *attachment.condition_events(old, status, situation),
+        *ownership.sync_events(old, status),
+    )
     return Decision(actions, status, outcome.requeue_after, outcome.notes)

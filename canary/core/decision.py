@@ -37,6 +37,9 @@ class EventReason(StrEnum):
     RETRIED = "Retried"
     REQUEST_IGNORED = "RequestIgnored"
     INVALID_SPEC = "InvalidSpec"
+    OWNED_BY_ANOTHER_CANARY = "OwnedByAnotherCanary"
+    WEIGHTS_CONTESTED = "WeightsContested"
+    ROUTE_CHANGED = "RouteChanged"
 
 
 @dataclass(frozen=True)

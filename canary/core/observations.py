@@ -81,6 +81,7 @@ class RouteObservation:
     issues: tuple[RouteIssue, ...] = ()
     generation: int = 0
     resource_version: str = ""
+    writer: str = ""  # the field manager that last wrote the route's rules (managedFields)
 
     @property
     def attached(self) -> bool:
@@ -105,4 +106,5 @@ class Observations:
     route: RouteObservation
     metrics: tuple[MetricSample, ...] = ()
     request_count: MetricSample | None = None  # the minimum-traffic guard, when configured
+    owner: str | None = None  # another Canary that owns the managed weights (None: this one)
     extra: dict[str, str] = field(default_factory=dict)

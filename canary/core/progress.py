@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from canary.api.conditions import ConditionReason
 from canary.api.status import CanaryStatus, MetricOutcome, MetricVerdict, Phase
-from canary.core import timing, transitions
+from canary.core import ownership, timing, transitions
 from canary.core.context import Context, Outcome, event
 from canary.core.decision import EmitEvent, EventReason, SetWeights
 from canary.core.verdicts import Check, run_check
@@ -56,11 +56,11 @@ def _restore(ctx: Context, status: CanaryStatus, observed: int | None) -> Outcom
     text = (f"The route had {seen} instead of {status.canary_weight}%; restored it and "
             "restarted the step interval (edit the Canary, not the route, to steer a rollout)")
     new = status.model_copy(update={"step_started_at": ctx.now})
-    return Outcome(
+    return ownership.put_back(ctx, status, Outcome(
         new, _phase_reason(ctx, new), text,
         (SetWeights(status.canary_weight), event(EventReason.WEIGHTS_RESTORED, text, warning=True)),
         next_wake(ctx, new), (text,),
-    )
+    ))
 
 
 def _phase_reason(ctx: Context, status: CanaryStatus) -> ConditionReason:

@@ -8,15 +8,17 @@ Pure: comparisons of spec and status, and the transition each request triggers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from canary.api.conditions import ConditionReason
 from canary.api.control import RequestKind
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus, HandledRequests, Phase
-from canary.core import transitions
-from canary.core.context import Context, Outcome, event
-from canary.core.decision import EmitEvent, EventReason
+from canary.core import ownership, transitions
+from canary.core.context import Context, Outcome, event, kept_reason
+from canary.core.decision import EmitEvent, EventReason, SetWeights
 
+TAKE_BACK_RECHECK = timedelta(seconds=1)
 ORDER = (RequestKind.ABORT, RequestKind.RETRY, RequestKind.PROMOTE_FULL, RequestKind.PROMOTE)
 
 
@@ -69,6 +71,8 @@ def act(ctx: Context, status: CanaryStatus, kind: RequestKind) -> Outcome | Igno
     nonce = ctx.spec.requests.get(kind)
     phase, attached = status.phase, ctx.observations.route.attached
     steering = phase in (Phase.PROGRESSING, Phase.PAUSED)
+    if kind is RequestKind.RETRY and ownership.holding(status):
+        return _take_back(ctx, done, nonce) if ctx.route_writable else None
     if kind is RequestKind.RETRY and phase is Phase.ROLLING_BACK:
         return None  # acts once the rollback is complete
     if kind is RequestKind.ABORT and phase.active and phase is not Phase.ROLLING_BACK:
@@ -90,3 +94,16 @@ def act(ctx: Context, status: CanaryStatus, kind: RequestKind) -> Outcome | Igno
         return transitions.advance(ctx, done, why)
     text = f"Request {kind}={nonce!r} ignored: nothing to {kind} in phase {phase}"
     return Ignored(done, event(EventReason.REQUEST_IGNORED, text))
+
+
+def _take_back(ctx: Context, status: CanaryStatus, nonce: str | None) -> Outcome:
+    """Retry while holding against another writer: write this Canary's weights again, with a
+    fresh drift count."""
+    held_by = status.drift.held_by if status.drift else None
+    freed = status.model_copy(update={"drift": None})
+    text = (
+        f"Retry requested ({nonce!r}): took the weights of {ctx.spec.route_ref.name} back from "
+        f"field manager {held_by!r} ({freed.canary_weight}% on the canary)"
+    )
+    actions = (SetWeights(freed.canary_weight), event(EventReason.RETRIED, text))
+    return Outcome(freed, kept_reason(freed), text, actions, TAKE_BACK_RECHECK, (text,))

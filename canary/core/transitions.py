@@ -13,7 +13,7 @@ from canary.api.conditions import ConditionReason
 from canary.api.control import PromotionMode
 from canary.api.duration import format_duration
 from canary.api.status import CanaryStatus, Phase
-from canary.core import timing, weights
+from canary.core import ownership, timing, weights
 from canary.core.context import Context, Outcome, event, idle, kept_reason
 from canary.core.decision import EventReason, RewriteRoute, SetWeights
 
@@ -131,7 +131,7 @@ def promote(ctx: Context, status: CanaryStatus, why: str, *, announce: bool = Tr
     )
     if not announce:
         text = status.message or f"Promoting {ctx.rollout(new)}"
-        return Outcome(
+        again = Outcome(
             new,
             ConditionReason.PROMOTING,
             text,
@@ -139,6 +139,7 @@ def promote(ctx: Context, status: CanaryStatus, why: str, *, announce: bool = Tr
             PROMOTION_RECHECK,
             ("the route does not carry 100% yet; applied again",),
         )
+        return ownership.put_back(ctx, status, again)
     text = f"{why}; promoting {ctx.rollout(new)}: 100% to the canary"
     return Outcome(
         new,
@@ -194,7 +195,7 @@ def continue_rollback(ctx: Context, status: CanaryStatus) -> Outcome:
     Never anything else: not a step, not a check, not a drift restore."""
     route = ctx.observations.route
     if ctx.route_writable and route.canary_weight != weights.ROLLED_BACK:
-        return Outcome(
+        again = Outcome(
             status,
             kept_reason(status),
             status.message,
@@ -202,6 +203,7 @@ def continue_rollback(ctx: Context, status: CanaryStatus) -> Outcome:
             ROLLBACK_RECHECK,
             ("the route does not show 0% on the canary yet; applied again",),
         )
+        return ownership.put_back(ctx, status, again)
     return finish_rollback(ctx, status)
 
 
@@ -232,11 +234,12 @@ def keep_final(ctx: Context, status: CanaryStatus) -> Outcome:
             f"Rolled back, but {ctx.spec.route_ref.name} still sends traffic to "
             f"{ctx.spec.canary}: 100% restored to {ctx.spec.stable}"
         )
-        return idle(status).then(
+        restore = idle(status).then(
             SetWeights(weights.ROLLED_BACK),
             event(EventReason.WEIGHTS_RESTORED, text, warning=True),
             note=text,
         )
+        return ownership.put_back(ctx, status, restore)
     promoted_in_full = route.attached and all(
         rule.stable == 0 and rule.canary > 0 for rule in route.rules
     )

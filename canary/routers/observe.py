@@ -73,4 +73,16 @@ def observe_route(
         issues=issues,
         generation=int(meta.get("generation") or 0),
         resource_version=str(meta.get("resourceVersion", "")),
+        writer=rules_writer(route),
     )
+
+
+def rules_writer(route: JsonObj) -> str:
+    """The field manager that last wrote the route's rules, from `managedFields` ("" if none
+    says). `rules` is an atomic list, so one manager owns it: whoever changed it last."""
+    stamp, writer = "", ""
+    for entry in route.get("metadata", {}).get("managedFields") or []:
+        spec = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+        if "f:rules" in spec and str(entry.get("time", "")) >= stamp:
+            stamp, writer = str(entry.get("time", "")), str(entry.get("manager", ""))
+    return writer

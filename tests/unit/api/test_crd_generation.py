@@ -95,7 +95,7 @@ def test_the_status_schema_carries_no_defaults() -> None:
 
 def test_object_defaults_are_spelled_out_so_nested_defaults_apply() -> None:
     spec = open_api()["properties"]["spec"]["properties"]
-    assert spec["promotion"]["default"] == {"mode": "Weights"}
+    assert spec["promotion"]["default"] == {"mode": "Weights", "restartFromStable": False}
     assert spec["analysis"]["properties"]["prometheus"]["default"] == {
         "insecureSkipVerify": False, "timeout": "10s"}
     assert "default" not in spec["analysis"]  # absent means: no analysis

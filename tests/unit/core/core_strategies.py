@@ -144,8 +144,10 @@ def walk(world: World, plan: list[Move]) -> list[Step]:
             world.now += _delay(move, previous)
         if move.request is not None:
             world.edit(requests={move.request: f"nonce-{number}"})
-        if move.drift is not None:
+        if move.drift is not None and move.drift != world.canary_weight:
             world.canary_weight = move.drift
+            world.route_generation += 1
+            world.writer = "someone-else"
         world.issues = DETACHED if move.detach else ()
         before = world.status
         asked = _asked(world)

@@ -56,12 +56,14 @@ def make_spec(**extra: Any) -> CanarySpec:
 
 
 def route_at(
-    canary: int, *, issues: tuple[RouteIssue, ...] = (), exists: bool = True
+    canary: int, *, issues: tuple[RouteIssue, ...] = (), exists: bool = True,
+    generation: int = 1, writer: str = "kubectl",
 ) -> RouteObservation:
     if not exists:
         return RouteObservation(exists=False)
     return RouteObservation(
-        exists=True, rules=(RuleWeights(0, None, 100 - canary, canary),), issues=issues
+        exists=True, rules=(RuleWeights(0, None, 100 - canary, canary),), issues=issues,
+        generation=generation, writer=writer,
     )
 
 
@@ -93,10 +95,13 @@ class World:
     rewritten: bool = False
     generation: int = 1
     history: list[Decision] = field(default_factory=list)
+    route_generation: int = 1  # bumped by every change of the route's weights
+    writer: str = "kubectl"  # the field manager that last wrote the route's rules
 
     @property
     def route(self) -> RouteObservation:
-        return route_at(self.canary_weight, issues=self.issues)
+        return route_at(self.canary_weight, issues=self.issues,
+                        generation=self.route_generation, writer=self.writer)
 
     def observe(
         self, sample: Callable[[str], MetricSample] | None = None,
@@ -129,8 +134,10 @@ class World:
 
     def apply(self, decision: Decision) -> None:
         for action in decision.actions:
-            if isinstance(action, SetWeights):
+            if isinstance(action, SetWeights) and action.canary != self.canary_weight:
                 self.canary_weight = action.canary
+                self.route_generation += 1
+                self.writer = "canary-operator"
             elif isinstance(action, RewriteRoute):
                 self.rewritten = True
         self.status = decision.status

@@ -35,7 +35,8 @@ def test_the_transition_time_moves_only_when_the_status_changes() -> None:
 
 
 def test_every_condition_type_is_set_once_in_a_fixed_order() -> None:
-    conditions = derive((), situation(Phase.PROGRESSING), now=T0, generation=1)
+    weights = (ConditionStatus.TRUE, "InSync", "m")
+    conditions = derive((), situation(Phase.PROGRESSING, weights=weights), now=T0, generation=1)
     assert [c.type for c in conditions] == [t.value for t in ConditionType]
 
 
