@@ -30,6 +30,7 @@ from canary.core.decision import Decision
 from canary.core.observations import MetricSample, Observations
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
+from canary.providers.queries import unrenderable_queries
 from canary.routers.base import TrafficRouter
 from canary.routers.registry import router_for
 from canary.telemetry.metrics import METRICS
@@ -104,6 +105,9 @@ class Reconciler:
             spec = CanarySpec.model_validate(obj.get("spec") or {})
         except ValidationError as exc:
             return reject_spec(status, problem=_problem(exc), now=now, generation=generation), None
+        if problems := unrenderable_queries(spec, namespace=meta["namespace"], name=meta["name"]):
+            problem = "; ".join(map(str, problems))
+            return reject_spec(status, problem=problem, now=now, generation=generation), None
         route = await observe(self._caches, target_of(meta["namespace"], spec))
         samples: tuple[MetricSample, ...] = ()
         guard: MetricSample | None = None
