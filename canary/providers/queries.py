@@ -51,6 +51,13 @@ def render_gate(
     return render(template, gate_variables(gate, spec, namespace=namespace, name=name).as_mapping())
 
 
+_GUARD_FIELD = "analysis.minRequests"
+
+
+def _field(index: int) -> str:
+    return f"analysis.metrics[{index}]"
+
+
 @dataclass(frozen=True)
 class QueryProblem:
     """A gate whose query can never be rendered, and the renderer's reason (which says what to
@@ -74,10 +81,10 @@ def unrenderable_queries(spec: CanarySpec, *, namespace: str, name: str) -> list
     if analysis is None:
         return []
     gates: list[tuple[str, str | None, MetricGate | MinRequests]] = [
-        (f"analysis.metrics[{i}]", gate.name, gate) for i, gate in enumerate(analysis.metrics)
+        (_field(i), gate.name, gate) for i, gate in enumerate(analysis.metrics)
     ]
     if analysis.min_requests is not None:
-        gates.append(("analysis.minRequests", None, analysis.min_requests))
+        gates.append((_GUARD_FIELD, None, analysis.min_requests))
     problems = []
     for field, gate_name, gate in gates:
         try:
@@ -87,3 +94,17 @@ def unrenderable_queries(spec: CanarySpec, *, namespace: str, name: str) -> list
         except ValueError as exc:  # TemplateError, or a value QueryVariables refuses
             problems.append(QueryProblem(field, gate_name, str(exc)))
     return problems
+
+
+def renderable_only(spec: CanarySpec, *, namespace: str, name: str) -> CanarySpec:
+    """`spec` without the gates (and traffic guard) whose query cannot be rendered."""
+    analysis = spec.analysis
+    if analysis is None:
+        return spec
+    broken = {p.field for p in unrenderable_queries(spec, namespace=namespace, name=name)}
+    if not broken:
+        return spec
+    metrics = tuple(g for i, g in enumerate(analysis.metrics) if _field(i) not in broken)
+    guard = None if _GUARD_FIELD in broken else analysis.min_requests
+    kept = analysis.model_copy(update={"metrics": metrics, "min_requests": guard})
+    return spec.model_copy(update={"analysis": kept})

@@ -13,7 +13,12 @@ import pytest
 
 from canary.api.analysis import MetricGate
 from canary.api.spec import CanarySpec
-from canary.providers.queries import QueryProblem, render_gate, unrenderable_queries
+from canary.providers.queries import (
+    QueryProblem,
+    render_gate,
+    renderable_only,
+    unrenderable_queries,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -176,3 +181,18 @@ def test_a_problem_reads_as_one_sentence() -> None:
         "analysis.metrics[2] (p99): the query cannot be rendered: "
         "malformed placeholder '{{ x': write it"
     )
+
+
+def test_renderable_only_drops_exactly_the_gates_that_cannot_render() -> None:
+    checked = spec(
+        gate('x{a="{{ canary }}"}', name="fine"),
+        gate('x{a="{{ canary }"}', name="unclosed"),
+        minRequests={"count": 10, "query": "{{ route }}"},
+    )
+    kept = renderable_only(checked, namespace=NAMESPACE, name="web")
+    assert kept.analysis is not None
+    assert [g.name for g in kept.analysis.metrics] == ["fine"]
+    assert kept.analysis.min_requests is None
+    assert unrenderable_queries(kept, namespace=NAMESPACE, name="web") == []
+    fine = spec(gate("vector(1)"))
+    assert renderable_only(fine, namespace=NAMESPACE, name="web") is fine
