@@ -14,6 +14,7 @@ from enum import StrEnum
 from canary.api.spec import CanarySpec
 from canary.core.observations import RouteObservation, RouteProblem
 from canary.kube.resources import JsonObj
+from canary.providers.queries import QueryProblem
 
 
 class Severity(StrEnum):
@@ -117,3 +118,17 @@ def service_findings(
         else:
             found.append(Finding(Severity.OK, subject, f"exists, port {backend.port}"))
     return found
+
+
+def query_findings(problems: Iterable[QueryProblem]) -> list[Finding]:
+    """Gates whose query can never be rendered: the operator rejects the whole spec."""
+    return [
+        Finding(
+            Severity.BLOCKER,
+            f"spec.{p.field}" if p.gate is None else f"spec.{p.field} ({p.gate})",
+            f"the query cannot be rendered: {p.reason}",
+            "the operator rejects this spec (InvalidSpec) and moves no traffic: fix the query "
+            "(docs/metrics.md, Writing an inline query)",
+        )
+        for p in problems
+    ]

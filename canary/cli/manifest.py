@@ -1,5 +1,6 @@
 """Read Canaries from a YAML file for `check -f`: every Canary document, validated with the API
-model, with validation errors and unknown (silently dropped) fields turned into findings.
+model, with validation errors, queries that can never be rendered and unknown (silently dropped)
+fields turned into findings.
 
 Pure apart from reading the text given; nothing here talks to the cluster.
 """
@@ -17,7 +18,8 @@ from pydantic import BaseModel, ValidationError
 from canary.api.resource import Canary
 from canary.api.spec import CanarySpec
 from canary.api.templates import BuiltinTemplate
-from canary.cli.findings import Finding, Severity
+from canary.cli.findings import Finding, Severity, query_findings
+from canary.providers.queries import unrenderable_queries
 
 REFERENCE = "see docs/reference/canary.md"
 
@@ -103,7 +105,15 @@ def _manifest(doc: dict[str, Any], source: str, namespace: str) -> Manifest:
         canary = Canary.model_validate({**doc, "metadata": meta})
     except ValidationError as exc:
         return Manifest(title, source, None, (*validation_findings(exc), *warnings))
-    return Manifest(title, source, canary, tuple(warnings))
+    return Manifest(title, source, canary, (*rendering_findings(canary), *warnings))
+
+
+def rendering_findings(canary: Canary) -> list[Finding]:
+    """The gates of `canary` whose query can never be rendered (blockers)."""
+    meta = canary.metadata
+    return query_findings(
+        unrenderable_queries(canary.spec, namespace=meta.namespace, name=meta.name)
+    )
 
 
 def load_manifests(text: str, source: str, namespace: str) -> list[Manifest]:

@@ -15,13 +15,14 @@ from canary.api.resource import Canary
 from canary.api.route import RouteKind
 from canary.cli.findings import Finding, Severity, route_findings, service_findings
 from canary.cli.gates import metric_findings, probe_finding
-from canary.cli.manifest import Manifest, validation_findings
+from canary.cli.manifest import Manifest, rendering_findings, validation_findings
 from canary.cli.snapshot import Snapshot, snapshot
 from canary.controller.metrics import MetricsSampler
 from canary.controller.routes import target_of
 from canary.controller.settings import OperatorSettings
 from canary.kube.client import Kube
 from canary.kube.resources import HTTPROUTE, SERVICE, JsonObj
+from canary.providers.queries import renderable_only
 from canary.routers.surroundings import diagnose
 
 PROBE = MetricGate(name="reachable", query="vector(1)", min=0)
@@ -63,10 +64,11 @@ def status_findings(snap: Snapshot) -> list[Finding]:
 def in_cluster(obj: JsonObj) -> Manifest:
     snap = snapshot(obj)
     try:
-        canary: Canary | None = Canary.model_validate(obj)
+        canary = Canary.model_validate(obj)
     except ValidationError as exc:
         return Manifest(snap.key, "in the cluster", None, tuple(validation_findings(exc)))
-    return Manifest(snap.key, "in the cluster", canary, tuple(status_findings(snap)))
+    found = (*rendering_findings(canary), *status_findings(snap))
+    return Manifest(snap.key, "in the cluster", canary, found)
 
 
 async def _metrics(
@@ -87,6 +89,11 @@ async def _metrics(
                 "operator's --prometheus address) to check the queries too",
             )
         ]
+    # A gate that cannot be rendered is a blocker already (`rendering_findings`); run the rest.
+    spec = renderable_only(spec, namespace=ns, name=name)
+    analysis = spec.analysis
+    if analysis is None or not (analysis.metrics or analysis.min_requests):
+        return []
     sampler = MetricsSampler(kube, OperatorSettings(prometheus_address=address))
     try:
         probe = analysis.model_copy(update={"metrics": (PROBE,), "min_requests": None})

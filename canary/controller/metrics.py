@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from datetime import timedelta
 
 from canary.api.analysis import Analysis, MetricGate, MinRequests
 from canary.api.analysis import PrometheusConfig as PrometheusSpec
@@ -22,10 +21,9 @@ from canary.kube.errors import KubeError
 from canary.kube.resources import SECRET
 from canary.providers.auth import SecretAuthError, auth_from_secret_data
 from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.queries import render_gate
 from canary.providers.registry import create_provider
-from canary.providers.render import TemplateError, render
-from canary.providers.templates import builtin_query
-from canary.providers.variables import QueryVariables
+from canary.providers.render import TemplateError
 
 GUARD_NAME = "minRequests"
 MAX_PROVIDERS = 64
@@ -33,10 +31,6 @@ MAX_PROVIDERS = 64
 
 class ConfigError(Exception):
     """The Canary's Prometheus settings cannot be used (bad Secret, bad address)."""
-
-
-def prometheus_duration(window: timedelta) -> str:
-    return f"{max(1, int(window.total_seconds()))}s"
 
 
 class MetricsSampler:
@@ -67,12 +61,8 @@ class MetricsSampler:
         except ConfigError as exc:
             failed = [MetricSample.failed(label, str(exc)) for label, _ in queries]
             return _split(failed, analysis)
-        step = spec.steps.interval_length
         samples = await asyncio.gather(
-            *(
-                self._run(provider, label, gate, _variables(namespace, name, spec, gate, step))
-                for label, gate in queries
-            )
+            *(self._run(provider, label, gate, spec, namespace, name) for label, gate in queries)
         )
         return _split(list(samples), analysis)
 
@@ -81,11 +71,12 @@ class MetricsSampler:
         provider: MetricProvider,
         label: str,
         gate: MetricGate | MinRequests,
-        variables: QueryVariables,
+        spec: CanarySpec,
+        namespace: str,
+        name: str,
     ) -> MetricSample:
         try:
-            template = gate.query if gate.query is not None else builtin_query(str(gate.template))
-            promql = render(template, variables.as_mapping())
+            promql = render_gate(gate, spec, namespace=namespace, name=name)
         except (TemplateError, KeyError) as exc:
             return MetricSample.failed(label, f"query cannot be rendered: {exc}")
         return await provider.query(label, promql)
@@ -131,22 +122,6 @@ class MetricsSampler:
         providers, self._providers = list(self._providers.values()), OrderedDict()
         for provider in providers:
             await provider.aclose()
-
-
-def _variables(
-    namespace: str, name: str, spec: CanarySpec, gate: MetricGate | MinRequests, step: timedelta
-) -> QueryVariables:
-    window = step if gate.interval is None else parse_duration(gate.interval)
-    return QueryVariables(
-        namespace=namespace,
-        canary=name,
-        route=spec.route_ref.name,
-        stable_service=spec.stable.name,
-        stable_port=spec.stable.port,
-        canary_service=spec.canary.name,
-        canary_port=spec.canary.port,
-        interval=prometheus_duration(window),
-    )
 
 
 def _split(

@@ -37,6 +37,7 @@ from canary.core.observations import MetricSample, Observations
 from canary.kube.client import Kube
 from canary.kube.errors import Conflict, Invalid
 from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
+from canary.providers.queries import unrenderable_queries
 from canary.routers.base import TrafficRouter
 from canary.routers.registry import router_for
 from canary.telemetry.metrics import METRICS
@@ -107,6 +108,9 @@ class Reconciler:
             spec = CanarySpec.model_validate(obj.get("spec") or {})
         except ValidationError as exc:
             return reject_spec(status, problem=_problem(exc), now=now, generation=generation), None
+        if problems := unrenderable_queries(spec, namespace=meta["namespace"], name=meta["name"]):
+            problem = "; ".join(map(str, problems))
+            return reject_spec(status, problem=problem, now=now, generation=generation), None
         route = await observe(self._caches, target_of(meta["namespace"], spec))
         owner = owner_of_weights(self._caches, obj)
         samples: tuple[MetricSample, ...] = ()

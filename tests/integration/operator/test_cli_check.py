@@ -13,6 +13,7 @@ import yaml
 from clikit import Cli, Result
 from conftest import App, canary_manifest, eventually, gateway_manifest, service_manifest
 
+from canary.kube.errors import NotFound
 from canary.kube.resources import GATEWAY, HTTPROUTE, NAMESPACE, SERVICE, JsonObj
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.prometheus import PrometheusServer
@@ -170,6 +171,33 @@ async def test_an_unknown_template_in_a_file_is_reported_before_anything_is_appl
     assert finding(result, "warning", "spec.steps.intervall")["message"].startswith("unknown")
     text = await cli.run("check", "-f", str(path))
     assert "BLOCKER" in text.out and "hint: use one of envoy-success-rate" in text.out
+
+
+async def test_a_query_that_can_never_be_rendered_in_a_file_blocks_before_it_is_applied(
+    app: App, cli: Cli, prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    app.set_success(100)
+    manifest = canary_manifest(app.namespace)
+    manifest["spec"]["analysis"]["metrics"].append(
+        {"name": "unclosed", "query": 'vector(100) or x{c="{{ canary }"}', "min": 99}
+    )
+    path = tmp_path / "canary.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    result = await check(cli, prometheus, "-f", str(path))
+    assert result.code == BLOCKED, result.text
+    item = finding(result, "blocker", "spec.analysis.metrics[1] (unclosed)")
+    assert item["message"].startswith("the query cannot be rendered: malformed placeholder")
+    assert "InvalidSpec" in item["hint"]
+    subjects = [f["subject"] for c in result.json()["canaries"] for f in c["findings"]]
+    assert "metric success-rate" in subjects, "the other gates are still run"
+    assert "metric unclosed" not in subjects, "a query that cannot be rendered is not run"
+    text = await cli.run("check", "-f", str(path))
+    assert text.code == BLOCKED
+    assert "BLOCKER spec.analysis.metrics[1] (unclosed): the query cannot be rendered" in " ".join(
+        text.out.split()
+    )
+    with pytest.raises(NotFound):
+        await app.canary()
 
 
 async def test_an_unreachable_prometheus_blocks(

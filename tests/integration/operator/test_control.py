@@ -124,6 +124,39 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
     await app.wait_for_events("RouteNotAccepted")
 
 
+async def test_a_query_that_can_never_be_rendered_is_invalid_spec_before_any_traffic_moves(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    analysis = {
+        "metrics": [
+            {"name": "fine", "query": 'vector(100) or x{c="{{ canary }}"}', "min": 99},
+            # The API server accepts both; neither can ever be rendered for this Canary.
+            {"name": "unclosed", "query": 'vector(100) or x{c="{{ canary }"}', "min": 99},
+            {"name": "bare", "query": "vector(100) or {{ namespace }}", "min": 99},
+        ]
+    }
+    await app.create_canary(analysis=analysis)
+    operator.start()
+    status = await eventually(lambda: _phase(app, "Failed"), within=60, what="Failed")
+    invalid = condition(status, "InvalidSpec")
+    assert invalid is not None and invalid["status"] == "True", status
+    assert "analysis.metrics[1] (unclosed): the query cannot be rendered" in invalid["message"]
+    assert "malformed placeholder" in invalid["message"]
+    assert "analysis.metrics[2] (bare)" in invalid["message"]
+    assert "Quote the placeholder" in invalid["message"]
+    assert "(fine)" not in invalid["message"]
+    await app.wait_for_events("InvalidSpec")
+    await asyncio.sleep(3)  # three step intervals: no weight may change
+    assert await app.weights() == (100, 0)
+    status = await app.status()
+    assert status["phase"] == "Failed" and status.get("canaryWeight", 0) == 0
+    assert not status.get("metrics"), "no check may have run"
+    passes = [line for line in operator.log_lines() if line.get("event") == "reconciled"]
+    assert passes and not any(p["wrote_route"] for p in passes)
+
+
 async def test_restarted_operator_resumes_without_repeating_or_skipping_a_step(
     app: App,
     operator: OperatorProcess,

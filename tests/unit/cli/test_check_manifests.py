@@ -1,6 +1,6 @@
 """`check -f`: every Canary in a file is validated with the API model; errors name the field
 (an unknown template lists the known ones), and misspelt fields that the API server would drop
-silently are warned about."""
+silently are warned about; a query that can never be rendered blocks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import yaml
 
 from canary.cli.findings import Severity
 from canary.cli.manifest import field_path, load_manifests
+from canary.cli.preflight import in_cluster
 
 pytestmark = pytest.mark.unit
 
@@ -87,3 +88,42 @@ def test_field_paths_read_like_the_spec() -> None:
     assert field_path(("spec", "analysis", "metrics", 0, "template")) == (
         "spec.analysis.metrics[0].template"
     )
+
+
+def test_a_query_that_can_never_be_rendered_blocks_and_names_the_gate() -> None:
+    metrics = [
+        {"name": "fine", "query": 'x{c="{{ canary }}"}', "max": 1},
+        {"name": "unclosed", "query": 'x{c="{{ canary }"}', "max": 1},
+        {"name": "bare", "query": "x / {{ namespace }}", "max": 1},
+    ]
+    doc = canary(analysis={"metrics": metrics, "minRequests": {"count": 5, "query": "{{ route }}"}})
+    (manifest,) = load_manifests(yaml.safe_dump(doc), "c.yaml", "my-shop")
+    assert manifest.canary is not None, "the API server accepts this spec"
+    assert [(f.severity, f.subject) for f in manifest.findings] == [
+        (Severity.BLOCKER, "spec.analysis.metrics[1] (unclosed)"),
+        (Severity.BLOCKER, "spec.analysis.metrics[2] (bare)"),
+        (Severity.BLOCKER, "spec.analysis.minRequests"),
+    ]
+    unclosed, bare, guard = manifest.findings
+    assert unclosed.message.startswith("the query cannot be rendered: malformed placeholder")
+    assert "Quote the placeholder" in bare.message and "'my-shop'" in bare.message
+    assert "'api-route'" in guard.message
+    assert "InvalidSpec" in unclosed.hint and "no traffic" in unclosed.hint
+
+
+def test_a_bare_name_that_is_a_bare_token_renders_for_this_namespace() -> None:
+    doc = canary(analysis={"metrics": [{"name": "bare", "query": "x / {{ namespace }}", "max": 1}]})
+    (fine,) = load_manifests(yaml.safe_dump(doc), "c.yaml", "shop")
+    assert fine.findings == ()
+    (other,) = load_manifests(yaml.safe_dump(doc), "c.yaml", "my-shop")
+    assert [f.subject for f in other.findings] == ["spec.analysis.metrics[0] (bare)"]
+
+
+def test_a_canary_in_the_cluster_is_checked_the_same_way() -> None:
+    doc = canary(analysis={"metrics": [{"name": "unclosed", "query": '"{{ canary"', "max": 1}]})
+    doc["metadata"] = {"name": "api", "namespace": "shop", "generation": 1}
+    manifest = in_cluster(doc)
+    assert manifest.canary is not None
+    assert [f.subject for f in manifest.findings if f.severity is Severity.BLOCKER] == [
+        "spec.analysis.metrics[0] (unclosed)"
+    ]

@@ -1,0 +1,110 @@
+"""A Canary's gate queries as the sampler runs them, and the ones that can never be rendered.
+
+Every value a query may use comes from the Canary itself — its namespace and name (immutable),
+its route, backends and windows (fixed for a generation) — so rendering it once with those values
+says whether every check would render it. A query that cannot be rendered now never will: the
+operator rejects such a spec (`InvalidSpec`) before any traffic moves, and `canary check` reports
+it. Pure; uses the one renderer, `canary.providers.render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from canary.api.analysis import MetricGate, MinRequests
+from canary.api.duration import parse_duration
+from canary.api.spec import CanarySpec
+from canary.providers.render import render
+from canary.providers.templates import builtin_query
+from canary.providers.variables import QueryVariables
+
+
+def prometheus_duration(window: timedelta) -> str:
+    """A window as Prometheus reads it, in whole seconds (at least 1s)."""
+    return f"{max(1, int(window.total_seconds()))}s"
+
+
+def gate_variables(
+    gate: MetricGate | MinRequests, spec: CanarySpec, *, namespace: str, name: str
+) -> QueryVariables:
+    """The values `gate`'s query is rendered with: the gate's window, else the step interval."""
+    window = spec.steps.interval_length if gate.interval is None else parse_duration(gate.interval)
+    return QueryVariables(
+        namespace=namespace,
+        canary=name,
+        route=spec.route_ref.name,
+        stable_service=spec.stable.name,
+        stable_port=spec.stable.port,
+        canary_service=spec.canary.name,
+        canary_port=spec.canary.port,
+        interval=prometheus_duration(window),
+    )
+
+
+def render_gate(
+    gate: MetricGate | MinRequests, spec: CanarySpec, *, namespace: str, name: str
+) -> str:
+    """The PromQL a check runs for `gate`. Raises `TemplateError` (a `ValueError`) when the
+    query cannot be rendered, `KeyError` for an unknown built-in template."""
+    template = gate.query if gate.query is not None else builtin_query(str(gate.template))
+    return render(template, gate_variables(gate, spec, namespace=namespace, name=name).as_mapping())
+
+
+_GUARD_FIELD = "analysis.minRequests"
+
+
+def _field(index: int) -> str:
+    return f"analysis.metrics[{index}]"
+
+
+@dataclass(frozen=True)
+class QueryProblem:
+    """A gate whose query can never be rendered, and the renderer's reason (which says what to
+    write instead)."""
+
+    field: str
+    """Where the gate is in the spec: `analysis.metrics[2]` or `analysis.minRequests`."""
+    gate: str | None
+    """The gate's name; None for the traffic guard."""
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.field if self.gate is None else f"{self.field} ({self.gate})"
+        return f"{where}: the query cannot be rendered: {self.reason.rstrip('.')}"
+
+
+def unrenderable_queries(spec: CanarySpec, *, namespace: str, name: str) -> list[QueryProblem]:
+    """Every gate of `spec` (and its traffic guard) whose query cannot be rendered for the Canary
+    `namespace/name`, in spec order; empty when every check can run its queries."""
+    analysis = spec.analysis
+    if analysis is None:
+        return []
+    gates: list[tuple[str, str | None, MetricGate | MinRequests]] = [
+        (_field(i), gate.name, gate) for i, gate in enumerate(analysis.metrics)
+    ]
+    if analysis.min_requests is not None:
+        gates.append((_GUARD_FIELD, None, analysis.min_requests))
+    problems = []
+    for field, gate_name, gate in gates:
+        try:
+            render_gate(gate, spec, namespace=namespace, name=name)
+        except KeyError as exc:
+            problems.append(QueryProblem(field, gate_name, str(exc.args[0])))
+        except ValueError as exc:  # TemplateError, or a value QueryVariables refuses
+            problems.append(QueryProblem(field, gate_name, str(exc)))
+    return problems
+
+
+def renderable_only(spec: CanarySpec, *, namespace: str, name: str) -> CanarySpec:
+    """`spec` without the gates (and traffic guard) whose query cannot be rendered."""
+    analysis = spec.analysis
+    if analysis is None:
+        return spec
+    broken = {p.field for p in unrenderable_queries(spec, namespace=namespace, name=name)}
+    if not broken:
+        return spec
+    metrics = tuple(g for i, g in enumerate(analysis.metrics) if _field(i) not in broken)
+    guard = None if _GUARD_FIELD in broken else analysis.min_requests
+    kept = analysis.model_copy(update={"metrics": metrics, "min_requests": guard})
+    return spec.model_copy(update={"analysis": kept})
