@@ -105,6 +105,13 @@ def judge(snap: Snapshot | None, target: Target) -> Verdict:
             f"waiting for the operator to observe generation {target.min_generation} "
             f"(status is from generation {s.observed_generation}){hint}",
         )
+    invalid = s.condition(ConditionType.INVALID_SPEC)
+    if invalid is not None and invalid.status == "True" and s.revision != wanted:
+        return Verdict(
+            ExitCode.FAILED,
+            f"revision {wanted} will not start: the operator reports InvalidSpec "
+            f"({invalid.reason}): {_short(invalid.message)}",
+        )
     if s.revision != wanted:
         held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
         return Verdict(

@@ -17,11 +17,13 @@ from canary.cli.findings import Finding, Severity, route_findings, service_findi
 from canary.cli.gates import metric_findings, probe_finding
 from canary.cli.manifest import Manifest, rendering_findings, validation_findings
 from canary.cli.snapshot import Snapshot, snapshot
+from canary.controller.manager import route_of
 from canary.controller.metrics import MetricsSampler
-from canary.controller.routes import target_of
+from canary.controller.routes import claim_of, target_of
 from canary.controller.settings import OperatorSettings
+from canary.core.ownership import owner_of
 from canary.kube.client import Kube
-from canary.kube.resources import HTTPROUTE, SERVICE, JsonObj
+from canary.kube.resources import CANARY, HTTPROUTE, SERVICE, JsonObj
 from canary.providers.queries import renderable_only
 from canary.routers.surroundings import diagnose
 
@@ -58,7 +60,44 @@ def status_findings(snap: Snapshot) -> list[Finding]:
                 "fix the spec",
             )
         )
+    in_sync = s.condition(ConditionType.WEIGHTS_IN_SYNC)
+    if in_sync is not None and in_sync.status == "False":
+        hints = {
+            "OwnedByAnotherCanary": "delete one of the two Canaries, or name other backends",
+            "ContestedByFieldManager": "stop the other writer, or take the weights back with "
+            f"`canary retry {snap.name}`",
+        }
+        severity = Severity.BLOCKER if in_sync.reason in hints else Severity.WARNING
+        hint = hints.get(in_sync.reason, "put the weights back in the route's source")
+        found.append(
+            Finding(severity, "status", f"WeightsInSync=False ({in_sync.reason}): "
+                    f"{in_sync.message}", hint)
+        )
     return found
+
+
+async def ownership_findings(kube: Kube, canary: Canary) -> list[Finding]:
+    """Another Canary in the cluster that owns (or would own) the weights this one names."""
+    ns, name = canary.metadata.namespace, canary.metadata.name
+    others, _ = await kube.list(CANARY, ns)
+    mine = next((o for o in others if o["metadata"]["name"] == name), None)
+    # A Canary not created yet would be the newest claim on the route.
+    me = claim_of(mine or {"metadata": {"name": name, "creationTimestamp": "~"},
+                           "spec": canary.spec.to_api()})
+    route = (ns, str(canary.spec.route_ref.kind), canary.spec.route_ref.name)
+    rivals = [claim_of(o) for o in others if route_of(o) == route]
+    owner = owner_of(me, rivals)
+    if owner is None:
+        return []
+    return [
+        Finding(
+            Severity.BLOCKER,
+            "spec.routeRef",
+            f"Canary {owner} already owns the weights of {canary.spec.route_ref.name} for a "
+            f"backend this Canary names: this one would write nothing while {owner} exists",
+            f"delete Canary {owner} first, or name other backends",
+        )
+    ]
 
 
 def in_cluster(obj: JsonObj) -> Manifest:
@@ -131,4 +170,5 @@ async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) ->
         b.name: await kube.get_or_none(SERVICE, b.name, ns) for b in (spec.stable, spec.canary)
     }
     found += service_findings(ns, spec, services)
+    found += await ownership_findings(kube, canary)
     return found + await _metrics(kube, canary, prometheus, weight)

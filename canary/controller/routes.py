@@ -60,10 +60,11 @@ async def observe(caches: Caches, target: RouteTarget) -> RouteObservation:
 def owner_of_weights(caches: Caches, canary: JsonObj) -> str | None:
     """Another cached Canary that owns the weights `canary` would steer (the oldest naming the
     same route and a shared backend), or None when `canary` owns them."""
-    return owner_of(_claim(canary), (_claim(o) for o in caches.canaries_on(route_of(canary))))
+    return owner_of(claim_of(canary), (claim_of(o) for o in caches.canaries_on(route_of(canary))))
 
 
-def _claim(canary: JsonObj) -> Claim:
+def claim_of(canary: JsonObj) -> Claim:
+    """A Canary's claim on its route's weights, from its manifest."""
     spec = canary.get("spec") or {}
     backends = frozenset(
         (str(ref.get("name", "")), int(ref.get("port") or 0))

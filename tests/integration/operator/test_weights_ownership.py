@@ -15,10 +15,12 @@ import itertools
 from typing import Any
 
 import pytest
+from clikit import Cli
 from conftest import App, OperatorProcess, canary_manifest, condition, eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE
+from canary.sandbox.controlplane.launcher import ControlPlane
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +43,7 @@ async def _generation(app: App) -> int:
 
 
 async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owner(
-    app: App, operator: OperatorProcess
+    app: App, operator: OperatorProcess, control_plane: ControlPlane
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
@@ -68,6 +70,10 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
     assert len(owned) == 1 and "Canary api owns" in owned[0]["note"]
     owner = await app.status()
     assert condition(owner, "WeightsInSync")["status"] == "True"
+    checked = await Cli(control_plane.kubeconfig, app.namespace).run("check", "intruder")
+    assert checked.code == 1, checked.text
+    assert "Canary api already owns the weights" in checked.text
+    assert "OwnedByAnotherCanary" in checked.text
 
     # The owner goes away: the second Canary takes over and starts its own rollout.
     await app.kube.delete(CANARY, "api", app.namespace)
@@ -75,7 +81,7 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
 
 
 async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_fought(
-    app: App, operator: OperatorProcess, control_plane: Any
+    app: App, operator: OperatorProcess, control_plane: ControlPlane
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
@@ -100,6 +106,8 @@ async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_
     assert status["phase"] == "Progressing" and status["canaryWeight"] == 10
     assert status["routeWeight"] == 40
     await app.wait_for_events("WeightsContested")
+    checked = await Cli(control_plane.kubeconfig, app.namespace).run("check", "api")
+    assert checked.code == 1 and "ContestedByFieldManager" in checked.text, checked.text
 
     # Someone puts the weights back: the Canary carries on from where it held.
     await _set(app.kube, app, weight=10)

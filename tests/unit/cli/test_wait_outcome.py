@@ -116,3 +116,18 @@ def test_paused_is_never_final_and_says_how_it_ends(reason: str, paused: bool, s
 def test_no_status_at_all_asks_whether_the_operator_runs() -> None:
     verdict = judge(snap(status={}), Target(WaitFor.PROMOTED, None, 1))
     assert "is the operator running?" in verdict.message
+
+
+def test_a_revision_the_operator_refuses_to_start_fails_the_wait_at_once() -> None:
+    refused = status(
+        "Succeeded",
+        revision="v2",
+        generation=2,
+        conditions=[condition("InvalidSpec", "True", "SameBackendsAfterPromotion",
+                              "would send 70% back to api-v1")],
+    )
+    verdict = judge(snap(generation=2, revision="v3", status=refused),
+                    Target(WaitFor.PROMOTED, "v3", min_generation=2))
+    assert verdict.code is FAILED
+    assert "SameBackendsAfterPromotion" in verdict.message
+    assert "revision v3 will not start" in verdict.message
