@@ -152,7 +152,13 @@ class Reconciler:
             if current is None:
                 return False
             if current["metadata"].get("resourceVersion") == meta["resourceVersion"]:
-                raise  # not a race: the status itself was rejected
+                # Not a race: the status itself was refused (an admission policy, validation).
+                # Nothing moves in this pass; say so where people look, and retry with backoff.
+                await self._events.emit(
+                    obj, type="Warning", reason="StatusWriteFailed",
+                    message=f"Could not record the decision, so no traffic was moved: {exc}",
+                )
+                raise
             self._caches.upsert(CANARY, current)
             raise TemporaryError("the Canary changed since it was read", delay=0) from exc
         self._caches.upsert(CANARY, written)

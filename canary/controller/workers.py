@@ -14,6 +14,7 @@ import structlog
 
 from canary.controller.outcome import Done, Outcome, PermanentError, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, WorkQueue
+from canary.kube.errors import KubeError
 from canary.telemetry.metrics import METRICS
 
 Reconcile = Callable[[Key], Awaitable[Outcome]]
@@ -41,6 +42,10 @@ async def process_one(
     except asyncio.CancelledError:
         result = ""
         raise
+    except KubeError as exc:  # the API server refused or was unreachable: expected, retried
+        result = "retry"
+        delay = queue.add_rate_limited(key)
+        log.warning("reconcile will retry", key=key, error=str(exc), retry_in=delay)
     except Exception as exc:  # any bug in one Canary must not stop the others
         delay = queue.add_rate_limited(key)
         log.exception("reconcile error", key=key, error=repr(exc), retry_in=delay)
