@@ -17,6 +17,7 @@ from canary.api.conditions import (
     ConditionReason,
     ConditionStatus,
     ConditionType,
+    RouteReason,
 )
 from canary.api.control import Promotion, PromotionMode, RequestKind, Requests
 from canary.api.duration import parse_duration
@@ -69,6 +70,7 @@ __all__ = [
     "RequestKind",
     "Requests",
     "RouteKind",
+    "RouteReason",
     "RouteRef",
     "SecretRef",
     "Steps",

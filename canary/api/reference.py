@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from canary.api import group
-from canary.api.conditions import CONDITION_REASONS, CONDITION_TYPES
+from canary.api.conditions import (
+    CONDITION_REASONS,
+    CONDITION_TYPES,
+    ROUTE_REASONS,
+    RouteReason,
+)
 from canary.api.control import Requests
 from canary.api.crd import PRINTER_COLUMNS, canary_schema
 from canary.api.duration import DURATION_PATTERN
@@ -138,15 +143,18 @@ def _phases() -> str:
 def _conditions() -> str:
     types = [f"| `{kind}` | {_cell(text)} |" for kind, text in CONDITION_TYPES.items()]
     reasons = [f"| `{reason}` | {_cell(text)} |" for reason, text in CONDITION_REASONS.items()]
+    route = [f"| `{reason}` | {_cell(text)} |" for reason, text in ROUTE_REASONS.items()]
     return (
         "## Conditions\n\nEach condition carries `observedGeneration`; `lastTransitionTime` "
         "changes only when its status changes. Wait for a result with e.g. "
         "`kubectl wait --for=condition=Promoted canary/NAME`.\n\n"
         "| Type | Meaning |\n|---|---|\n" + "\n".join(types) + "\n\n"
         "| Reason | Meaning |\n|---|---|\n" + "\n".join(reasons) + "\n\n"
-        "`RouteAccepted=False` carries the route problem as its reason (`RouteNotFound`, "
-        "`BackendsNotInRoute`, `RouteNotYetAccepted`, `RouteNotAccepted`, "
-        "`RouteRefsNotResolved`, `GatewayClassNotAccepted`, `IngressHostnameConflict`).\n"
+        "### RouteAccepted=False reasons\n\n"
+        + unwrap(RouteReason.__doc__ or "")
+        + " The message says what to fix and where; "
+        "[troubleshooting.md](../troubleshooting.md) has a section for each reason.\n\n"
+        "| Reason | Meaning |\n|---|---|\n" + "\n".join(route) + "\n"
     )
 
 

@@ -35,6 +35,14 @@ class CacheReader:
     ) -> tuple[builtins.list[JsonObj], str]:
         return self._caches.items(res, namespace), ""
 
+    def sees(self, res: Resource, namespace: str) -> bool:
+        """Whether some cache watches `res` in `namespace`: only then does "not in the cache"
+        mean "does not exist" (a namespace-scoped operator does not see other namespaces)."""
+        return any(
+            informer.namespace in (None, namespace)
+            for informer in self._caches.by_kind.get(res.plural, [])
+        )
+
 
 def target_of(namespace: str, spec: CanarySpec) -> RouteTarget:
     """What the router needs to find the managed weights of this Canary."""

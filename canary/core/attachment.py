@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from canary.api.conditions import ConditionReason
+from canary.api.conditions import ConditionReason, RouteReason
 from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
 from canary.core.conditions import Situation
 from canary.core.context import Context, Outcome, clip, event, kept_reason
@@ -16,7 +16,7 @@ from canary.core.decision import EmitEvent, EventReason
 
 ROUTE_RECHECK = timedelta(seconds=15)
 SETTLE_RECHECK = timedelta(seconds=1)
-OUTDATED = "StatusOutdated"
+OUTDATED = RouteReason.STATUS_OUTDATED
 
 
 def settling(ctx: Context, status: CanaryStatus) -> bool:
@@ -49,16 +49,17 @@ def hold(ctx: Context, status: CanaryStatus) -> Outcome:
 
 
 def route_problem(ctx: Context) -> tuple[str, str] | None:
+    """The RouteAccepted=False (reason, message) while the route cannot carry traffic: the first
+    issue's specific reason (a valid condition reason, see `RouteIssue.condition_reason`)."""
     route = ctx.observations.route
     if route.attached:
         return None
     if route.issues:
         first = route.issues[0]
-        upstream = f" ({first.reason})" if first.reason and first.reason != first.problem else ""
-        return first.problem.value, clip(f"{first.message}{upstream}", MESSAGE_LIMIT)
+        return first.condition_reason, clip(first.message, MESSAGE_LIMIT)
     if not route.exists:
-        return "RouteNotFound", f"HTTPRoute {ctx.spec.route_ref.name} was not found"
-    return "BackendsNotInRoute", (
+        return RouteReason.ROUTE_NOT_FOUND, f"HTTPRoute {ctx.spec.route_ref.name} was not found"
+    return RouteReason.BACKENDS_NOT_IN_ROUTE, (
         f"no rule of {ctx.spec.route_ref.name} has both {ctx.spec.stable} and "
         f"{ctx.spec.canary} as backendRefs"
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from canary.api.conditions import RouteReason, is_reason
+
 
 class SampleOutcome(StrEnum):
     """The three outcomes of one metric query."""
@@ -42,24 +44,43 @@ class MetricSample:
 
 
 class RouteProblem(StrEnum):
-    """Why a route cannot carry a canary right now. Values double as condition reasons."""
+    """What kind of problem keeps a route from carrying a canary: the grouping `canary check`
+    hints by. The condition reason is the issue's own, more specific `RouteIssue.reason`."""
 
     ROUTE_NOT_FOUND = "RouteNotFound"
     BACKENDS_NOT_IN_ROUTE = "BackendsNotInRoute"
+    PARENT_NOT_FOUND = "ParentNotFound"  # no parentRefs, or one names a missing Gateway
     NO_PARENT_STATUS = "RouteNotYetAccepted"  # no controller wrote status.parents (yet)
-    NOT_ACCEPTED = "RouteNotAccepted"  # a parent's Accepted=False (NotAllowedByParent, ...)
+    NOT_ACCEPTED = "RouteNotAccepted"  # a parent's Accepted=False (NotAllowedByListeners, ...)
     REFS_NOT_RESOLVED = "RouteRefsNotResolved"  # ResolvedRefs=False (BackendNotFound...)
     GATEWAY_CLASS_NOT_ACCEPTED = "GatewayClassNotAccepted"  # no controller accepted the class
     INGRESS_CONFLICT = "IngressHostnameConflict"  # an Ingress serves the same hostname
 
 
+FALLBACK_REASONS: dict[RouteProblem, RouteReason] = {
+    RouteProblem.ROUTE_NOT_FOUND: RouteReason.ROUTE_NOT_FOUND,
+    RouteProblem.BACKENDS_NOT_IN_ROUTE: RouteReason.BACKENDS_NOT_IN_ROUTE,
+    RouteProblem.PARENT_NOT_FOUND: RouteReason.GATEWAY_NOT_FOUND,
+    RouteProblem.NO_PARENT_STATUS: RouteReason.NO_PARENT_STATUS,
+    RouteProblem.NOT_ACCEPTED: RouteReason.ROUTE_NOT_ACCEPTED,
+    RouteProblem.REFS_NOT_RESOLVED: RouteReason.ROUTE_REFS_NOT_RESOLVED,
+    RouteProblem.GATEWAY_CLASS_NOT_ACCEPTED: RouteReason.GATEWAY_CLASS_NOT_ACCEPTED,
+    RouteProblem.INGRESS_CONFLICT: RouteReason.INGRESS_HOSTNAME_CONFLICT,
+}
+
+
 @dataclass(frozen=True)
 class RouteIssue:
-    """One diagnosed problem with the route, with the upstream reason and what to fix."""
+    """One diagnosed problem with the route: its kind, its specific reason, what to fix."""
 
     problem: RouteProblem
-    reason: str  # the Gateway API reason when there is one (e.g. "NotAllowedByParent")
+    reason: str  # specific: a `RouteReason`, or the reason a gateway controller wrote
     message: str  # actionable: says what to fix and where
+
+    @property
+    def condition_reason(self) -> str:
+        """`reason` when it is a valid condition reason, else the kind's generic one."""
+        return self.reason if is_reason(self.reason) else FALLBACK_REASONS[self.problem].value
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from canary.api.conditions import RouteReason
 from canary.core.observations import RouteIssue, RouteProblem
 from canary.kube.resources import GATEWAY_GROUP, JsonObj
 from canary.routers.refs import CORE_GROUPS, ref_namespace, route_kind, route_namespace
@@ -83,7 +84,9 @@ def grant_issues(route: JsonObj, reference_grants: Iterable[JsonObj]) -> list[Ro
     grants = list(reference_grants)
     ns = route_namespace(route)
     return [
-        RouteIssue(RouteProblem.REFS_NOT_RESOLVED, "RefNotPermitted", _grant_message(route, b))
+        RouteIssue(
+            RouteProblem.REFS_NOT_RESOLVED, RouteReason.REF_NOT_PERMITTED, _grant_message(route, b)
+        )
         for b in backends(route)
         if b.namespace != ns and not any(_grant_allows(g, route=route, backend=b) for g in grants)
     ]
@@ -98,8 +101,11 @@ def resolved_refs_issues(
     reference_grants: Iterable[JsonObj],
 ) -> list[RouteIssue]:
     """Explain a ResolvedRefs=False written by `reporter` (controller and parent)."""
-    reason = str(condition.get("reason", "") or "Unknown")
-    said = f"{reporter} reports ResolvedRefs=False ({reason}: {condition.get('message', '')})"
+    reason = str(condition.get("reason", "") or "")
+    said = (
+        f"{reporter} reports ResolvedRefs=False ({reason or 'no reason'}: "
+        f"{condition.get('message', '')})"
+    )
     if reason == "BackendNotFound":
         missing = [
             b

@@ -8,7 +8,7 @@ creates or deletes a route and never imports kubernetes_asyncio (`canary.kube.Ku
 from __future__ import annotations
 
 import builtins
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from canary.core.observations import RouteObservation
 from canary.kube.resources import JsonObj, Resource
@@ -25,6 +25,16 @@ class RouteReader(Protocol):
     async def list(
         self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
     ) -> tuple[builtins.list[JsonObj], str]: ...
+
+
+@runtime_checkable
+class ScopedReader(Protocol):
+    """A reader that sees only part of the cluster (the controller's caches of the namespaces
+    it watches). A reader without `sees` (the live API) sees everything."""
+
+    def sees(self, res: Resource, namespace: str) -> bool:
+        """Whether an object of `res` in `namespace` would be found if it existed."""
+        ...
 
 
 class RouteApi(RouteReader, Protocol):

@@ -6,6 +6,7 @@ so Unknown and missing both mean no controller has claimed the class.
 
 from __future__ import annotations
 
+from canary.api.conditions import RouteReason
 from canary.core.observations import RouteIssue, RouteProblem
 from canary.kube.resources import JsonObj
 
@@ -30,7 +31,7 @@ def class_issue(
     if gateway_class is None:
         return RouteIssue(
             problem,
-            "GatewayClassNotFound",
+            RouteReason.GATEWAY_CLASS_NOT_FOUND,
             f"GatewayClass {class_name!r} used by {used_by} does not exist: create it for your "
             f"gateway controller, or set the Gateway's spec.gatewayClassName to an existing "
             f"class (kubectl get gatewayclass)",
@@ -42,15 +43,20 @@ def class_issue(
     if accepted is not None and accepted.get("status") == "False":
         return RouteIssue(
             problem,
-            str(accepted.get("reason") or "NotAccepted"),
+            RouteReason.GATEWAY_CLASS_REJECTED,
             f"The controller {controller} rejected GatewayClass {class_name!r} used by "
             f"{used_by} ({accepted.get('reason')}: {accepted.get('message', '')}): fix the "
             f"class's spec.parametersRef or controller version as that message says",
         )
+    state = (
+        f"Accepted is {accepted.get('status')}, {accepted.get('reason')}"
+        if accepted is not None
+        else "no status"
+    )
     return RouteIssue(
         problem,
-        str((accepted or {}).get("reason") or "Pending"),
+        RouteReason.GATEWAY_CLASS_NOT_ACCEPTED,
         f"No controller for GatewayClass {class_name!r} (controllerName {controller}) has "
-        f"accepted it, so nothing programs {used_by}: install or start the gateway "
+        f"accepted it ({state}), so nothing programs {used_by}: install or start the gateway "
         f"controller whose controllerName is {controller}, or use a class that one accepts",
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from canary.api.conditions import RouteReason
 from canary.core.observations import RouteIssue, RouteProblem
 from canary.kube.resources import JsonObj
 from canary.routers.listeners import selected_listeners
@@ -88,7 +89,7 @@ def ingress_conflicts(
         issues.append(
             RouteIssue(
                 RouteProblem.INGRESS_CONFLICT,
-                "IngressHostnameConflict",
+                RouteReason.INGRESS_HOSTNAME_CONFLICT,
                 f"Ingress {where} (class {ingress_class}) also serves {', '.join(shared)}, which "
                 f"{title} serves through its Gateway. Two load balancers then answer for one "
                 f"hostname: clients that DNS sends to the Ingress bypass the canary split and "

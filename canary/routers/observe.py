@@ -6,8 +6,9 @@ does I/O or looks at the clock. Any issue means the rollout holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
+from canary.api.conditions import RouteReason
 from canary.core.observations import RouteIssue, RouteObservation, RouteProblem
 from canary.kube.resources import JsonObj
 from canary.routers.attachment import parent_issues
@@ -33,8 +34,13 @@ def observe_route(
     reference_grants: Iterable[JsonObj],
     ingresses: Iterable[JsonObj],
     ref: RouteRef | None = None,
+    missing_gateways: Collection[tuple[str, str]] | None = None,
 ) -> RouteObservation:
-    """The managed weights and every diagnosed problem; `ref` names a route that is missing."""
+    """The managed weights and every diagnosed problem; `ref` names a route that is missing.
+
+    `missing_gateways` names the parent Gateways known not to exist; by default every parent
+    Gateway absent from `gateways` is (see `attachment.parent_issues`).
+    """
     if route is None:
         what = str(ref) if ref else "the route the Canary refers to"
         return RouteObservation(
@@ -42,7 +48,7 @@ def observe_route(
             issues=(
                 RouteIssue(
                     RouteProblem.ROUTE_NOT_FOUND,
-                    "RouteNotFound",
+                    RouteReason.ROUTE_NOT_FOUND,
                     f"{what} does not exist: create it (with backendRefs to both the stable "
                     f"and the canary Service), or fix the Canary's route reference. The "
                     f"operator never creates routes.",
@@ -62,6 +68,7 @@ def observe_route(
                 gateway_classes=gateway_classes,
                 services=services,
                 reference_grants=grants,
+                missing_gateways=missing_gateways,
             ),
             *ingress_conflicts(route, gateways=gateways, ingresses=ingresses),
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from canary.api.conditions import RouteReason
 from canary.core.observations import RouteIssue, RouteProblem, RuleWeights
 from canary.kube.resources import JsonObj
 from canary.routers.refs import BackendKey, backend_matches, route_kind, route_namespace
@@ -122,7 +123,7 @@ def find_managed(
             f"canary (e.g. stable weight 100, canary weight 0)"
         )
     issues = [
-        RouteIssue(RouteProblem.BACKENDS_NOT_IN_ROUTE, "BackendsNotInRoute", message)
+        RouteIssue(RouteProblem.BACKENDS_NOT_IN_ROUTE, RouteReason.BACKENDS_NOT_IN_ROUTE, message)
         for message in messages
     ]
     return managed, issues

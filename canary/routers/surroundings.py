@@ -1,7 +1,8 @@
 """Read, fresh from the API, the objects `observe_route` judges a route by.
 
-I/O only, no judgement: the parent Gateways and their GatewayClasses, the Services the route
-refers to, ReferenceGrants in the namespaces of cross-namespace backends, and all Ingresses.
+I/O only, no judgement: the parent Gateways and their GatewayClasses (and which Gateways are
+known not to exist, as opposed to unseen), the Services the route refers to, ReferenceGrants
+in the namespaces of cross-namespace backends, and all Ingresses.
 The controller may feed `observe_route` from its cache instead.
 """
 
@@ -19,7 +20,7 @@ from canary.kube.resources import (
     JsonObj,
 )
 from canary.routers.backendrefs import backends
-from canary.routers.base import RouteReader
+from canary.routers.base import RouteReader, ScopedReader
 from canary.routers.observe import observe_route
 from canary.routers.refs import RouteTarget, is_gateway_parent, parent_key, route_namespace
 
@@ -33,6 +34,7 @@ class Surroundings:
     services: dict[tuple[str, str], JsonObj] = field(default_factory=dict)
     reference_grants: list[JsonObj] = field(default_factory=list)
     ingresses: list[JsonObj] = field(default_factory=list)
+    missing_gateways: set[tuple[str, str]] = field(default_factory=set)  # known not to exist
 
 
 async def read_surroundings(api: RouteReader, route: JsonObj) -> Surroundings:
@@ -45,6 +47,8 @@ async def read_surroundings(api: RouteReader, route: JsonObj) -> Surroundings:
             continue
         gateway = await api.get_or_none(GATEWAY, key.name, key.namespace)
         if gateway is None:
+            if not isinstance(api, ScopedReader) or api.sees(GATEWAY, key.namespace):
+                found.missing_gateways.add((key.namespace, key.name))
             continue
         found.gateways[(key.namespace, key.name)] = gateway
         class_name = str(gateway.get("spec", {}).get("gatewayClassName", ""))
@@ -84,4 +88,5 @@ async def diagnose(
         reference_grants=around.reference_grants,
         ingresses=around.ingresses,
         ref=target.route,
+        missing_gateways=around.missing_gateways,
     )

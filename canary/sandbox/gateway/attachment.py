@@ -16,10 +16,11 @@ ANY_HOST = "*"  # internal spelling of "no hostname restriction"
 
 
 class RouteReason(StrEnum):
-    """Reasons of a route parent's `Accepted` condition (Gateway API standard names)."""
+    """Reasons of a route parent's `Accepted` condition, as the Gateway API spec names them
+    (what Envoy Gateway, Contour and Istio write too)."""
 
     ACCEPTED = "Accepted"
-    NOT_ALLOWED_BY_PARENT = "NotAllowedByParent"
+    NOT_ALLOWED_BY_LISTENERS = "NotAllowedByListeners"
     NO_MATCHING_LISTENER_HOSTNAME = "NoMatchingListenerHostname"
     NO_MATCHING_PARENT = "NoMatchingParent"
 
@@ -87,14 +88,14 @@ def _attach(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> Par
         if (section is None or lst.get("name") == section)
         and (port is None or lst.get("port") == port)
     ]
-    if not candidates:
+    if not candidates:  # the spec's NoMatchingParent: sectionName/port name no listener
         where = f"named {section!r}" if section is not None else "matching the parentRef"
         where += f" on port {port}" if port is not None else ""
         return result(RouteReason.NO_MATCHING_PARENT, f"the Gateway has no listener {where}")
     supported = [lst for lst in candidates if listener_supported(lst)]
-    if not supported:
+    if not supported:  # listeners exist, but none takes HTTPRoutes: NotAllowedByListeners
         return result(
-            RouteReason.NO_MATCHING_PARENT,
+            RouteReason.NOT_ALLOWED_BY_LISTENERS,
             f"no matching listener has a supported protocol ({', '.join(SUPPORTED_PROTOCOLS)})",
         )
     labels = world.namespace_labels(route_ns)
@@ -105,7 +106,7 @@ def _attach(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> Par
     ]
     if not admitted:
         return result(
-            RouteReason.NOT_ALLOWED_BY_PARENT,
+            RouteReason.NOT_ALLOWED_BY_LISTENERS,
             f"no matching listener allows HTTPRoutes from namespace {route_ns!r}",
         )
     route_hosts = [str(h) for h in route.get("spec", {}).get("hostnames") or []]

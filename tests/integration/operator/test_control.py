@@ -10,7 +10,7 @@ import pytest
 from conftest import App, OperatorProcess, condition, eventually, gateway_manifest
 
 from canary.kube.errors import NotFound
-from canary.kube.resources import CANARY, GATEWAY, JsonObj
+from canary.kube.resources import CANARY, GATEWAY, HTTPROUTE, JsonObj
 
 pytestmark = pytest.mark.integration
 
@@ -103,9 +103,10 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
     blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
         "matchLabels": {"gateway-access": "true"}
     }
-    gateway = await app.kube.get(GATEWAY, "gw", app.namespace)
-    blocked["metadata"]["resourceVersion"] = gateway["metadata"]["resourceVersion"]
-    await app.kube.replace(GATEWAY, "gw", blocked, namespace=app.namespace)
+    # A merge patch of the spec, not a replace: the gateway controller's status writes would
+    # make a resourceVersion-guarded replace fail with a conflict now and then.
+    listeners = {"spec": {"listeners": blocked["spec"]["listeners"]}}
+    await app.kube.patch(GATEWAY, "gw", listeners, namespace=app.namespace)
     await app.create_canary()
     operator.start()
 
@@ -116,11 +117,62 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
 
     status = await eventually(not_accepted, within=60, what="RouteAccepted=False")
     accepted = condition(status, "RouteAccepted")
-    assert "NotAllowedByParent" in accepted["reason"] + accepted["message"]
+    assert accepted["reason"] == "NotAllowedByListeners"
     assert "allowedRoutes" in accepted["message"]
     await asyncio.sleep(3)  # three step intervals: no weight may change
     assert await app.weights() == (100, 0)
     assert (await app.status())["canaryWeight"] == 0
+    await app.wait_for_events("RouteNotAccepted")
+
+
+async def test_route_naming_a_gateway_that_does_not_exist_holds_with_gateway_not_found(
+    app: App,
+    operator: OperatorProcess,
+) -> None:
+    app.set_success(100)
+    parent = {"name": "no-such-gateway"}
+    await app.kube.patch(
+        HTTPROUTE, "api-route", {"spec": {"parentRefs": [parent]}}, namespace=app.namespace
+    )
+    # Some controllers still write a refusal for a parent that does not exist: it must not
+    # turn the diagnosis into a listener problem.
+    refusal = {
+        "parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", **parent},
+        "controllerName": "example.com/another-gateway-controller",
+        "conditions": [
+            {
+                "type": "Accepted",
+                "status": "False",
+                "reason": "NotAllowedByListeners",
+                "message": "No listeners included by this parent ref allowed this attachment.",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+    await app.kube.patch(
+        HTTPROUTE,
+        "api-route",
+        {"status": {"parents": [refusal]}},
+        namespace=app.namespace,
+        subresource="status",
+    )
+    await app.create_canary()
+    operator.start()
+
+    async def gateway_not_found() -> JsonObj | None:
+        route = condition(await app.status(), "RouteAccepted")
+        return route if route and route["reason"] == "GatewayNotFound" else None
+
+    accepted = await eventually(gateway_not_found, within=60, what="RouteAccepted GatewayNotFound")
+    assert accepted["status"] == "False"
+    message = accepted["message"]
+    assert f"Gateway no-such-gateway in namespace {app.namespace} does not exist" in message
+    assert "create it or fix spec.parentRefs" in message
+    assert "allowedRoutes" not in message and "listener" not in message
+    await asyncio.sleep(3)  # three step intervals: no weight may change
+    assert await app.weights() == (100, 0)
+    status = await app.status()
+    assert (status["phase"], status["canaryWeight"]) == ("Pending", 0)
     await app.wait_for_events("RouteNotAccepted")
 
 

@@ -156,8 +156,9 @@ async def test_a_route_a_controller_accepted_is_attached_with_its_weights(world:
     assert observation.canary_weight == 10
 
 
-async def test_a_namespace_the_listener_does_not_select_yields_not_allowed_by_parent(
-    world: World,
+@pytest.mark.parametrize("written", ["NotAllowedByListeners", "NotAllowedByParent"])
+async def test_a_namespace_the_listener_does_not_select_yields_not_allowed_by_listeners(
+    world: World, written: str
 ) -> None:
     selector = {"from": "Selector", "selector": {"matchLabels": {"gateway-access": "true"}}}
     await world.gateway(allowed=selector)
@@ -165,10 +166,25 @@ async def test_a_namespace_the_listener_does_not_select_yields_not_allowed_by_pa
     await world.service("web-stable")
     await world.service("web-canary")
     await world.route()
-    await world.route_status(condition("Accepted", "False", "NotAllowedByParent"), RESOLVED)
+    await world.route_status(condition("Accepted", "False", written), RESOLVED)
     [(problem, reason, message)] = await world.issues()
-    assert (problem, reason) == (RouteProblem.NOT_ACCEPTED, "NotAllowedByParent")
+    # The spec's name, whichever spelling the controller used (NotAllowedByParent: an alias).
+    assert (problem, reason) == (RouteProblem.NOT_ACCEPTED, "NotAllowedByListeners")
+    assert f"Accepted=False ({written}:" in message
     assert f"kubectl label namespace {world.namespace} gateway-access=true" in message
+
+
+async def test_a_parent_gateway_that_does_not_exist_is_named_whatever_a_controller_wrote(
+    world: World,
+) -> None:
+    await world.service("web-stable")
+    await world.service("web-canary")
+    await world.route()  # its parentRef names Gateway "gw", which is never created
+    await world.route_status(condition("Accepted", "False", "NotAllowedByListeners"), RESOLVED)
+    [(problem, reason, message)] = await world.issues()
+    assert (problem, reason) == (RouteProblem.PARENT_NOT_FOUND, "GatewayNotFound")
+    assert f"Gateway gw in namespace {world.namespace} does not exist" in message
+    assert "create it or fix spec.parentRefs" in message and "allowedRoutes" not in message
 
 
 async def test_a_gateway_class_no_controller_accepted_is_reported_from_the_crd_default(

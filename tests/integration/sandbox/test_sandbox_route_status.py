@@ -108,6 +108,18 @@ async def test_a_listener_with_an_unsupported_protocol_is_reported_and_the_other
     assert http["Programmed"] == ("True", "Programmed")
     accepted = {c["type"]: c["reason"] for c in gw["status"]["conditions"]}["Accepted"]
     assert accepted == "ListenersNotValid"
+    # A route that asks for the TCP listener only: no listener it selects can take it.
+    rules = [{"backendRefs": [backend("app")]}]
+    await kube.create(HTTPROUTE, _route(namespace, namespace, rules, sectionName="tcp"), namespace)
+    await route_condition_is(
+        kube,
+        namespace,
+        "app",
+        sandbox.controller_name,
+        type_="Accepted",
+        status="False",
+        reason="NotAllowedByListeners",
+    )
 
 
 async def test_a_route_from_a_namespace_the_listener_does_not_allow_is_not_accepted(
@@ -124,7 +136,7 @@ async def test_a_route_from_a_namespace_the_listener_does_not_allow_is_not_accep
         sandbox.controller_name,
         type_="Accepted",
         status="False",
-        reason="NotAllowedByParent",
+        reason="NotAllowedByListeners",
     )
 
     # A selector that admits the route's namespace once it carries the label.

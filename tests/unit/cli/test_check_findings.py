@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from canary.api import CanarySpec, MetricGate, MinRequests, OutcomePolicy
+from canary.api import CanarySpec, MetricGate, MinRequests, OutcomePolicy, RouteReason
 from canary.cli.findings import Severity, blocking, route_findings, service_findings
 from canary.cli.gates import gate_finding, guard_finding, probe_finding
 from canary.core.observations import (
@@ -36,6 +36,45 @@ def test_every_route_problem_blocks_with_its_reason_and_a_hint(problem: RoutePro
     assert finding.severity is Severity.BLOCKER
     assert finding.message == "Why: fix it"
     assert finding.hint
+
+
+@pytest.mark.parametrize("reason", list(RouteReason))
+def test_every_route_reason_gets_a_hint(reason: RouteReason) -> None:
+    issue = RouteIssue(RouteProblem.NOT_ACCEPTED, reason, "fix it")
+    (finding,) = route_findings(
+        RouteObservation(exists=True, issues=(issue,)), namespace="shop", route="api-route"
+    )
+    assert finding.message == f"{reason}: fix it" and finding.hint
+
+
+@pytest.mark.parametrize(
+    ("reason", "problem", "hint"),
+    [
+        ("GatewayNotFound", RouteProblem.PARENT_NOT_FOUND, "kubectl get gateways -A"),
+        ("NotAllowedByListeners", RouteProblem.NOT_ACCEPTED, "allowedRoutes admit namespace shop"),
+        ("NoMatchingParent", RouteProblem.NOT_ACCEPTED, "sectionName/port"),
+        ("NoMatchingListenerHostname", RouteProblem.NOT_ACCEPTED, "hostname"),
+        ("RefNotPermitted", RouteProblem.REFS_NOT_RESOLVED, "ReferenceGrant"),
+        ("GatewayClassNotAccepted", RouteProblem.GATEWAY_CLASS_NOT_ACCEPTED, "controllerName"),
+        ("VendorSpecific", RouteProblem.NOT_ACCEPTED, "read status.parents"),
+    ],
+)
+def test_the_hint_follows_the_specific_reason(
+    reason: str, problem: RouteProblem, hint: str
+) -> None:
+    issue = RouteIssue(problem, reason, "words")
+    (finding,) = route_findings(
+        RouteObservation(exists=True, issues=(issue,)), namespace="shop", route="api-route"
+    )
+    assert finding.message.startswith(f"{reason}: ") and hint in finding.hint
+
+
+def test_a_reason_that_is_no_condition_reason_is_shown_as_the_generic_one() -> None:
+    issue = RouteIssue(RouteProblem.NOT_ACCEPTED, "not valid!", "words")
+    (finding,) = route_findings(
+        RouteObservation(exists=True, issues=(issue,)), namespace="shop", route="api-route"
+    )
+    assert finding.message == "RouteNotAccepted: words"
 
 
 def test_an_attached_route_is_ok_and_says_the_weight() -> None:

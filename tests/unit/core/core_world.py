@@ -69,7 +69,7 @@ def route_at(
 
 NOT_ALLOWED = RouteIssue(
     RouteProblem.NOT_ACCEPTED,
-    "NotAllowedByParent",
+    "NotAllowedByListeners",
     "Gateway public does not allow routes from this namespace: add it to allowedRoutes",
 )
 

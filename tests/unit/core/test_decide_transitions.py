@@ -69,9 +69,9 @@ def test_a_route_not_accepted_by_its_gateway_holds_with_the_issue_reason_and_mes
     assert decision.status.phase is Phase.PENDING
     assert weights_set(decision) == []
     status, reason = condition(decision.status, "RouteAccepted")
-    assert (status, reason) == ("False", "RouteNotAccepted")
+    assert (status, reason) == ("False", "NotAllowedByListeners")
     message = decision.status.condition("RouteAccepted").message  # type: ignore[union-attr]
-    assert "allowedRoutes" in message and "NotAllowedByParent" in message
+    assert "allowedRoutes" in message
     assert decision.requeue_after == timedelta(seconds=15)
 
 
@@ -420,7 +420,7 @@ def test_a_route_that_loses_acceptance_mid_rollout_holds_the_weights() -> None:
     assert weights_set(decision) == []
     assert decision.status.canary_weight == 5
     assert decision.status.phase is Phase.PROGRESSING
-    assert condition(decision.status, "RouteAccepted") == ("False", "RouteRefsNotResolved")
+    assert condition(decision.status, "RouteAccepted") == ("False", "BackendNotFound")
     assert EventReason.ROUTE_NOT_ACCEPTED in events(decision)
     again = world.tick(passing)
     assert EventReason.ROUTE_NOT_ACCEPTED not in events(again)

@@ -1,5 +1,5 @@
 """docs/state-machine.md is where a reader learns what the operator does: it must name every
-phase, event, condition reason and route problem the code can produce."""
+phase, event, condition type and condition reason (RouteAccepted's too) the code can produce."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from canary.api import ConditionReason, ConditionType, Phase
+from canary.api import ConditionReason, ConditionType, Phase, RouteReason
 from canary.core.decision import EventReason
-from canary.core.observations import RouteProblem
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +17,7 @@ PAGE = Path(__file__).resolve().parents[3] / "docs" / "state-machine.md"
 
 
 @pytest.mark.parametrize(
-    "vocabulary", [Phase, EventReason, ConditionReason, ConditionType, RouteProblem],
+    "vocabulary", [Phase, EventReason, ConditionReason, ConditionType, RouteReason],
     ids=lambda e: e.__name__,
 )
 def test_the_state_machine_page_names_every_value(vocabulary: type[StrEnum]) -> None:

@@ -136,8 +136,18 @@ def test_a_status_entry_for_another_listener_of_the_same_gateway_does_not_count(
 
 def test_a_parent_gateway_that_does_not_exist_is_named() -> None:
     world = World(gateways={})
-    _, reason, message = only_issue(observe(healthy_route(status_parents=[]), world))
-    assert reason == "ParentNotFound" and "Gateway infra/gw" in message
+    problem, reason, message = only_issue(observe(healthy_route(status_parents=[]), world))
+    assert (problem, reason) == (RouteProblem.PARENT_NOT_FOUND, "GatewayNotFound")
+    assert "Gateway gw in namespace infra does not exist" in message
+
+
+def test_a_missing_gateway_is_the_issue_even_when_a_controller_refused_the_parent() -> None:
+    world = World(gateways={})
+    refused = parent_status(cond("Accepted", "False", "NotAllowedByListeners", "no listener"))
+    problem, reason, message = only_issue(observe(healthy_route(status_parents=[refused]), world))
+    assert (problem, reason) == (RouteProblem.PARENT_NOT_FOUND, "GatewayNotFound")
+    assert "create it or fix spec.parentRefs" in message and "allowedRoutes" not in message
+    assert "Accepted=False (NotAllowedByListeners)" in message  # what the controller said
 
 
 def test_accepted_unknown_waits_for_the_controller() -> None:
@@ -145,7 +155,10 @@ def test_accepted_unknown_waits_for_the_controller() -> None:
     assert only_issue(observe(r))[:2] == (RouteProblem.NO_PARENT_STATUS, "Pending")
 
 
-def test_not_allowed_by_parent_explains_the_namespace_selector_and_the_label_to_add() -> None:
+@pytest.mark.parametrize("written", ["NotAllowedByListeners", "NotAllowedByParent"])
+def test_not_allowed_by_listeners_explains_the_namespace_selector_and_the_label_to_add(
+    written: str,
+) -> None:
     listener = {
         "name": "https",
         "port": 443,
@@ -160,27 +173,28 @@ def test_not_allowed_by_parent_explains_the_namespace_selector_and_the_label_to_
     world = World(gateways={("infra", "gw"): gateway(listeners=[listener])})
     r = healthy_route(
         status_parents=[
-            parent_status(cond("Accepted", "False", "NotAllowedByParent", "not allowed"))
+            parent_status(cond("Accepted", "False", written, "not allowed"))
         ]
     )
     problem, reason, message = only_issue(observe(r, world))
-    assert (problem, reason) == (RouteProblem.NOT_ACCEPTED, "NotAllowedByParent")
+    assert (problem, reason) == (RouteProblem.NOT_ACCEPTED, "NotAllowedByListeners")
+    assert f"({written}: not allowed)" in message
     assert "gateway-access=true" in message
     assert "kubectl label namespace app gateway-access=true" in message
     assert "not allowed" in message  # the controller's own words are kept
 
 
-def test_not_allowed_by_parent_explains_the_same_namespace_default() -> None:
+def test_not_allowed_by_listeners_explains_the_same_namespace_default() -> None:
     listener = {"name": "http", "port": 80, "protocol": "HTTP"}
     world = World(gateways={("infra", "gw"): gateway(listeners=[listener])})
     r = healthy_route(
-        status_parents=[parent_status(cond("Accepted", "False", "NotAllowedByParent"))]
+        status_parents=[parent_status(cond("Accepted", "False", "NotAllowedByListeners"))]
     )
     message = only_issue(observe(r, world))[2]
     assert "only from the Gateway's own namespace infra" in message
 
 
-def test_not_allowed_by_parent_names_the_route_kinds_a_listener_takes() -> None:
+def test_not_allowed_by_listeners_names_the_route_kinds_a_listener_takes() -> None:
     listener = {
         "name": "grpc",
         "port": 80,
@@ -189,7 +203,7 @@ def test_not_allowed_by_parent_names_the_route_kinds_a_listener_takes() -> None:
     }
     world = World(gateways={("infra", "gw"): gateway(listeners=[listener])})
     r = healthy_route(
-        status_parents=[parent_status(cond("Accepted", "False", "NotAllowedByParent"))]
+        status_parents=[parent_status(cond("Accepted", "False", "NotAllowedByListeners"))]
     )
     assert "only route kinds [GRPCRoute], not HTTPRoute" in only_issue(observe(r, world))[2]
 
@@ -300,14 +314,19 @@ def test_a_controller_reporting_ref_not_permitted_yields_one_issue_naming_the_gr
         pytest.param(None, "GatewayClassNotFound", "does not exist", id="class-missing"),
         pytest.param(
             gateway_class(accepted=None),
-            "Pending",
+            "GatewayClassNotAccepted",
             "controllerName example.com/gateway",
             id="no-status",
         ),
         pytest.param(
-            gateway_class(accepted="Unknown"), "Pending", "No controller", id="crd-default-pending"
+            gateway_class(accepted="Unknown"),
+            "GatewayClassNotAccepted",
+            "No controller",
+            id="crd-default-pending",
         ),
-        pytest.param(gateway_class(accepted="False"), "Pending", "rejected", id="rejected"),
+        pytest.param(
+            gateway_class(accepted="False"), "GatewayClassRejected", "rejected", id="rejected"
+        ),
     ],
 )
 def test_a_gateway_class_no_controller_accepted_is_the_reported_root_cause(

@@ -41,7 +41,7 @@ def test_an_admitted_route_with_existing_backends_is_accepted_and_resolved() -> 
 @pytest.mark.parametrize(
     ("allowed", "labels", "expected"),
     [
-        (None, {}, ("False", "NotAllowedByParent")),  # default: Same namespace only
+        (None, {}, ("False", "NotAllowedByListeners")),  # default: Same namespace only
         ({"from": "All"}, {}, ("True", "Accepted")),
         (
             {"from": "Selector", "selector": {"matchLabels": {"team": "a"}}},
@@ -51,7 +51,7 @@ def test_an_admitted_route_with_existing_backends_is_accepted_and_resolved() -> 
         (
             {"from": "Selector", "selector": {"matchLabels": {"team": "a"}}},
             {"team": "b"},
-            ("False", "NotAllowedByParent"),
+            ("False", "NotAllowedByListeners"),
         ),
         (
             {
@@ -79,6 +79,13 @@ def test_an_unknown_section_name_or_port_gets_no_matching_parent() -> None:
     by_port = route(rules=RULES, parent={"name": "gw", "namespace": "infra", "port": 81})
     for r in (by_section, by_port):
         assert _reason(world(gateway(), service("v1"), r), r) == ("False", "NoMatchingParent")
+
+
+def test_a_listener_whose_protocol_cannot_carry_the_route_gets_not_allowed_by_listeners() -> None:
+    tcp = {"name": "tcp", "port": 9000, "protocol": "TCP"}
+    r = route(rules=RULES, parent={"name": "gw", "namespace": "infra", "sectionName": "tcp"})
+    w = world(gateway(listeners=[tcp]), service("v1"), r)
+    assert _reason(w, r) == ("False", "NotAllowedByListeners")
 
 
 def test_disjoint_hostnames_get_no_matching_listener_hostname() -> None:
