@@ -95,7 +95,9 @@ async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_succ
     operator.start()
     await eventually(lambda: _phase(app, "Succeeded"), within=120, what="v1 Succeeded")
     operator.kill()  # the status stays "v1 Succeeded" while v2 is asked for
-    await app.kube.patch(CANARY, "api", {"spec": {"revision": "v2"}}, namespace=app.namespace)
+    # Same backends as the promoted v1: starting over from stable must be asked for explicitly.
+    again = {"spec": {"revision": "v2", "promotion": {"restartFromStable": True}}}
+    await app.kube.patch(CANARY, "api", again, namespace=app.namespace)
     assert (await app.status())["phase"] == "Succeeded"
     stale = await cli.run("wait", "api", "--for", "promoted", "--revision", "v2", "--timeout", "3s")
     assert stale.code == TIMEOUT, stale.text
@@ -113,3 +115,22 @@ async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_succ
     status = await app.status()
     assert status["revision"] == "v2" and status["phase"] == "RolledBack"
     assert '"statusRevision": "v2"' in out.decode()
+
+
+async def test_a_revision_bump_with_the_same_backends_after_a_promotion_is_refused_and_wait_fails(
+    app: App, operator: OperatorProcess, cli: Cli
+) -> None:
+    app.set_success(100)
+    await app.create_canary(revision="v1", steps={"weights": [30], "interval": "1s"})
+    operator.start()
+    await eventually(lambda: _phase(app, "Succeeded"), within=120, what="v1 Succeeded")
+    await app.kube.patch(CANARY, "api", {"spec": {"revision": "v2"}}, namespace=app.namespace)
+    result = await cli.run("wait", "api", "--for", "promoted", "--revision", "v2",
+                           "--timeout", "60s")
+    assert result.code == FAILED, result.text
+    assert "SameBackendsAfterPromotion" in result.text
+    assert "70% back to api-svc-v1" in result.text
+    status = await app.status()
+    assert status["phase"] == "Succeeded" and status["revision"] == "v1"
+    assert await app.weights() == (0, 100), "traffic went back to the old stable"
+    await app.wait_for_events("InvalidSpec")
