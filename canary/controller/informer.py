@@ -39,7 +39,7 @@ class Informer:
         on_change: Handler,
         namespace: str | None = None,
         label_selector: str | None = None,
-        max_backoff: float = 30.0,
+        max_backoff: float = 4.0,
     ) -> None:
         self.resource = resource
         self._kube = kube

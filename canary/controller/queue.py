@@ -74,11 +74,13 @@ class WorkQueue:
         self._timers.pop(key, None)
         await self.add(key)
 
-    def add_rate_limited(self, key: Key) -> float:
-        """Requeue after an exponential per-key backoff; returns the delay chosen."""
+    def add_rate_limited(self, key: Key, *, at_most: float | None = None) -> float:
+        """Requeue after an exponential per-key backoff (capped at `at_most` when given);
+        returns the delay chosen."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        delay: float = min(self._max_delay, self._base_delay * 2.0**failures)
+        cap = self._max_delay if at_most is None else min(at_most, self._max_delay)
+        delay: float = min(cap, self._base_delay * 2.0**failures)
         self.add_after(key, delay)
         return delay
 

@@ -14,11 +14,12 @@ import structlog
 
 from canary.controller.outcome import Done, Outcome, PermanentError, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, WorkQueue
-from canary.kube.errors import KubeError
+from canary.kube.errors import KubeError, Unavailable
 from canary.telemetry.metrics import METRICS
 
 Reconcile = Callable[[Key], Awaitable[Outcome]]
 log = structlog.get_logger("canary.workers")
+UNREACHABLE_RETRY = 2.0  # seconds between retries while the API server cannot be reached
 
 
 async def process_one(
@@ -44,7 +45,10 @@ async def process_one(
         raise
     except KubeError as exc:  # the API server refused or was unreachable: expected, retried
         result = "retry"
-        delay = queue.add_rate_limited(key)
+        # Unreachable: retry often (each attempt fails fast), so the rollout resumes within
+        # seconds of the API server's return; a refusal backs off as usual.
+        cap = UNREACHABLE_RETRY if isinstance(exc, Unavailable) else None
+        delay = queue.add_rate_limited(key, at_most=cap)
         log.warning("reconcile will retry", key=key, error=str(exc), retry_in=delay)
     except Exception as exc:  # any bug in one Canary must not stop the others
         delay = queue.add_rate_limited(key)

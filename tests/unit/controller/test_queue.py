@@ -9,7 +9,8 @@ import pytest
 from canary.controller.clock import VirtualClock
 from canary.controller.outcome import Done, Outcome, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, WorkQueue, key_of, split_key
-from canary.controller.workers import process_one
+from canary.controller.workers import UNREACHABLE_RETRY, process_one
+from canary.kube.errors import Invalid, Unavailable
 
 pytestmark = pytest.mark.unit
 
@@ -131,4 +132,24 @@ async def test_temporary_error_with_delay_uses_that_delay() -> None:
     assert queue.depth() == 0
     await clock.advance(1)
     assert queue.depth() == 1
+    await queue.shutdown()
+
+
+async def test_an_unreachable_api_server_is_retried_every_few_seconds() -> None:
+    clock = VirtualClock()
+    queue = WorkQueue(clock)
+    for _ in range(12):  # a long outage: every reconcile fails to reach the API server
+        await _run(queue, Unavailable("connection refused"))
+        await clock.advance(UNREACHABLE_RETRY)
+        assert queue.depth() == 1, "retried within UNREACHABLE_RETRY seconds"
+    await queue.shutdown()
+
+
+async def test_a_refused_write_still_backs_off_exponentially() -> None:
+    clock = VirtualClock()
+    queue = WorkQueue(clock)
+    for _ in range(6):
+        await _run(queue, Invalid("denied by an admission policy"))
+        await clock.advance(3600)
+    assert queue.add_rate_limited(A) == 0.5 * 2**6
     await queue.shutdown()
