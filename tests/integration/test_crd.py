@@ -72,7 +72,7 @@ async def test_the_example_is_accepted_with_its_defaults_applied(
     assert spec["analysis"]["metrics"][0]["onError"] == "Inconclusive"
     assert spec["analysis"]["inconclusiveLimit"] == 5
     assert spec["analysis"]["prometheus"] == {"insecureSkipVerify": False, "timeout": "10s"}
-    assert spec["promotion"] == {"mode": "Weights"}
+    assert spec["promotion"] == {"mode": "Weights", "restartFromStable": False}
     assert spec["paused"] is False
     assert CanarySpec.model_validate(spec) == CanarySpec.model_validate(example()["spec"])
 
