@@ -17,7 +17,11 @@ from types import TracebackType
 
 from canary.sandbox.processes import LOOPBACK
 
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+# Not forwarded: hop-by-hop headers, and Accept-Encoding (the upstream answers uncompressed,
+# so the body can be relayed as it is).
+_NOT_FORWARDED = {
+    "connection", "keep-alive", "transfer-encoding", "content-length", "host", "accept-encoding",
+}
 
 
 class FaultProxy:
@@ -73,7 +77,7 @@ class FaultProxy:
                     proxy.upstream + self.path, data=body, method=self.command
                 )
                 for key, value in self.headers.items():
-                    if key.lower() not in _HOP_BY_HOP:
+                    if key.lower() not in _NOT_FORWARDED:
                         request.add_header(key, value)
                 try:
                     with urllib.request.urlopen(request, timeout=proxy.timeout) as reply:

@@ -391,15 +391,6 @@ class Recorder:
         stamps = [s.at for h in self.histories.values() for s in (*h.routes, *h.statuses)]
         return max(stamps, default=0.0)
 
-    def writes_after(self, moment: float) -> list[float]:
-        """Arrival times of every route or status change seen after `moment`."""
-        return sorted(
-            s.at
-            for h in self.histories.values()
-            for s in (*h.routes, *h.statuses)
-            if s.at > moment
-        )
-
     async def wait_finished(self, names: Iterable[str] | None = None, within: float = 120) -> None:
         wanted = list(self.plans) if names is None else list(names)
 

@@ -82,8 +82,21 @@ class History:
         return max(0, len(generations) - 1)
 
     def status_writes(self) -> int:
-        """Status changes seen after the first status."""
-        return max(0, len(self.statuses) - 1)
+        """Status writes seen (each sample is one change of the status)."""
+        return len(self.statuses)
+
+    def timeline(self) -> list[str]:
+        """Both streams in resourceVersion order, one short line each (for failure reports)."""
+        rows = [(s.rv, f"rv {s.rv} route gen {s.generation}: {s.canary} %") for s in self.routes]
+        rows += [
+            (
+                s.rv,
+                f"rv {s.rv} status: {s.phase} step {s.step} at {s.canary} %, "
+                f"{s.failed_checks} failed{' ' + '/'.join(s.outcomes) if s.outcomes else ''}",
+            )
+            for s in self.statuses
+        ]
+        return [text for _, text in sorted(rows)]
 
     def final_phase(self) -> str:
         return self.statuses[-1].phase if self.statuses else ""
@@ -132,8 +145,17 @@ def _sums(routes: Sequence[RouteSample]) -> list[str]:
     ]
 
 
+def show(weights: Sequence[int], limit: int = 24) -> str:
+    """A weight sequence for a message; a long one keeps its start and end."""
+    if len(weights) <= limit:
+        return " → ".join(map(str, weights))
+    head, tail = weights[: limit - 8], weights[-6:]
+    hidden = len(weights) - len(head) - len(tail)
+    return f"{' → '.join(map(str, head))} → … {hidden} more … → {' → '.join(map(str, tail))}"
+
+
 def _weight_path(weights: list[int], expected: Expected) -> list[str]:
-    path = " → ".join(map(str, weights))
+    path = show(weights)
     found: list[str] = []
     if weights[0] != expected.initial:
         found.append(f"the route started at {weights[0]} %, not {expected.initial} % ({path})")
@@ -149,7 +171,7 @@ def _weight_path(weights: list[int], expected: Expected) -> list[str]:
         if after:
             found.append(
                 f"traffic went back towards the canary after the move to {weights[drop]} %: "
-                f"then {' → '.join(map(str, after))} ({path})"
+                f"then {show(after)} ({path})"
             )
     schedule = expected.schedule()
     if tuple(rising) != schedule[: len(rising)]:
@@ -262,8 +284,8 @@ def _no_rise_after_failed_check(
     for sample in routes:
         if sample.rv > first.rv and sample.canary > level:
             return [
-                f"the canary weight rose to {sample.canary} % after a failed check was recorded "
-                f"at {level} % (rv {first.rv})"
+                f"the canary weight rose from {level} to {sample.canary} % (rv {sample.rv}) after "
+                f"a failed check was recorded (rv {first.rv})"
             ]
         if sample.rv > first.rv:
             level = min(level, sample.canary)

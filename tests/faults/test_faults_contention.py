@@ -10,7 +10,7 @@ import asyncio
 import time
 
 from faultkit import App, Operators, Plan, Recorder, eventually, record_result
-from invariants import check
+from invariants import check, show
 
 QUIET = 5.0
 
@@ -56,5 +56,5 @@ async def test_two_canaries_on_one_route_do_not_fight(
     every = [f for found in by_plan.values() for f in found]
     assert winners, (
         "the route followed neither Canary's rollout: "
-        f"{' → '.join(map(str, route.weights()))}\n" + "\n".join(every)
+        f"{show(route.weights())}\n" + "\n".join(every)
     )

@@ -73,6 +73,7 @@ async def test_fuzzed_specs_are_rejected_clearly_or_reconciled(
     not_reconciled: list[str] = []
     tally: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    stricter: Counter[str] = Counter()  # where the API server is stricter than the model
 
     async def create(index: int, case: Case) -> tuple[str, str | None]:
         spec, _ = case
@@ -104,6 +105,7 @@ async def test_fuzzed_specs_are_rejected_clearly_or_reconciled(
                 continue
             if in_model:
                 tally["rejected by the API, accepted by the model"] += 1
+                stricter[hint or "valid-looking"] += 1
             if not NAMES_A_FIELD.search(rejection):
                 unclear.append(f"{name}: {rejection[:300]} <- {spec}")
             elif hint and hint not in rejection:
@@ -143,6 +145,7 @@ async def test_fuzzed_specs_are_rejected_clearly_or_reconciled(
         "seed": SEED,
         **{key.replace(" ", "_").replace(",", ""): value for key, value in sorted(tally.items())},
         "broken_kinds": len(reasons),
+        "api_stricter_than_model": dict(stricter),
         "reconciles": reconciles,
         "generate_s": round(generated_s, 1),
         "seconds": round(time.monotonic() - started, 1),

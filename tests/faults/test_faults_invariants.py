@@ -155,7 +155,7 @@ def test_a_rise_after_a_failed_check_is_caught_when_the_canary_fails_for_good() 
     b.status("Progressing", 2, 30, 2).route(0).status("RolledBack", 2, 0, 2)
     assert check(b.history, Expected(STEPS, "RolledBack")) == []
     found = check(b.history, Expected(STEPS, "RolledBack", fails_for_good=True))
-    assert any("rose to 30 % after a failed check" in f for f in found), found
+    assert any("rose from 10 to 30 %" in f and "after a failed check" in f for f in found), found
 
 
 def test_a_rise_within_a_hold_window_is_caught() -> None:

@@ -54,17 +54,18 @@ async def test_prometheus_down_for_several_intervals(
                 return all(recorder.canary_weight(p.name) >= 20 for p in plans)
 
             await eventually(under_way, within=60, what="both rollouts at 20 %")
+            at_fault = {p.name: recorder.canary_weight(p.name) for p in plans}
             down = time.time()
             if mode == "unreachable":
                 await asyncio.to_thread(fault_prometheus.stop_process)
             else:
                 proxy.fail(500)
             await asyncio.sleep(OUTAGE)
+            back = time.time()  # Prometheus may answer from here on
             if mode == "unreachable":
                 await asyncio.to_thread(fault_prometheus.restart)
             else:
                 proxy.forward()
-            back = time.time()
             await recorder.wait_finished(within=120)
             window = ((down + GRACE, back),)
             violations = recorder.violations(no_rise_windows=window)
@@ -86,9 +87,14 @@ async def test_prometheus_down_for_several_intervals(
                 **recorder.totals(),
                 "error_checks_hold": errors["hold"],
                 "error_checks_fail": errors["fail"],
-                "hold_weight_during": sorted(
-                    {s.canary for s in hold.routes if down + GRACE < s.at <= back}
-                ),
+                "weights_at_fault": at_fault,
+                "route_writes_during": {
+                    name: len(
+                        {s.generation for s in h.routes if down + GRACE < s.at <= back}
+                        - {s.generation for s in h.routes if s.at <= down + GRACE}
+                    )
+                    for name, h in histories.items()
+                },
                 "fail_failed_checks": fail.statuses[-1].failed_checks,
                 "proxy_failed_answers": proxy.answered["failed"],
                 "violations": len(violations),
