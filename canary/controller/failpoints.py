@@ -11,8 +11,9 @@ behaviour change. Set, it holds comma-separated points, each `NAME:ARG`:
 | `before-route-write:N` | just before its N-th route write (HTTPRoute/GRPCRoute spec, 1-based) |
 | `after-route-write:N` | just after its N-th route write succeeded |
 
-A point fires once. It prints `failpoint hit: NAME:ARG` on stderr and calls `os._exit(86)`:
-no `finally`, no flush of anything else, no lease release, like a SIGKILL at that instant.
+A point fires once: it prints `failpoint hit: NAME:ARG` on stderr and the process sends itself
+SIGKILL: no `finally`, no flush, no lease release, exactly a kill at that instant (a parent
+sees the return code `EXIT_CODE`, -9).
 
 Entering `RolledBack` writes the route first and then the status, so
 `before-status-write:RolledBack` is the moment between the rollback's two writes; a promotion
@@ -27,6 +28,7 @@ itself.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from canary.kube.client import Kube, PatchType
 from canary.kube.resources import CANARY, JsonObj, Resource
 
 ENV = "CANARY_FAILPOINTS"
-EXIT_CODE = 86
+EXIT_CODE = -signal.SIGKILL  # what subprocess reports for a process killed by SIGKILL
 POINTS = ("before-status-write", "after-status-write", "before-route-write", "after-route-write")
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
 
@@ -66,7 +68,7 @@ class FailPoints:
         """Exit now if `point` is armed (each point fires once: the process ends with it)."""
         if point in self.armed:
             os.write(sys.stderr.fileno(), f"failpoint hit: {point}\n".encode())
-            os._exit(EXIT_CODE)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def before(self, write: Write) -> None:
         if write.phase:

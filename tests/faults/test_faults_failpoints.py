@@ -1,6 +1,6 @@
 """The fail point switch on its own: parsing, what counts as which write, and that an unarmed
 operator gets the plain client. Firing is exercised on the real operator by the SIGKILL and
-failover scenarios (the process exits with EXIT_CODE at the named write)."""
+failover scenarios (the process SIGKILLs itself at the named write)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_writes_are_told_apart() -> None:
 
 def test_route_writes_are_counted_and_the_nth_fires(monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(failpoints.os, "_exit", exits.append)
+    monkeypatch.setattr(failpoints.os, "kill", lambda pid, sig: exits.append(-sig))
     points = FailPoints.parse("after-route-write:2")
     points.before(Write(route=True))
     points.after(Write(route=True))
@@ -63,7 +63,7 @@ def test_route_writes_are_counted_and_the_nth_fires(monkeypatch: pytest.MonkeyPa
 
 def test_a_phase_point_fires_on_that_phase_only(monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(failpoints.os, "_exit", exits.append)
+    monkeypatch.setattr(failpoints.os, "kill", lambda pid, sig: exits.append(-sig))
     points = FailPoints.parse("before-status-write:RolledBack")
     points.before(Write(phase="Progressing"))
     points.after(Write(phase="RolledBack"))
