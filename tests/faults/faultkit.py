@@ -410,6 +410,18 @@ class Recorder:
             found += check(self.histories[name], plan.expected(**extra))
         return found
 
+    def explain(self, violations: list[str], limit: int = 5) -> list[str]:
+        """The violations, then the timeline of each rollout they concern (up to `limit`)."""
+        named = [
+            h
+            for h in self.histories.values()
+            if any(v.startswith(h.name + ":") for v in violations)
+        ]
+        out = list(violations)
+        for history in named[:limit]:
+            out += [f"-- {history.name}", *history.timeline()]
+        return out
+
     def totals(self) -> dict[str, int]:
         histories = list(self.histories.values())
         return {

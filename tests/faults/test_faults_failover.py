@@ -86,7 +86,7 @@ async def test_leader_dies_during_a_rollback(
             "injected": (
                 "leader SIGKILLed after the first failed check (rollback pending)"
                 if moment == "rollback-pending"
-                else "leader exits at fail point before-status-write:RolledBack"
+                else "leader SIGKILLs itself at fail point before-status-write:RolledBack"
             ) + "; a standby holds the Lease next",
             "injections": 1,
             "rollouts": 1,
