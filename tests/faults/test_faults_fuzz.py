@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
 from faultkit import App, Operators, _bounded, eventually, record_result
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from pydantic import ValidationError
@@ -25,6 +26,7 @@ from canary.api.spec import CanarySpec
 from canary.kube.errors import KubeError
 from canary.kube.resources import CANARY, JsonObj
 
+pytestmark = pytest.mark.timeout(1800)  # about 5 minutes on 2 cores; generous for CI
 EXAMPLES = int(os.environ.get("CANARY_FUZZ_EXAMPLES", "10000"))
 SEED = int(os.environ.get("CANARY_FAULT_SEED", "20250301"))
 BATCH = 250
