@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from canary.controller import failpoints
 from canary.controller.clock import Clock, RealClock
 from canary.controller.events import EventRecorder
 from canary.controller.leader import LeaderElector
@@ -22,7 +23,6 @@ from canary.controller.queue import WorkQueue
 from canary.controller.reconciler import Reconciler
 from canary.controller.settings import OperatorSettings
 from canary.controller.workers import Reconcile
-from canary.kube.client import Kube
 from canary.telemetry.health import HealthServer, HealthState, heartbeat
 from canary.telemetry.metrics import METRICS, serve_metrics
 
@@ -39,7 +39,8 @@ async def run_operator(
 ) -> None:
     """Run until SIGTERM/SIGINT (or cancellation); raises `LeadershipLost` if the lease is lost."""
     clock = clock or RealClock()
-    kube = await Kube.connect(
+    # Plain `Kube` unless CANARY_FAILPOINTS arms fail points (the fault suite only).
+    kube = await failpoints.kube_class().connect(
         kubeconfig=kubeconfig, context=context, field_manager=settings.field_manager, token=token
     )
     kube.on_error = METRICS.record_api_error

@@ -94,7 +94,7 @@ class PrometheusServer:
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="canary-prometheus-"))
             self._owns_workdir = True
-        self.port = free_port()
+        self.port = self.port or free_port()  # a restart keeps its port
         args = [
             str(binary),
             f"--config.file={self._write_config()}",
@@ -118,6 +118,20 @@ class PrometheusServer:
             self.stop()
             raise
         return self
+
+    def stop_process(self) -> None:
+        """Stop the server (SIGTERM) but keep its port, config and data: Prometheus is down
+        until `restart()`. For fault tests: every query meanwhile is refused."""
+        if self._child is None:
+            raise RuntimeError("Prometheus is not running")
+        self._child.stop()
+        self._child = None
+
+    def restart(self, *, timeout: float = 60) -> PrometheusServer:
+        """Start again after `stop_process()`, on the same port, with the same data."""
+        if self._child is not None:
+            raise RuntimeError("Prometheus is already running")
+        return self.start(timeout=timeout)
 
     def set_targets(self, targets: Sequence[ScrapeTarget]) -> None:
         """Replace the scrape targets and hot-reload the config (no restart, data kept)."""

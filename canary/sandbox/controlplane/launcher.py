@@ -69,6 +69,8 @@ class ControlPlane:
     kubeconfig: Path = Path()
     ready_seconds: float = 0.0
     _children: list[Child] = field(default_factory=list)
+    _apiserver_args: list[str] = field(default_factory=list)
+    _pki: certs.CertPaths | None = None
     _owns_workdir: bool = False
 
     def start(self) -> ControlPlane:
@@ -114,43 +116,28 @@ class ControlPlane:
             child=etcd,
         )
         self.server = f"https://{LOOPBACK}:{api_port}"
-        apiserver = Child(
-            "kube-apiserver",
-            [
-                str(apiserver_bin),
-                f"--etcd-servers={etcd_url}",
-                f"--bind-address={LOOPBACK}",
-                f"--advertise-address={LOOPBACK}",
-                f"--secure-port={api_port}",
-                f"--cert-dir={workdir / 'pki'}",
-                f"--tls-cert-file={pki.serving_cert}",
-                f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                "--authorization-mode=RBAC",
-                f"--service-account-key-file={pki.sa_public}",
-                f"--service-account-signing-key-file={pki.sa_private}",
-                f"--service-account-issuer={self.server}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--disable-admission-plugins=ServiceAccount",
-                "--allow-privileged=true",
-                "--v=0",
-            ],
-            log_path=workdir / "logs" / "kube-apiserver.log",
-        )
-        self._children.append(apiserver)
+        self._apiserver_args = [
+            str(apiserver_bin),
+            f"--etcd-servers={etcd_url}",
+            f"--bind-address={LOOPBACK}",
+            f"--advertise-address={LOOPBACK}",
+            f"--secure-port={api_port}",
+            f"--cert-dir={workdir / 'pki'}",
+            f"--tls-cert-file={pki.serving_cert}",
+            f"--tls-private-key-file={pki.serving_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            "--authorization-mode=RBAC",
+            f"--service-account-key-file={pki.sa_public}",
+            f"--service-account-signing-key-file={pki.sa_private}",
+            f"--service-account-issuer={self.server}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--disable-admission-plugins=ServiceAccount",
+            "--allow-privileged=true",
+            "--v=0",
+        ]
+        self._pki = pki
         self.kubeconfig = self._write_kubeconfig(workdir, pki)
-        context = ssl.create_default_context(cafile=str(pki.ca_cert))
-        context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
-        wait_until(
-            lambda: (
-                urllib.request.urlopen(f"{self.server}/readyz", timeout=2, context=context).status
-                == 200
-            ),
-            timeout=90,
-            what="kube-apiserver /readyz",
-            child=apiserver,
-            interval=0.2,
-        )
+        self._launch_apiserver()
         crd_files: list[Path] = []
         if self.install_gateway_api:
             crd_files += build.gateway_api_crds()
@@ -160,6 +147,53 @@ class ControlPlane:
             self.apply(crd_files)
             self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
         self.ready_seconds = time.monotonic() - started
+
+    def _launch_apiserver(self) -> Child:
+        """Start kube-apiserver with the arguments of the first start; wait for /readyz."""
+        assert self.workdir is not None and self._pki is not None
+        apiserver = Child(
+            "kube-apiserver",
+            self._apiserver_args,
+            log_path=self.workdir / "logs" / "kube-apiserver.log",
+        )
+        self._children.append(apiserver)
+        context = ssl.create_default_context(cafile=str(self._pki.ca_cert))
+        context.load_cert_chain(str(self._pki.admin_cert), str(self._pki.admin_key))
+        wait_until(
+            lambda: (
+                urllib.request.urlopen(f"{self.server}/readyz", timeout=2, context=context).status
+                == 200
+            ),
+            timeout=90,
+            what="kube-apiserver /readyz",
+            child=apiserver,
+            interval=0.1,
+        )
+        return apiserver
+
+    def _apiserver(self) -> Child | None:
+        return next((c for c in self._children if c.name == "kube-apiserver"), None)
+
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver alone (SIGTERM, then SIGKILL); etcd and its data keep running.
+
+        For fault tests: every client sees connection refused until `start_apiserver()`.
+        """
+        apiserver = self._apiserver()
+        if apiserver is None:
+            raise RuntimeError("kube-apiserver is not running")
+        apiserver.stop()
+        self._children.remove(apiserver)
+
+    def start_apiserver(self) -> float:
+        """Start kube-apiserver again on the same port, with the same certificates and etcd.
+
+        Returns once `/readyz` answers 200, with `time.time()` of that moment.
+        """
+        if self._apiserver() is not None:
+            raise RuntimeError("kube-apiserver is already running")
+        self._launch_apiserver()
+        return time.time()
 
     def _write_kubeconfig(self, workdir: Path, pki: certs.CertPaths) -> Path:
         config = {

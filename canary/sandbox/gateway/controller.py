@@ -73,10 +73,28 @@ class GatewayController:
         self._task: asyncio.Task[None] | None = None
         self.programmed = status.Programmed(ok=False)
         self._rejected: EnvoyConfig | None = None  # the last config Envoy refused
+        self._status_paused = False
+        self.status_writes = 0  # successful status writes so far (all kinds)
+        self.status_writes_skipped = 0  # writes owed but not made while paused
 
     def _changed(self) -> None:
         self._events += 1
         self._dirty.set()
+
+    def pause_status(self) -> None:
+        """Stop writing any status (Envoy is still programmed): every route's status stays at
+        the generation it had, as with a gateway controller whose status updater is stuck.
+        For fault tests."""
+        self._status_paused = True
+
+    def resume_status(self) -> None:
+        """Write status again; a pass runs at once and catches up with every owed write."""
+        self._status_paused = False
+        self._dirty.set()
+
+    @property
+    def status_paused(self) -> bool:
+        return self._status_paused
 
     def world(self) -> World:
         return World(
@@ -145,6 +163,9 @@ class GatewayController:
     async def _write(self, res: Resource, obj: JsonObj, new: JsonObj) -> None:
         if (obj.get("status") or {}) == new:
             return
+        if self._status_paused:
+            self.status_writes_skipped += 1
+            return
         namespace, name = key_of(obj)
         try:
             await self.kube.replace(
@@ -157,6 +178,7 @@ class GatewayController:
                 "status refused", kind=res.kind, namespace=namespace, name=name, error=str(exc)
             )
             return
+        self.status_writes += 1
         log.debug("status written", kind=res.kind, namespace=namespace, name=name)
 
     def url(self, namespace: str, gateway: str, port: int) -> str | None:

@@ -1,0 +1,85 @@
+"""A gateway controller that stops writing status: after the operator's next weight write the
+route's status is for an older generation (stale `observedGeneration`). The operator must hold
+there (no further step while the gateway has not caught up) and go on once status returns."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+from faultkit import App, Operators, Plan, Recorder, eventually, record_result
+
+from canary.sandbox.gateway import GatewayController
+
+PAUSE = 8.0
+STEPS = (10, 20, 30, 40, 50, 60)
+
+
+async def test_gateway_status_stops_then_returns(
+    fault_app: App, operators: Operators, fault_gateway: GatewayController
+) -> None:
+    plans = [Plan(f"gw{i}", STEPS) for i in range(3)]
+    await fault_app.setup(p.name for p in plans)
+    await fault_app.wait_until_accepted(p.name for p in plans)
+    async with Recorder(fault_app.kube, fault_app.namespace) as recorder:
+        operator = operators.start()
+        await operators.wait_ready(operator)
+        for plan in plans:
+            recorder.track(plan)
+            await fault_app.create(plan)
+
+        async def under_way() -> bool:
+            return all(recorder.canary_weight(p.name) >= 20 for p in plans)
+
+        await eventually(under_way, within=60, what="every rollout at 20 %")
+        skipped_before = fault_gateway.status_writes_skipped
+        paused = time.time()
+        fault_gateway.pause_status()
+        before = {p.name: recorder.histories[p.name].routes[-1].generation for p in plans}
+        try:
+            await asyncio.sleep(PAUSE)
+        finally:
+            fault_gateway.resume_status()
+        resumed = time.time()
+        await recorder.wait_finished(within=90)
+        violations = recorder.violations()
+        during = {
+            p.name: [s for s in recorder.histories[p.name].routes if paused < s.at <= resumed]
+            for p in plans
+        }
+        after: dict[str, float | None] = {}
+        for plan in plans:
+            routes = recorder.histories[plan.name].routes
+            held = max(s.generation for s in routes if s.at <= resumed)
+            after[plan.name] = next(
+                (s.at - resumed for s in routes if s.generation > held), None
+            )  # the first weight write after the status came back
+        totals = recorder.totals()
+    skipped = fault_gateway.status_writes_skipped - skipped_before
+    writes_during = {
+        name: len({s.generation for s in samples} - {before[name]})
+        for name, samples in during.items()
+    }
+    resumes = [v for v in after.values() if v is not None]
+    record_result(
+        "gateway-stale-status",
+        {
+            "injected": f"sandbox gateway controller writes no status for {PAUSE:.0f} s "
+            "(Envoy still programmed)",
+            "injections": 1,
+            "rollouts": len(plans),
+            **totals,
+            "status_writes_withheld": skipped,
+            "route_writes_during_pause": writes_during,
+            "next_step_s_median": round(statistics.median(resumes), 2) if resumes else None,
+            "next_step_s_max": round(max(resumes), 2) if resumes else None,
+            "violations": len(violations),
+            "violation_samples": violations,
+        },
+    )
+    assert skipped > 0, "the gateway controller had no status to withhold: nothing was injected"
+    assert not violations, "\n".join(violations)
+    for name, count in writes_during.items():
+        assert count <= 1, f"{name}: {count} route writes while the gateway status was stale"
+    assert len(resumes) == len(plans), f"a rollout did not move after the status returned: {after}"
