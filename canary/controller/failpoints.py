@@ -15,9 +15,10 @@ A point fires once: it prints `failpoint hit: NAME:ARG` on stderr and the proces
 SIGKILL: no `finally`, no flush, no lease release, exactly a kill at that instant (a parent
 sees the return code `EXIT_CODE`, -9).
 
-Entering `RolledBack` writes the route first and then the status, so
-`before-status-write:RolledBack` is the moment between the rollback's two writes; a promotion
-writes `Promoting` first, the 100 % route write after it, then `Succeeded`
+The status is written before the route on every transition: a rollback writes `RollingBack`,
+then the 0 % route write, then `RolledBack` once the route shows it, so
+`after-status-write:RollingBack` is the moment between the rollback's recording and its route
+write; a promotion writes `Promoting`, the 100 % route write, then `Succeeded`
 (docs/reliability.md lists what each scenario arms).
 
 The points sit on the client's writes (`kube_class()` is what `runtime` connects with), so they

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 FINISHED = ("Succeeded", "RolledBack")
-ACTIVE = ("Pending", "Progressing", "Paused", "Promoting")
+ACTIVE = ("Pending", "Progressing", "Paused", "Promoting", "RollingBack")
 
 
 @dataclass(frozen=True)

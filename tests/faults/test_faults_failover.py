@@ -1,6 +1,6 @@
 """Leader failover during a rollback: two operator processes with leader election on a Lease.
 The leader dies (SIGKILL once the first failed check is recorded, or at the fail point between
-the rollback's route write and its status write); the standby takes the Lease and must finish
+the rollback's recording (status RollingBack) and its route write); the standby takes the Lease and must finish
 the rollback: the canary weight never rises again and the rollout ends RolledBack with exactly
 `failureThreshold` failed checks."""
 
@@ -46,7 +46,7 @@ async def test_leader_dies_during_a_rollback(
     await fault_app.wait_until_accepted([plan.name])
     async with Recorder(fault_app.kube, fault_app.namespace) as recorder:
         recorder.on_route.append(fault_app.turn_bad_at_fail_at())
-        env = {"CANARY_FAILPOINTS": "before-status-write:RolledBack"}
+        env = {"CANARY_FAILPOINTS": "after-status-write:RollingBack"}
         leader = operators.start(env=env if moment == "between-rollback-writes" else None)
 
         async def leads(child: Child) -> float | None:
@@ -86,7 +86,8 @@ async def test_leader_dies_during_a_rollback(
             "injected": (
                 "leader SIGKILLed after the first failed check (rollback pending)"
                 if moment == "rollback-pending"
-                else "leader SIGKILLs itself at fail point before-status-write:RolledBack"
+                else "leader SIGKILLs itself at fail point after-status-write:RollingBack "
+                "(rollback recorded, route not yet written)"
             ) + "; a standby holds the Lease next",
             "injections": 1,
             "rollouts": 1,

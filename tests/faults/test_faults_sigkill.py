@@ -102,13 +102,16 @@ async def test_sigkill_at_random_moments_of_100_rollouts(
 
 
 # Each write a promotion makes (status Promoting, route 100 %, status Succeeded) and a rollback
-# makes (route 0 %, status RolledBack), with the fail point just before or just after it.
+# makes (status RollingBack, route 0 %, status RolledBack), with the fail point just before or
+# just after it.
 PROMOTION_STEPS = (20, 60)
 FAIL_POINTS = {
     "before-status-write:Promoting": True,
     "after-status-write:Promoting": True,  # = just before the promotion's route write
     "before-status-write:Succeeded": True,  # = just after the promotion's route write
     "after-status-write:Succeeded": True,
+    "before-status-write:RollingBack": False,  # the rollback is decided, nothing recorded yet
+    "after-status-write:RollingBack": False,  # = just before the rollback's route write
     "before-route-write:2": False,  # the rollback's route write (the 2nd: 20 %, then 0 %)
     "before-status-write:RolledBack": False,  # = just after the rollback's route write
     "after-status-write:RolledBack": False,
