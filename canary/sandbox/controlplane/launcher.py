@@ -23,7 +23,9 @@ import yaml
 from canary.sandbox.controlplane import build, certs
 from canary.sandbox.processes import LOOPBACK, Child, free_port, wait_until
 
-SERVICE_CIDR = "10.0.0.0/24"
+# ClusterIPs are only allocated, never routed (there is no kube-proxy). With no namespace
+# controller, Services of deleted test namespaces keep theirs: room for many test runs.
+SERVICE_CIDR = "10.0.0.0/16"
 
 
 def kubectl_path() -> Path:
