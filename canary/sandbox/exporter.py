@@ -12,9 +12,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from canary.sandbox.httpthread import LoopbackHTTPServer, QuietHandler
 from canary.sandbox.processes import LOOPBACK
 
 LabelSet = tuple[tuple[str, str], ...]
@@ -67,8 +67,7 @@ class Exporter:
         self._counters: dict[SeriesKey, _Counter] = {}
         self._gauges: dict[SeriesKey, float] = {}
         self._families: dict[str, tuple[str, str]] = {}  # series name -> (family, type)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackHTTPServer | None = None
 
     # -- series ---------------------------------------------------------------------------
     def set_rate(
@@ -217,9 +216,9 @@ class Exporter:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._http is None:
             raise RuntimeError("exporter not started")
-        return self._server.server_address[1]
+        return self._http.port
 
     @property
     def target(self) -> str:
@@ -229,33 +228,20 @@ class Exporter:
     def start(self) -> Exporter:
         exporter = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
+                status = 200 if self.path.startswith("/metrics") else 404
                 body = exporter.render().encode()
-                self.send_response(200 if self.path.startswith("/metrics") else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(status, body, "text/plain; version=0.0.4; charset=utf-8")
 
-            def log_message(self, format: str, *args: object) -> None:  # quiet: tests own stderr
-                pass
-
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="exporter", daemon=True
-        )
-        self._thread.start()
+        self._http = LoopbackHTTPServer(Handler, name="exporter")
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
+        if self._http is not None:
+            self._http.stop()
+        self._http = None
 
     def __enter__(self) -> Exporter:
         return self.start()

@@ -12,9 +12,9 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from canary.sandbox.httpthread import LoopbackHTTPServer, QuietHandler
 from canary.sandbox.processes import LOOPBACK
 
 # Not forwarded: hop-by-hop headers, and Accept-Encoding (the upstream answers uncompressed,
@@ -34,14 +34,13 @@ class FaultProxy:
         self.error_status: int | None = None
         self.answered: Counter[str] = Counter()  # "forwarded" / "failed" / "upstream-error"
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._http is None:
             raise RuntimeError("fault proxy not started")
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        return f"http://{LOOPBACK}:{self._http.port}"
 
     def fail(self, status: int = 500) -> None:
         """Answer every request with `status` and a Prometheus-style error body."""
@@ -57,7 +56,7 @@ class FaultProxy:
     def start(self) -> FaultProxy:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _handle(self) -> None:
@@ -71,7 +70,7 @@ class FaultProxy:
                         "errorType": "internal",
                         "error": f"injected by the fault proxy (HTTP {status})",
                     }
-                    self._reply(status, json.dumps(payload).encode(), "application/json")
+                    self.reply(status, json.dumps(payload).encode(), "application/json")
                     return
                 request = urllib.request.Request(
                     proxy.upstream + self.path, data=body, method=self.command
@@ -80,46 +79,29 @@ class FaultProxy:
                     if key.lower() not in _NOT_FORWARDED:
                         request.add_header(key, value)
                 try:
-                    with urllib.request.urlopen(request, timeout=proxy.timeout) as reply:
+                    with urllib.request.urlopen(request, timeout=proxy.timeout) as answer:
                         proxy._count("forwarded")
-                        kind = reply.headers.get("Content-Type", "application/octet-stream")
-                        self._reply(reply.status, reply.read(), kind)
+                        kind = answer.headers.get("Content-Type", "application/octet-stream")
+                        self.reply(answer.status, answer.read(), kind)
                 except urllib.error.HTTPError as exc:
                     with exc:
                         proxy._count("forwarded")
                         kind = exc.headers.get("Content-Type", "text/plain")
-                        self._reply(exc.code, exc.read(), kind)
+                        self.reply(exc.code, exc.read(), kind)
                 except OSError as exc:
                     proxy._count("upstream-error")
-                    self._reply(502, f"upstream unreachable: {exc}".encode(), "text/plain")
-
-            def _reply(self, status: int, body: bytes, kind: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    self.reply(502, f"upstream unreachable: {exc}".encode(), "text/plain")
 
             do_GET = do_POST = _handle
 
-            def log_message(self, format: str, *args: object) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fault-proxy", daemon=True
-        )
-        self._thread.start()
+        self._http = LoopbackHTTPServer(Handler, name="fault-proxy")
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
+        if self._http is not None:
+            self._http.stop()
+        self._http = None
 
     def __enter__(self) -> FaultProxy:
         return self.start()

@@ -1,8 +1,8 @@
 """Leader failover during a rollback: two operator processes with leader election on a Lease.
 The leader dies (SIGKILL once the first failed check is recorded, or at the fail point between
-the rollback's recording (status RollingBack) and its route write); the standby takes the Lease and must finish
-the rollback: the canary weight never rises again and the rollout ends RolledBack with exactly
-`failureThreshold` failed checks."""
+the rollback's recording, status RollingBack, and its route write); the standby takes the Lease
+and must finish the rollback: the canary weight never rises again and the rollout ends
+RolledBack with exactly `failureThreshold` failed checks."""
 
 from __future__ import annotations
 
