@@ -140,3 +140,32 @@ async def _canary_at(app: App, weight: int) -> bool:
 async def _in_sync(app: App) -> bool:
     found = condition(await app.status(), "WeightsInSync")
     return bool(found and found["status"] == "True")
+
+
+async def test_a_promoted_route_reapplied_from_git_shows_its_real_weight_and_says_so(
+    app: App, operator: OperatorProcess, control_plane: ControlPlane
+) -> None:
+    """Issue 10, point 4: kubectl shows what the route carries, not what the Canary once set."""
+    app.set_success(100)
+    await app.create_canary(steps={"weights": [50], "interval": "1s"})
+    operator.start()
+
+    async def succeeded() -> bool:
+        return (await app.status()).get("phase") == "Succeeded"
+
+    await eventually(succeeded, within=60, what="Succeeded")
+    assert (await app.status())["routeWeight"] == 100
+    await _set(app.kube, app, weight=0)  # `kubectl apply` of the route from Git
+
+    async def reported() -> dict[str, Any] | None:
+        status = await app.status()
+        found = condition(status, "WeightsInSync")
+        return status if found and found["reason"] == "RouteChanged" else None
+
+    status = await eventually(reported, within=30, what="WeightsInSync=False/RouteChanged")
+    assert status["phase"] == "Succeeded" and status["routeWeight"] == 0
+    assert "changed after the rollout finished" in condition(status, "WeightsInSync")["message"]
+    assert await app.weights() == (100, 0), "a finished rollout's route must be left alone"
+    row = control_plane.kubectl("get", "canaries", "-n", app.namespace).splitlines()[1].split()
+    assert row[:3] == ["api", "Succeeded", "0"], row
+    await app.wait_for_events("RouteChanged")
