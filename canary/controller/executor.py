@@ -17,7 +17,7 @@ from canary.core.decision import Action, EmitEvent, RewriteRoute, SetWeights
 from canary.kube.errors import Forbidden, Invalid, KubeError
 from canary.kube.resources import JsonObj
 from canary.routers.base import TrafficRouter
-from canary.routers.errors import RouterError
+from canary.routers.errors import RouteChangedUnderDecisionError, RouterError
 
 
 class Host(Protocol):
@@ -57,6 +57,11 @@ async def _write_route(
             continue
         try:
             wrote |= await _route_action(host, obj, spec, action)
+        except RouteChangedUnderDecisionError as exc:
+            # Not a failure: the route moved under the decision; the next pass decides again,
+            # on the route as it is now.
+            host.remember_route(exc.route)
+            raise TemporaryError(str(exc), delay=0) from exc
         except (KubeError, RouterError) as exc:
             await host.events.emit(
                 obj,

@@ -7,6 +7,7 @@ The pure parts (`rules`, `patches`, `observe`) do no I/O; `gatewayapi` is the on
 from canary.routers.base import RouteApi, TrafficRouter
 from canary.routers.errors import (
     InvalidWeightError,
+    RouteChangedUnderDecisionError,
     RouteContendedError,
     RouteNotFoundError,
     RoutePatchRejectedError,
@@ -26,6 +27,7 @@ __all__ = [
     "GatewayApiRouter",
     "InvalidWeightError",
     "RouteApi",
+    "RouteChangedUnderDecisionError",
     "RouteContendedError",
     "RouteNotFoundError",
     "RoutePatchRejectedError",

@@ -31,5 +31,15 @@ class RouteContendedError(RouterError):
     """Someone else kept changing the route: every guarded patch attempt was rejected."""
 
 
+class RouteChangedUnderDecisionError(RouterError):
+    """The route changed between the read a decision was based on and the write, and the write
+    would give the canary more traffic: it is not re-applied on the new route; the caller
+    decides again from fresh state (`route`: the route as it is now)."""
+
+    def __init__(self, message: str, *, route: dict[str, object]) -> None:
+        super().__init__(message)
+        self.route = route
+
+
 class UnsupportedRouteKindError(RouterError):
     """No router handles this kind of route: an explicit refusal, never a silent fallback."""

@@ -14,12 +14,19 @@ from canary.kube.errors import Conflict, Invalid, NotFound
 from canary.kube.resources import HTTPROUTE, JsonObj, Resource
 from canary.routers.base import RouteApi
 from canary.routers.errors import (
+    RouteChangedUnderDecisionError,
     RouteContendedError,
     RouteNotFoundError,
     RoutePatchRejectedError,
     RouterError,
 )
-from canary.routers.patches import JsonPatch, check_canary_weight, rewrite_patch, weight_patch
+from canary.routers.patches import (
+    JsonPatch,
+    canary_shares,
+    check_canary_weight,
+    rewrite_patch,
+    weight_patch,
+)
 from canary.routers.refs import RouteTarget
 from canary.routers.surroundings import diagnose
 
@@ -57,7 +64,13 @@ class GatewayApiRouter:
                 canary_weight=weight,
             )
 
-        return await self._guarded(target, build, route)
+        def raises_canary(current: JsonObj) -> bool:
+            shares = canary_shares(
+                current, stable=target.stable, canary=target.canary, rule_names=target.rule_names
+            )
+            return any(share < weight for share in shares)
+
+        return await self._guarded(target, build, route, redecide_if=raises_canary)
 
     async def rewrite(self, target: RouteTarget, *, route: JsonObj | None = None) -> JsonObj | None:
         def build(current: JsonObj) -> JsonPatch:
@@ -92,9 +105,17 @@ class GatewayApiRouter:
         return route
 
     async def _guarded(
-        self, target: RouteTarget, build: PatchBuilder, route: JsonObj | None
+        self,
+        target: RouteTarget,
+        build: PatchBuilder,
+        route: JsonObj | None,
+        *,
+        redecide_if: Callable[[JsonObj], bool] | None = None,
     ) -> JsonObj | None:
-        """Patch with `build(route)`; when the guards reject it, re-read fresh and rebuild."""
+        """Patch with `build(route)`; when the guards reject it, re-read fresh and rebuild —
+        unless `redecide_if(fresh route)`: a write that would give the canary more traffic than
+        the changed route does is never re-applied on data its decision did not see (a replica
+        that lost its lease, or a rollback recorded meanwhile); the caller decides again."""
         self._check_kind(target)
         current = route if route is not None else await self._read(target)
         fresh = route is None
@@ -125,6 +146,11 @@ class GatewayApiRouter:
                     raise RoutePatchRejectedError(
                         f"{target.route}: the API server rejected the weight patch although the "
                         f"route did not change: {exc}"
+                    ) from exc
+                if redecide_if is not None and redecide_if(fresh_route):
+                    raise RouteChangedUnderDecisionError(
+                        f"{target.route} changed while its weights were written; deciding again",
+                        route=fresh_route,
                     ) from exc
                 current = fresh_route
                 continue

@@ -19,6 +19,7 @@ from canary.routers.rules import (
     locate,
     missing_rule_names,
     refs_of,
+    rule_weights,
     rules_of,
     weight_of,
 )
@@ -62,6 +63,18 @@ def _guards(route: JsonObj, touched: list[tuple[int, int]]) -> JsonPatch:
         ops.append({"op": "test", "path": f"{path}/name", "value": current["name"]})
         ops.append({"op": "test", "path": f"{path}/port", "value": current["port"]})
     return ops
+
+
+def canary_shares(
+    route: JsonObj, *, stable: BackendKey, canary: BackendKey, rule_names: Sequence[str] | None
+) -> list[int]:
+    """The canary's share (percent) in each complete managed rule of `route`."""
+    managed, _ = find_managed(route, stable=stable, canary=canary, rule_names=rule_names)
+    shares = []
+    for rule in rule_weights(route, managed):
+        total = rule.stable + rule.canary
+        shares.append(0 if total == 0 else round(100 * rule.canary / total))
+    return shares
 
 
 def weight_patch(

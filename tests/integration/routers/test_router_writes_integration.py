@@ -18,6 +18,7 @@ from canary.routers import (
     BackendKey,
     GatewayApiRouter,
     InvalidWeightError,
+    RouteChangedUnderDecisionError,
     RouteContendedError,
     RouteNotFoundError,
     RoutePatchRejectedError,
@@ -120,7 +121,7 @@ async def test_setting_the_same_weight_again_writes_nothing(kube: Kube, namespac
     assert after["metadata"]["resourceVersion"] == version
 
 
-async def test_a_user_edit_to_another_rule_between_read_and_write_survives_the_retry(
+async def test_a_user_edit_between_read_and_write_survives_and_the_raise_is_decided_again(
     kube: Kube, namespace: str, control_plane: Any
 ) -> None:
     await create(kube, shop_route(namespace))
@@ -137,11 +138,39 @@ async def test_a_user_edit_to_another_rule_between_read_and_write_survives_the_r
             await user_json_patch(control_plane, namespace, user_edit)
 
     api = Interleaved(kube, user_edits_once)
-    assert await GatewayApiRouter(api).set_weights(target(namespace), canary_weight=30)
+    # More traffic for the canary is never re-applied on a route its decision did not see.
+    with pytest.raises(RouteChangedUnderDecisionError) as raised:
+        await GatewayApiRouter(api).set_weights(target(namespace), canary_weight=30)
+    assert api.outcomes == ["Invalid"]  # the guard caught the race
+    fresh = raised.value.route
+    assert fresh["spec"]["rules"][0]["matches"][-1] == user_edit[0]["value"]
+    assert weights(fresh) == {"web-stable": 100, "shadow": 0, "web-canary": 0}
+    # The next pass decides again on the fresh route; the user's edit survives.
+    assert await GatewayApiRouter(kube).set_weights(
+        target(namespace), canary_weight=30, route=fresh
+    )
     after = await kube.get(HTTPROUTE, "shop", namespace)
-    assert api.outcomes == ["Invalid", "ok"]  # the guard caught the race; the retry re-read
     assert after["spec"]["rules"][0]["matches"][-1] == user_edit[0]["value"]
     assert weights(after) == {"web-stable": 70, "shadow": 0, "web-canary": 30}
+
+
+async def test_a_write_towards_stable_is_retried_on_the_fresh_route(
+    kube: Kube, namespace: str, control_plane: Any
+) -> None:
+    await create(kube, shop_route(namespace))
+    await GatewayApiRouter(kube).set_weights(target(namespace), canary_weight=30)
+    user_edit = [{"op": "add", "path": "/metadata/annotations", "value": {"team": "web"}}]
+
+    async def user_edits_once(attempt: int) -> None:
+        if attempt == 1:
+            await user_json_patch(control_plane, namespace, user_edit)
+
+    api = Interleaved(kube, user_edits_once)
+    assert await GatewayApiRouter(api).set_weights(target(namespace), canary_weight=0)
+    assert api.outcomes == ["Invalid", "ok"]  # a rollback is re-applied at once
+    after = await kube.get(HTTPROUTE, "shop", namespace)
+    assert weights(after) == {"web-stable": 100, "shadow": 0, "web-canary": 0}
+    assert after["metadata"]["annotations"] == {"team": "web"}
 
 
 async def test_a_reorder_of_backend_refs_is_caught_by_the_identity_test_alone(
@@ -162,8 +191,14 @@ async def test_a_reorder_of_backend_refs_is_caught_by_the_identity_test_alone(
     unchanged = await kube.get(HTTPROUTE, "shop", namespace)
     assert unchanged["metadata"]["resourceVersion"] == reordered["metadata"]["resourceVersion"]
 
-    # The router itself, handed the stale copy, re-reads and writes the weights by identity.
-    assert await GatewayApiRouter(kube).set_weights(target(namespace), canary_weight=40, route=read)
+    # The router, handed the stale copy, re-reads; the raise is decided again on the fresh copy
+    # and then written by identity.
+    with pytest.raises(RouteChangedUnderDecisionError) as raised:
+        await GatewayApiRouter(kube).set_weights(target(namespace), canary_weight=40, route=read)
+    fresh = raised.value.route
+    assert await GatewayApiRouter(kube).set_weights(
+        target(namespace), canary_weight=40, route=fresh
+    )
     after = await kube.get(HTTPROUTE, "shop", namespace)
     assert [b["name"] for b in after["spec"]["rules"][1]["backendRefs"]] == [
         "web-canary",
@@ -228,6 +263,7 @@ async def test_a_route_that_changes_before_every_write_is_given_up_after_bounded
     kube: Kube, namespace: str
 ) -> None:
     await create(kube, shop_route(namespace))
+    await GatewayApiRouter(kube).set_weights(target(namespace), canary_weight=10)
 
     async def someone_always_writes(attempt: int) -> None:
         patch = {"metadata": {"annotations": {"example.com/touched": str(attempt)}}}
@@ -235,10 +271,10 @@ async def test_a_route_that_changes_before_every_write_is_given_up_after_bounded
 
     api = Interleaved(kube, someone_always_writes)
     with pytest.raises(RouteContendedError):
-        await GatewayApiRouter(api, attempts=3).set_weights(target(namespace), canary_weight=10)
+        await GatewayApiRouter(api, attempts=3).set_weights(target(namespace), canary_weight=0)
     after = await kube.get(HTTPROUTE, "shop", namespace)
     assert api.outcomes == ["Invalid"] * 3
-    assert weights(after) == {"web-stable": 100, "shadow": 0, "web-canary": 0}
+    assert weights(after) == {"web-stable": 90, "shadow": 0, "web-canary": 10}
 
 
 async def test_grpcroute_weights_are_set_by_the_same_router(kube: Kube, namespace: str) -> None:
