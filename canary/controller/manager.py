@@ -44,12 +44,11 @@ class Caches:
     """The Canaries that name each route, kept by the manager from the Canary watch."""
 
     def index_canary(self, old: JsonObj | None, new: JsonObj | None) -> None:
-        for obj, keep in ((old, False), (new, True)):
-            if obj is None:
-                continue
-            key = key_of(obj["metadata"]["namespace"], obj["metadata"]["name"])
-            keys = self.by_route.setdefault(route_of(obj), set())
-            keys.add(key) if keep else keys.discard(key)
+        """Move a Canary's key from the route it named (`old`) to the one it names (`new`)."""
+        if old is not None:
+            self.by_route.get(route_of(old), set()).discard(_key(old))
+        if new is not None:
+            self.by_route.setdefault(route_of(new), set()).add(_key(new))
 
     def canaries_on(self, route: RouteKey) -> list[JsonObj]:
         """The cached Canaries that name `route` (namespace, kind, name)."""
@@ -186,6 +185,10 @@ class Manager:
 
     async def stop(self) -> None:
         await self.queue.shutdown()
+
+
+def _key(canary: JsonObj) -> Key:
+    return key_of(canary["metadata"]["namespace"], canary["metadata"]["name"])
 
 
 def route_of(canary: JsonObj) -> RouteKey:
