@@ -1,1 +1,3 @@
-"""The `canary` command line: operator, sandbox, and (later) the SRE/pipeline commands."""
+"""The `canary` command line (also `kubectl canary`): `operator`, the local `demo` and
+`sandbox`, and the SRE/pipeline commands (`get`, `watch`, `wait`, `check`, `promote`, `abort`,
+`pause`, `resume`, `retry`)."""

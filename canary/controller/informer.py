@@ -1,7 +1,9 @@
 """List + watch one resource into an in-memory cache and report every change.
 
-Reconcilers read from this cache, never from the API server. The informer relists when the
-server says 410 Gone and reconnects dropped watches with backoff; it never decides anything.
+Reconcilers read the watched kinds from this cache, not from the API server. The informer
+relists when the server says 410 Gone and reconnects dropped watches with a short backoff (at
+most 4 s, so the operator resumes within seconds of an API server's return); it never decides
+anything.
 """
 
 from __future__ import annotations

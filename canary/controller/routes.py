@@ -1,7 +1,9 @@
 """Observe a Canary's route from the caches, judged by the router's pure `observe_route`.
 
 `CacheReader` lets the router's reading code run against the informer caches instead of the
-API server, so a reconcile never reads the API. Nothing here decides anything.
+API server, so observing a route never reads the API (a reconcile reads it only to confirm a
+write on a live copy, and the metrics sampler reads a gate's Secret). Nothing here decides
+anything.
 """
 
 from __future__ import annotations

@@ -76,9 +76,10 @@ Action = SetWeights | RewriteRoute | EmitEvent
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of one `decide()`: execute `actions` in order, then write `status` (once, if
-    it differs from the old one), then reconcile again after `requeue_after` (None: only when
-    something changes). `reasons` are sentences for the reconcile's log line."""
+    """The outcome of one `decide()`: write `status` (once, if it differs from the old one, and
+    before anything else: the decision is durable before traffic moves), then carry out
+    `actions` in order, then reconcile again after `requeue_after` (None: only when something
+    changes). `reasons` are sentences for the reconcile's log line."""
 
     actions: tuple[Action, ...]
     status: CanaryStatus

@@ -1,4 +1,6 @@
-"""Metric providers by the name a Canary uses (`provider: prometheus`).
+"""Metric providers by name. The Canary API has no `provider` field yet: every gate is a
+Prometheus query, and the sampler asks for `prometheus`. A second provider is added here, with
+the spec field that names it.
 
 An unknown name is an `UnknownProviderError`, never a silent fallback to a default provider.
 """
