@@ -92,6 +92,12 @@ class RuleWeights:
     stable: int
     canary: int
 
+    @property
+    def canary_share(self) -> int:
+        """The canary's share of this rule's traffic, in percent."""
+        total = self.stable + self.canary
+        return 0 if total == 0 else round(100 * self.canary / total)
+
 
 @dataclass(frozen=True)
 class RouteObservation:
@@ -111,13 +117,8 @@ class RouteObservation:
     @property
     def canary_weight(self) -> int | None:
         """The canary's share in percent if every managed rule agrees, else None."""
-        shares = {_share(rule) for rule in self.rules}
+        shares = {rule.canary_share for rule in self.rules}
         return shares.pop() if len(shares) == 1 else None
-
-
-def _share(rule: RuleWeights) -> int:
-    total = rule.stable + rule.canary
-    return 0 if total == 0 else round(100 * rule.canary / total)
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,7 @@ def canary_shares(
 ) -> list[int]:
     """The canary's share (percent) in each complete managed rule of `route`."""
     managed, _ = find_managed(route, stable=stable, canary=canary, rule_names=rule_names)
-    shares = []
-    for rule in rule_weights(route, managed):
-        total = rule.stable + rule.canary
-        shares.append(0 if total == 0 else round(100 * rule.canary / total))
-    return shares
+    return [rule.canary_share for rule in rule_weights(route, managed)]
 
 
 def weight_patch(
