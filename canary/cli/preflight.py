@@ -17,15 +17,14 @@ from canary.cli.findings import Finding, Severity, route_findings, service_findi
 from canary.cli.gates import metric_findings, probe_finding
 from canary.cli.manifest import Manifest, rendering_findings, validation_findings
 from canary.cli.snapshot import Snapshot, snapshot
-from canary.controller.manager import route_of
-from canary.controller.metrics import MetricsSampler
-from canary.controller.routes import claim_of, target_of
-from canary.controller.settings import OperatorSettings
 from canary.core.ownership import owner_of
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE, SERVICE, JsonObj
 from canary.providers.queries import renderable_only
+from canary.providers.sampler import GateSampler
+from canary.routers.refs import RouteKey
 from canary.routers.surroundings import diagnose
+from canary.routers.target import claim_of, route_of, target_of
 
 PROBE = MetricGate(name="reachable", query="vector(1)", min=0)
 
@@ -84,7 +83,7 @@ async def ownership_findings(kube: Kube, canary: Canary) -> list[Finding]:
     # A Canary not created yet would be the newest claim on the route.
     me = claim_of(mine or {"metadata": {"name": name, "creationTimestamp": "~"},
                            "spec": canary.spec.to_api()})
-    route = (ns, str(canary.spec.route_ref.kind), canary.spec.route_ref.name)
+    route = RouteKey(ns, canary.spec.route_ref.name, str(canary.spec.route_ref.kind))
     rivals = [claim_of(o) for o in others if route_of(o) == route]
     owner = owner_of(me, rivals)
     if owner is None:
@@ -133,7 +132,7 @@ async def _metrics(
     analysis = spec.analysis
     if analysis is None or not (analysis.metrics or analysis.min_requests):
         return []
-    sampler = MetricsSampler(kube, OperatorSettings(prometheus_address=address))
+    sampler = GateSampler(kube, default_address=address)
     try:
         probe = analysis.model_copy(update={"metrics": (PROBE,), "min_requests": None})
         (reached,), _ = await sampler.sample(ns, name, spec.model_copy(update={"analysis": probe}))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from canary.api.spec import CanarySpec
 from canary.core.observations import MetricSample, SampleOutcome
-from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.base import MetricProvider, PrometheusEndpoint
 from canary.providers.registry import create_provider
 from canary.providers.render import TemplateError, render
 
@@ -55,7 +55,7 @@ class SplitSource:
     def __init__(self, address: str, query: str = DEFAULT_SPLIT_QUERY) -> None:
         self._query = query
         self._provider: MetricProvider = create_provider(
-            "prometheus", PrometheusConfig(address=address, timeout=5.0)
+            "prometheus", PrometheusEndpoint(address=address, timeout=5.0)
         )
 
     async def observe(self, namespace: str, spec: CanarySpec) -> Split:

@@ -7,40 +7,23 @@ forever: it is reported as an event and the finalizer is removed.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import structlog
 from pydantic import ValidationError
 
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus, Phase
-from canary.controller.events import EventSink
-from canary.controller.manager import Caches
-from canary.controller.outcome import Done, Outcome, TemporaryError
-from canary.controller.routes import owner_of_weights, target_of
+from canary.controller.caches import Caches
+from canary.controller.effects import Effects
+from canary.controller.result import Done, Result, TemporaryError
+from canary.controller.routes import owner_of_weights
 from canary.kube.client import Kube
 from canary.kube.errors import Conflict, Forbidden, Invalid, KubeError, NotFound
 from canary.kube.resources import CANARY, JsonObj
-from canary.routers.base import TrafficRouter
 from canary.routers.errors import RouteNotFoundError, RouterError
+from canary.routers.target import target_of
 
 FINALIZER = "rollouts.canary-operator.io/restore-stable"
 log = structlog.get_logger("canary.finalizer")
-
-
-class Host(Protocol):
-    @property
-    def kube(self) -> Kube: ...
-
-    @property
-    def caches(self) -> Caches: ...
-
-    @property
-    def events(self) -> EventSink: ...
-
-    def router(self, kind: str) -> TrafficRouter: ...
-
-    def cached_route(self, obj: JsonObj, spec: CanarySpec) -> JsonObj | None: ...
 
 
 async def ensure(kube: Kube, caches: Caches, obj: JsonObj) -> JsonObj:
@@ -56,7 +39,7 @@ async def ensure(kube: Kube, caches: Caches, obj: JsonObj) -> JsonObj:
     return written
 
 
-async def finalize(host: Host, obj: JsonObj) -> Outcome:
+async def finalize(effects: Effects, obj: JsonObj) -> Result:
     """Restore stable if a rollout is under way, then let the object go."""
     finalizers = list(obj["metadata"].get("finalizers") or [])
     if FINALIZER not in finalizers:
@@ -70,10 +53,10 @@ async def finalize(host: Host, obj: JsonObj) -> Outcome:
     rolling_back = status.phase is Phase.ROLLING_BACK
     unfinished = status.phase.active and (status.canary_weight > 0 or rolling_back)
     # A Canary that does not own the route's weights never wrote them: leave them to the owner.
-    if spec is not None and unfinished and owner_of_weights(host.caches, obj) is None:
-        await _restore_stable(host, obj, spec)
+    if spec is not None and unfinished and owner_of_weights(effects.caches, obj) is None:
+        await _restore_stable(effects, obj, spec)
     try:
-        await _set_finalizers(host.kube, obj, [f for f in finalizers if f != FINALIZER])
+        await _set_finalizers(effects.kube, obj, [f for f in finalizers if f != FINALIZER])
     except Conflict as exc:
         raise TemporaryError("Canary changed while removing the finalizer", delay=0) from exc
     except NotFound:
@@ -81,14 +64,14 @@ async def finalize(host: Host, obj: JsonObj) -> Outcome:
     return Done()
 
 
-async def _restore_stable(host: Host, obj: JsonObj, spec: CanarySpec) -> None:
+async def _restore_stable(effects: Effects, obj: JsonObj, spec: CanarySpec) -> None:
     target = target_of(obj["metadata"]["namespace"], spec)
     try:
-        await host.router(target.route.kind).set_weights(
-            target, canary_weight=0, route=host.cached_route(obj, spec)
+        await effects.router(target.route.kind).set_weights(
+            target, canary_weight=0, route=effects.cached_route(target)
         )
     except (RouteNotFoundError, NotFound):
-        await host.events.emit(
+        await effects.events.emit(
             obj,
             type="Warning",
             reason="WeightsNotRestored",
@@ -96,7 +79,7 @@ async def _restore_stable(host: Host, obj: JsonObj, spec: CanarySpec) -> None:
         )
         return
     except (Forbidden, Invalid, RouterError) as exc:
-        await host.events.emit(
+        await effects.events.emit(
             obj,
             type="Warning",
             reason="WeightsNotRestored",
@@ -106,7 +89,7 @@ async def _restore_stable(host: Host, obj: JsonObj, spec: CanarySpec) -> None:
         return
     except KubeError as exc:
         raise TemporaryError(f"restoring stable weights: {exc}") from exc
-    await host.events.emit(
+    await effects.events.emit(
         obj,
         type="Normal",
         reason="WeightsRestored",

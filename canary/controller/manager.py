@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import structlog
 
+from canary.controller.caches import Caches
 from canary.controller.clock import Clock
 from canary.controller.informer import Informer
-from canary.controller.queue import Key, WorkQueue, key_of, split_key
+from canary.controller.queue import Key, WorkQueue, key_of
 from canary.controller.settings import OperatorSettings
 from canary.controller.workers import Reconcile, run_workers
 from canary.kube.client import Kube
@@ -22,66 +22,20 @@ from canary.kube.resources import (
     CANARY,
     GATEWAY,
     GATEWAYCLASS,
-    GRPCROUTE,
-    HTTPROUTE,
     INGRESS,
     REFERENCEGRANT,
     SERVICE,
     JsonObj,
     Resource,
 )
+from canary.routers.refs import RouteKey
+from canary.routers.registry import ROUTE_RESOURCES
+from canary.routers.target import route_of
 
 log = structlog.get_logger("canary.manager")
-RouteKey = tuple[str, str, str]  # namespace, kind, name
 
 
-@dataclass
-class Caches:
-    """Every cache a reconcile reads from, one informer per kind (and per watched namespace)."""
-
-    by_kind: dict[str, list[Informer]] = field(default_factory=dict)
-    by_route: dict[RouteKey, set[Key]] = field(default_factory=dict)
-    """The Canaries that name each route, kept by the manager from the Canary watch."""
-
-    def index_canary(self, old: JsonObj | None, new: JsonObj | None) -> None:
-        """Move a Canary's key from the route it named (`old`) to the one it names (`new`)."""
-        if old is not None:
-            self.by_route.get(route_of(old), set()).discard(_key(old))
-        if new is not None:
-            self.by_route.setdefault(route_of(new), set()).add(_key(new))
-
-    def canaries_on(self, route: RouteKey) -> list[JsonObj]:
-        """The cached Canaries that name `route` (namespace, kind, name)."""
-        found = (self.get(CANARY, *split_key(k)) for k in sorted(self.by_route.get(route, ())))
-        return [obj for obj in found if obj is not None]
-
-    def get(self, resource: Resource, namespace: str, name: str) -> JsonObj | None:
-        for informer in self.by_kind.get(resource.plural, []):
-            found = informer.get(namespace if resource.namespaced else "", name)
-            if found is not None:
-                return found
-        return None
-
-    def items(self, resource: Resource, namespace: str | None = None) -> list[JsonObj]:
-        return [
-            obj
-            for informer in self.by_kind.get(resource.plural, [])
-            for obj in informer.items(namespace)
-        ]
-
-    def upsert(self, resource: Resource, obj: JsonObj) -> None:
-        """Write our own write's result through to the cache that holds the object."""
-        namespace = obj.get("metadata", {}).get("namespace")
-        for informer in self.by_kind.get(resource.plural, []):
-            if informer.namespace in (None, namespace):
-                informer.upsert(obj)
-                return
-
-    def all(self) -> list[Informer]:
-        return [informer for informers in self.by_kind.values() for informer in informers]
-
-
-WATCHED_FOR_ROUTES = (HTTPROUTE, GRPCROUTE, SERVICE, REFERENCEGRANT, GATEWAY)
+WATCHED_FOR_ROUTES = (*ROUTE_RESOURCES.values(), SERVICE, REFERENCEGRANT, GATEWAY)
 CLUSTER_WIDE = (GATEWAYCLASS, INGRESS)  # read wherever they are: classes, conflicting hosts
 
 
@@ -156,8 +110,8 @@ class Manager:
         kind = str(obj.get("kind", ""))
         namespace = str(obj.get("metadata", {}).get("namespace", ""))
         name = str(obj.get("metadata", {}).get("name", ""))
-        if kind in ("HTTPRoute", "GRPCRoute"):
-            return sorted(self.caches.by_route.get((namespace, kind, name), set()))
+        if kind in ROUTE_RESOURCES:
+            return sorted(self.caches.by_route.get(RouteKey(namespace, name, kind), set()))
         scope = namespace if kind == "Service" else None
         return [
             key_of(c["metadata"]["namespace"], c["metadata"]["name"])
@@ -185,17 +139,6 @@ class Manager:
 
     async def stop(self) -> None:
         await self.queue.shutdown()
-
-
-def _key(canary: JsonObj) -> Key:
-    return key_of(canary["metadata"]["namespace"], canary["metadata"]["name"])
-
-
-def route_of(canary: JsonObj) -> RouteKey:
-    """The route a Canary names: (namespace, kind, name)."""
-    ref = canary.get("spec", {}).get("routeRef", {})
-    namespace = str(canary["metadata"]["namespace"])
-    return namespace, str(ref.get("kind", "HTTPRoute")), str(ref.get("name", ""))
 
 
 def _claim_changed(old: JsonObj | None, new: JsonObj | None) -> bool:

@@ -8,38 +8,35 @@ crash in between only leaves the route behind its status (docs/architecture.md).
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
+from canary.api.conditions import ConditionReason
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus
 from canary.controller import finalizer
+from canary.controller.caches import Caches
 from canary.controller.clock import Clock
+from canary.controller.effects import Effects
 from canary.controller.events import EventSink
 from canary.controller.executor import execute
-from canary.controller.manager import Caches
-from canary.controller.metrics import MetricsSampler
-from canary.controller.outcome import Done, Outcome, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, split_key
-from canary.controller.routes import (
-    ROUTE_RESOURCES,
-    cached_route,
-    observe,
-    owner_of_weights,
-    target_of,
-)
+from canary.controller.result import Done, RequeueAfter, Result, TemporaryError
+from canary.controller.routes import observe, owner_of_weights
 from canary.core.decide import decide, needs_metrics, reject_spec
 from canary.core.decision import Decision
 from canary.core.observations import MetricSample, Observations
 from canary.kube.client import Kube
 from canary.kube.errors import Conflict, Invalid
-from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
+from canary.kube.resources import CANARY, JsonObj
 from canary.providers.queries import unrenderable_queries
-from canary.routers.base import TrafficRouter
-from canary.routers.registry import router_for
+from canary.providers.sampler import GateSampler
+from canary.routers.registry import ROUTE_RESOURCES, supported_kinds
+from canary.routers.target import target_of
 from canary.telemetry.metrics import METRICS
 
 log = structlog.get_logger("canary.reconcile")
@@ -57,7 +54,7 @@ class Reconciler:
         *,
         kube: Kube,
         caches: Caches,
-        sampler: MetricsSampler,
+        sampler: GateSampler,
         events: EventSink,
         clock: Clock,
     ) -> None:
@@ -66,11 +63,9 @@ class Reconciler:
         self._sampler = sampler
         self._events = events
         self._clock = clock
+        self._effects = Effects(kube=kube, caches=caches, events=events)
 
-    def router(self, kind: str) -> TrafficRouter:
-        return router_for(kind, self._kube)
-
-    async def __call__(self, key: Key) -> Outcome:
+    async def __call__(self, key: Key) -> Result:
         started = time.perf_counter()
         namespace, name = split_key(key)
         obj = self._caches.get(CANARY, namespace, name)
@@ -78,7 +73,7 @@ class Reconciler:
             METRICS.forget_canary(namespace, name)
             return Done()
         if obj["metadata"].get("deletionTimestamp"):
-            return await finalizer.finalize(self, obj)
+            return await finalizer.finalize(self._effects, obj)
         obj = await finalizer.ensure(self._kube, self._caches, obj)
         decision, spec = await self._decide(obj)
         old = _status_of(obj)
@@ -86,7 +81,7 @@ class Reconciler:
         # or a failed write in between only leaves a route behind its status, which the next
         # pass carries forward (a rollback included: RollingBack only ever writes 0 %).
         wrote_status = await self._write_status(obj, old, decision)
-        wrote_route = await execute(self, obj, spec, decision.actions)
+        wrote_route = await execute(self._effects, obj, spec, decision.actions)
         METRICS.record_status(namespace, name, old=old, new=decision.status)
         _log_line(
             obj,
@@ -104,13 +99,17 @@ class Reconciler:
         generation = int(meta.get("generation") or 0)
         status = _status_of(obj)
         now = self._clock.now()
+        reject = functools.partial(reject_spec, status, now=now, generation=generation)
         try:
             spec = CanarySpec.model_validate(obj.get("spec") or {})
         except ValidationError as exc:
-            return reject_spec(status, problem=_problem(exc), now=now, generation=generation), None
+            return reject(problem=_problem(exc)), None
+        kind = str(spec.route_ref.kind)
+        if kind not in ROUTE_RESOURCES:  # the router registry is the one list of kinds
+            problem = f"routeRef.kind {kind} is not supported (supported: {supported_kinds()})"
+            return reject(problem=problem, why=ConditionReason.UNSUPPORTED_ROUTE_KIND), None
         if problems := unrenderable_queries(spec, namespace=meta["namespace"], name=meta["name"]):
-            problem = "; ".join(map(str, problems))
-            return reject_spec(status, problem=problem, now=now, generation=generation), None
+            return reject(problem="; ".join(map(str, problems))), None
         route = await observe(self._caches, target_of(meta["namespace"], spec))
         owner = owner_of_weights(self._caches, obj)
         samples: tuple[MetricSample, ...] = ()
@@ -163,25 +162,6 @@ class Reconciler:
             raise TemporaryError("the Canary changed since it was read", delay=0) from exc
         self._caches.upsert(CANARY, written)
         return True
-
-    def cached_route(self, obj: JsonObj, spec: CanarySpec) -> JsonObj | None:
-        return cached_route(self._caches, target_of(obj["metadata"]["namespace"], spec))
-
-    def remember_route(self, route: JsonObj) -> None:
-        resource = ROUTE_RESOURCES.get(str(route.get("kind", "HTTPRoute")), HTTPROUTE)
-        self._caches.upsert(resource, route)
-
-    @property
-    def events(self) -> EventSink:
-        return self._events
-
-    @property
-    def kube(self) -> Kube:
-        return self._kube
-
-    @property
-    def caches(self) -> Caches:
-        return self._caches
 
 
 def _status_of(obj: JsonObj) -> CanaryStatus:

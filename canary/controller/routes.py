@@ -1,24 +1,23 @@
-"""Observe a Canary's route from the caches, judged by the router's pure `observe_route`.
+"""Observe a Canary's route from the caches, judged by the router's pure diagnosis.
 
 `CacheReader` lets the router's reading code run against the informer caches instead of the
-API server, so observing a route never reads the API (a reconcile reads it only to confirm a
-write on a live copy, and the metrics sampler reads a gate's Secret). Nothing here decides
-anything.
+API server, so observing a route never reads the API. (The reconcile's other reads: the metric
+sampler reads a gate's Secret live, and a route write re-reads the route to confirm it.)
+Nothing here decides anything.
 """
 
 from __future__ import annotations
 
 import builtins
 
-from canary.api.spec import CanarySpec
-from canary.controller.manager import Caches, route_of
+from canary.controller.caches import Caches
 from canary.core.observations import RouteObservation
-from canary.core.ownership import Claim, owner_of
-from canary.kube.resources import GRPCROUTE, HTTPROUTE, JsonObj, Resource
-from canary.routers.refs import BackendKey, RouteRef, RouteTarget
+from canary.core.ownership import owner_of
+from canary.kube.resources import JsonObj, Resource
+from canary.routers.refs import RouteTarget
+from canary.routers.registry import ROUTE_RESOURCES
 from canary.routers.surroundings import diagnose
-
-ROUTE_RESOURCES: dict[str, Resource] = {"HTTPRoute": HTTPROUTE, "GRPCRoute": GRPCROUTE}
+from canary.routers.target import claim_of, route_of
 
 
 class CacheReader:
@@ -46,19 +45,10 @@ class CacheReader:
         )
 
 
-def target_of(namespace: str, spec: CanarySpec) -> RouteTarget:
-    """What the router needs to find the managed weights of this Canary."""
-    ref = spec.route_ref
-    return RouteTarget(
-        route=RouteRef(namespace=namespace, name=ref.name, kind=str(ref.kind)),
-        stable=BackendKey(spec.stable.name, spec.stable.port),
-        canary=BackendKey(spec.canary.name, spec.canary.port),
-        rule_names=tuple(ref.rule_names) if ref.rule_names is not None else None,
-    )
-
-
 def cached_route(caches: Caches, target: RouteTarget) -> JsonObj | None:
-    resource = ROUTE_RESOURCES.get(target.route.kind, HTTPROUTE)
+    resource = ROUTE_RESOURCES.get(target.route.kind)
+    if resource is None:
+        return None
     return caches.get(resource, target.route.namespace, target.route.name)
 
 
@@ -71,14 +61,3 @@ def owner_of_weights(caches: Caches, canary: JsonObj) -> str | None:
     """Another cached Canary that owns the weights `canary` would steer (the oldest naming the
     same route and a shared backend), or None when `canary` owns them."""
     return owner_of(claim_of(canary), (claim_of(o) for o in caches.canaries_on(route_of(canary))))
-
-
-def claim_of(canary: JsonObj) -> Claim:
-    """A Canary's claim on its route's weights, from its manifest."""
-    spec = canary.get("spec") or {}
-    backends = frozenset(
-        (str(ref.get("name", "")), int(ref.get("port") or 0))
-        for ref in (spec.get("stable") or {}, spec.get("canary") or {})
-    )
-    meta = canary["metadata"]
-    return Claim(str(meta["name"]), str(meta.get("creationTimestamp", "")), backends)

@@ -14,15 +14,16 @@ from pathlib import Path
 import structlog
 
 from canary.controller import failpoints
+from canary.controller.caches import Caches
 from canary.controller.clock import Clock, RealClock
 from canary.controller.events import EventRecorder
 from canary.controller.leader import LeaderElector
-from canary.controller.manager import Caches, Manager
-from canary.controller.metrics import MetricsSampler
+from canary.controller.manager import Manager
 from canary.controller.queue import WorkQueue
 from canary.controller.reconciler import Reconciler
 from canary.controller.settings import OperatorSettings
 from canary.controller.workers import Reconcile
+from canary.providers.sampler import GateSampler
 from canary.telemetry.health import HealthServer, HealthState, heartbeat
 from canary.telemetry.metrics import METRICS, serve_metrics
 
@@ -44,7 +45,7 @@ async def run_operator(
         kubeconfig=kubeconfig, context=context, field_manager=settings.field_manager, token=token
     )
     kube.on_error = METRICS.record_api_error
-    sampler = MetricsSampler(kube, settings)
+    sampler = GateSampler(kube, default_address=settings.prometheus_address)
     events = EventRecorder(kube, clock=clock)
 
     def make_reconciler(caches: Caches, queue: WorkQueue) -> Reconcile:

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from canary.controller.outcome import Done, Outcome, PermanentError, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, WorkQueue
+from canary.controller.result import Done, PermanentError, RequeueAfter, Result, TemporaryError
 from canary.kube.errors import KubeError, Unavailable
 from canary.telemetry.metrics import METRICS
 
-Reconcile = Callable[[Key], Awaitable[Outcome]]
+Reconcile = Callable[[Key], Awaitable[Result]]
 log = structlog.get_logger("canary.workers")
 UNREACHABLE_RETRY = 2.0  # seconds between retries while the API server cannot be reached
 

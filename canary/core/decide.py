@@ -87,19 +87,27 @@ def needs_metrics(
     )
 
 
-def reject_spec(status: CanaryStatus, *, problem: str, now: datetime, generation: int) -> Decision:
-    """The Decision for a Canary whose spec does not parse: phase Failed, InvalidSpec=True with
-    `problem` as the message, traffic left as it is."""
-    text = f"The operator cannot read this spec: {problem}. Fix it; traffic is left as it is."
+def reject_spec(
+    status: CanaryStatus,
+    *,
+    problem: str,
+    now: datetime,
+    generation: int,
+    why: ConditionReason = ConditionReason.SPEC_REJECTED,
+) -> Decision:
+    """The Decision for a Canary whose spec the operator cannot act on (it does not parse, a
+    query cannot be rendered, no router drives its route kind): phase Failed, InvalidSpec=True
+    (reason `why`) with `problem` as the message, traffic left as it is."""
+    text = f"The operator cannot act on this spec: {problem}. Fix it; traffic is left as it is."
     phase = status.phase if status.phase.keeps_phase_when_invalid else Phase.FAILED
-    reason = kept_reason(status) if phase is status.phase else ConditionReason.SPEC_REJECTED
+    reason = kept_reason(status) if phase is status.phase else why
     new = status.model_copy(update={"phase": phase, "observed_generation": generation})
     situation = Situation(
         phase=phase,
         reason=reason,
         message=text,
         route_problem=None,
-        invalid=(ConditionReason.SPEC_REJECTED, text),
+        invalid=(why, text),
         paused_by_spec=False,
     )
     return _decision(

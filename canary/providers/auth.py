@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 
 TOKEN_KEY = "token"
 USERNAME_KEY = "username"
@@ -30,7 +30,7 @@ class SecretAuth:
     bearer_token: str | None = field(default=None, repr=False)
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
 
-    def apply(self, config: PrometheusConfig) -> PrometheusConfig:
+    def apply(self, config: PrometheusEndpoint) -> PrometheusEndpoint:
         """`config` with these credentials instead of whatever it had."""
         return dataclasses.replace(
             config, bearer_token=self.bearer_token, basic_auth=self.basic_auth

@@ -34,7 +34,7 @@ class MetricProvider(Protocol):
 
 
 @dataclass(frozen=True)
-class PrometheusConfig:
+class PrometheusEndpoint:
     """How to reach one Prometheus-compatible API (Prometheus, Thanos, Mimir, VictoriaMetrics).
 
     Credentials arrive as plain values (the reconciler resolves Secrets, see

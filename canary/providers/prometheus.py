@@ -21,7 +21,7 @@ from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from canary.core.observations import MetricSample
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 from canary.providers.results import sample_from_result
 
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((b'.*'|b\".*\")\)\Z", re.DOTALL)
@@ -32,7 +32,7 @@ _AUTH_HINT = "; check the credentials (bearer token or basic auth) of this provi
 class PrometheusProvider:
     """Queries one Prometheus API; implements `canary.providers.base.MetricProvider`."""
 
-    def __init__(self, config: PrometheusConfig) -> None:
+    def __init__(self, config: PrometheusEndpoint) -> None:
         self._config = config
         # Credentials and trust live on the session; the client adds nothing of its own.
         session = requests.Session()
@@ -53,7 +53,7 @@ class PrometheusProvider:
         self._closed = False
 
     @property
-    def config(self) -> PrometheusConfig:
+    def config(self) -> PrometheusEndpoint:
         return self._config
 
     async def query(self, metric: str, promql: str) -> MetricSample:
@@ -94,7 +94,7 @@ class PrometheusProvider:
         await self.aclose()
 
 
-def describe_failure(exc: BaseException, config: PrometheusConfig) -> str:
+def describe_failure(exc: BaseException, config: PrometheusEndpoint) -> str:
     """A one-line reason for a failed query: status and Prometheus' error, or the cause."""
     where = config.base_url
     if isinstance(exc, PrometheusApiClientException):
@@ -115,7 +115,7 @@ def describe_failure(exc: BaseException, config: PrometheusConfig) -> str:
     return f"query to {where} failed: {type(exc).__name__}: {exc}"[:500]
 
 
-def _timed_out(config: PrometheusConfig) -> str:
+def _timed_out(config: PrometheusEndpoint) -> str:
     return f"no answer from Prometheus at {config.base_url} within {config.timeout:g}s"
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.base import MetricProvider, PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 
-ProviderFactory = Callable[[PrometheusConfig], MetricProvider]
+ProviderFactory = Callable[[PrometheusEndpoint], MetricProvider]
 
 PROVIDERS: Mapping[str, ProviderFactory] = MappingProxyType(
     {
@@ -26,7 +26,7 @@ class UnknownProviderError(LookupError):
     """The Canary names a provider this operator does not have."""
 
 
-def create_provider(name: str, config: PrometheusConfig) -> MetricProvider:
+def create_provider(name: str, config: PrometheusEndpoint) -> MetricProvider:
     """A new provider of kind `name`; the caller owns it and must `aclose()` it."""
     factory = PROVIDERS.get(name)
     if factory is None:

@@ -18,7 +18,7 @@ from canary.routers.errors import (
 from canary.routers.gatewayapi import GatewayApiRouter
 from canary.routers.observe import observe_route
 from canary.routers.patches import rewrite_patch, weight_patch
-from canary.routers.refs import BackendKey, RouteRef, RouteTarget
+from canary.routers.refs import BackendKey, RouteKey, RouteTarget
 from canary.routers.registry import router_for
 from canary.routers.rules import managed_rules
 
@@ -29,9 +29,9 @@ __all__ = [
     "RouteApi",
     "RouteChangedUnderDecisionError",
     "RouteContendedError",
+    "RouteKey",
     "RouteNotFoundError",
     "RoutePatchRejectedError",
-    "RouteRef",
     "RouteShapeError",
     "RouteTarget",
     "RouterError",

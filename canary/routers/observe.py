@@ -14,7 +14,7 @@ from canary.kube.resources import JsonObj
 from canary.routers.attachment import parent_issues
 from canary.routers.backendrefs import grant_issues
 from canary.routers.hostnames import ingress_conflicts
-from canary.routers.refs import BackendKey, RouteRef
+from canary.routers.refs import BackendKey, RouteKey
 from canary.routers.rules import find_managed, rule_weights
 
 
@@ -33,7 +33,7 @@ def observe_route(
     services: Mapping[tuple[str, str], JsonObj],
     reference_grants: Iterable[JsonObj],
     ingresses: Iterable[JsonObj],
-    ref: RouteRef | None = None,
+    ref: RouteKey | None = None,
     missing_gateways: Collection[tuple[str, str]] | None = None,
 ) -> RouteObservation:
     """The managed weights and every diagnosed problem; `ref` names a route that is missing.

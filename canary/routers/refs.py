@@ -31,7 +31,7 @@ class BackendKey:
 
 
 @dataclass(frozen=True)
-class RouteRef:
+class RouteKey:
     """Which route: its kind (HTTPRoute, GRPCRoute), namespace and name."""
 
     namespace: str
@@ -46,7 +46,7 @@ class RouteRef:
 class RouteTarget:
     """Everything a router needs to find the weights it manages in one route."""
 
-    route: RouteRef
+    route: RouteKey
     stable: BackendKey
     canary: BackendKey
     rule_names: tuple[str, ...] | None = None  # None: every rule holding both backends

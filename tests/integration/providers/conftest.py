@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from canary.core.observations import MetricSample
-from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.base import MetricProvider, PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 from canary.sandbox.controlplane import certs
 from canary.sandbox.exporter import Exporter
@@ -46,7 +46,7 @@ def prometheus(exporter: Exporter) -> Iterator[PrometheusServer]:
 
 @pytest.fixture
 async def provider(prometheus: PrometheusServer) -> AsyncIterator[PrometheusProvider]:
-    async with PrometheusProvider(PrometheusConfig(prometheus.url, timeout=5)) as running:
+    async with PrometheusProvider(PrometheusEndpoint(prometheus.url, timeout=5)) as running:
         yield running
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from canary.core.observations import SampleOutcome
 from canary.providers.auth import auth_from_secret_data
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 from canary.sandbox.prometheus import PrometheusServer
 
@@ -20,12 +20,12 @@ def _secret(**values: str) -> dict[str, str]:
     return {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
 
 
-def _basic(server: PrometheusServer, *, password: str | None = None) -> PrometheusConfig:
+def _basic(server: PrometheusServer, *, password: str | None = None) -> PrometheusEndpoint:
     assert server.basic_auth is not None and server.tls is not None
     secret = _secret(
         username=server.basic_auth.username, password=password or server.basic_auth.password
     )
-    base = PrometheusConfig(server.url, timeout=5, ca_file=str(server.tls.ca_file))
+    base = PrometheusEndpoint(server.url, timeout=5, ca_file=str(server.tls.ca_file))
     return auth_from_secret_data(secret).apply(base)
 
 
@@ -52,7 +52,7 @@ async def test_a_wrong_password_is_an_error_with_the_status_and_a_hint(
 async def test_tls_is_verified_by_default_and_an_unknown_ca_is_an_error(
     secured_prometheus: PrometheusServer,
 ) -> None:
-    config = PrometheusConfig(secured_prometheus.url, timeout=5)  # system trust store only
+    config = PrometheusEndpoint(secured_prometheus.url, timeout=5)  # system trust store only
     async with PrometheusProvider(config) as provider:
         sample = await provider.query("gate", "vector(7)")
     assert sample.outcome is SampleOutcome.ERROR
@@ -67,7 +67,7 @@ async def test_turning_verification_off_skips_the_certificate_check(
 ) -> None:
     assert secured_prometheus.basic_auth is not None
     user = secured_prometheus.basic_auth
-    config = PrometheusConfig(
+    config = PrometheusEndpoint(
         secured_prometheus.url,
         timeout=5,
         verify_tls=False,
@@ -81,7 +81,7 @@ async def test_turning_verification_off_skips_the_certificate_check(
 async def test_a_bearer_token_from_a_secret_is_sent_on_every_query(bearer_gate: Any) -> None:
     gate = bearer_gate  # a loopback gate in front of the real Prometheus; see conftest
     auth = auth_from_secret_data(_secret(token=gate.token + "\n"))
-    config = auth.apply(PrometheusConfig(gate.url, timeout=5))
+    config = auth.apply(PrometheusEndpoint(gate.url, timeout=5))
     async with PrometheusProvider(config) as provider:
         first = await provider.query("gate", "vector(3)")
         second = await provider.query("gate", "vector(4)")
@@ -92,7 +92,7 @@ async def test_a_bearer_token_from_a_secret_is_sent_on_every_query(bearer_gate: 
 
 
 async def test_a_wrong_bearer_token_is_an_error(bearer_gate: Any) -> None:
-    config = PrometheusConfig(bearer_gate.url, timeout=5, bearer_token="wrong")
+    config = PrometheusEndpoint(bearer_gate.url, timeout=5, bearer_token="wrong")
     async with PrometheusProvider(config) as provider:
         sample = await provider.query("gate", "vector(3)")
     assert sample.outcome is SampleOutcome.ERROR

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from canary.core.observations import MetricSample, SampleOutcome
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 from canary.providers.render import render
 from canary.sandbox.exporter import Exporter
@@ -96,7 +96,7 @@ async def test_several_series_are_an_error_not_a_silent_pick(
 
 async def test_an_unreachable_prometheus_is_an_error_naming_it() -> None:
     address = f"http://{LOOPBACK}:{free_port()}"  # nothing listens here
-    async with PrometheusProvider(PrometheusConfig(address, timeout=5)) as provider:
+    async with PrometheusProvider(PrometheusEndpoint(address, timeout=5)) as provider:
         sample = await provider.query("gate", "vector(1)")
     assert sample.outcome is SampleOutcome.ERROR
     assert f"cannot connect to Prometheus at {address}" in sample.error
@@ -126,6 +126,6 @@ async def test_awkward_names_match_exactly_through_equality_and_regex_matchers(
 async def test_a_fractional_timeout_is_passed_in_a_form_prometheus_accepts(
     prometheus: PrometheusServer,
 ) -> None:
-    async with PrometheusProvider(PrometheusConfig(prometheus.url, timeout=0.5)) as provider:
+    async with PrometheusProvider(PrometheusEndpoint(prometheus.url, timeout=0.5)) as provider:
         sample = await provider.query("gate", "vector(1)")
     assert (sample.outcome, sample.value) == (SampleOutcome.VALUE, 1.0), sample.error

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from canary.core.observations import SampleOutcome
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 from canary.sandbox.prometheus import PrometheusServer
 
@@ -33,9 +33,9 @@ async def test_a_hanging_prometheus_times_out_without_blocking_the_loop_or_a_hea
     prometheus: PrometheusServer,
 ) -> None:
     slow = PrometheusProvider(
-        PrometheusConfig(hanging_server.url, timeout=TIMEOUT, max_concurrent_queries=2)
+        PrometheusEndpoint(hanging_server.url, timeout=TIMEOUT, max_concurrent_queries=2)
     )
-    healthy = PrometheusProvider(PrometheusConfig(prometheus.url, timeout=5))
+    healthy = PrometheusProvider(PrometheusEndpoint(prometheus.url, timeout=5))
     stop = asyncio.Event()
     ticker = asyncio.create_task(_largest_loop_stall(stop))
     started = time.monotonic()
@@ -69,7 +69,7 @@ async def test_a_timed_out_query_does_not_stop_the_next_query_from_the_same_prov
     hanging_server: Any,
     prometheus: PrometheusServer,
 ) -> None:
-    async with PrometheusProvider(PrometheusConfig(hanging_server.url, timeout=TIMEOUT)) as slow:
+    async with PrometheusProvider(PrometheusEndpoint(hanging_server.url, timeout=TIMEOUT)) as slow:
         first = await slow.query("gate", "vector(1)")
         hanging_server.release.set()  # the server now answers, badly: 503
         second = await slow.query("gate", "vector(1)")

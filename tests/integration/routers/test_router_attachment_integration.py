@@ -23,7 +23,7 @@ from canary.kube.resources import (
     SERVICE,
     JsonObj,
 )
-from canary.routers import BackendKey, GatewayApiRouter, RouteRef, RouteTarget
+from canary.routers import BackendKey, GatewayApiRouter, RouteKey, RouteTarget
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ class World:
         self.class_name = f"class-{namespace}"
         self.router = GatewayApiRouter(kube)
         self.target = RouteTarget(
-            RouteRef(namespace, "shop"), BackendKey("web-stable", 80), BackendKey("web-canary", 80)
+            RouteKey(namespace, "shop"), BackendKey("web-stable", 80), BackendKey("web-canary", 80)
         )
 
     async def gateway(self, *, allowed: JsonObj | None = None) -> None:

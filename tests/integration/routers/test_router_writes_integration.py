@@ -20,9 +20,9 @@ from canary.routers import (
     InvalidWeightError,
     RouteChangedUnderDecisionError,
     RouteContendedError,
+    RouteKey,
     RouteNotFoundError,
     RoutePatchRejectedError,
-    RouteRef,
     RouteTarget,
     weight_patch,
 )
@@ -74,7 +74,7 @@ def shop_route(namespace: str) -> JsonObj:
 
 
 def target(namespace: str, name: str = "shop", kind: str = "HTTPRoute") -> RouteTarget:
-    return RouteTarget(RouteRef(namespace, name, kind), STABLE, CANARY)
+    return RouteTarget(RouteKey(namespace, name, kind), STABLE, CANARY)
 
 
 def weights(route: JsonObj, rule: int = 1) -> dict[str, int]:

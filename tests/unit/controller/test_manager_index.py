@@ -8,10 +8,12 @@ import pytest
 
 from canary.controller.clock import VirtualClock
 from canary.controller.manager import Manager
-from canary.controller.outcome import Done, Outcome
 from canary.controller.queue import Key, key_of
+from canary.controller.result import Done, Result
 from canary.controller.settings import OperatorSettings
 from canary.kube.resources import JsonObj
+from canary.routers.refs import RouteKey
+from canary.routers.registry import ROUTE_RESOURCES
 
 pytestmark = pytest.mark.unit
 
@@ -26,7 +28,7 @@ def route(namespace: str, name: str, kind: str = "HTTPRoute") -> JsonObj:
 
 
 def manager() -> Manager:
-    async def reconcile(key: Key) -> Outcome:
+    async def reconcile(key: Key) -> Result:
         return Done()
 
     def make(*_: Any) -> Any:
@@ -44,7 +46,8 @@ async def test_a_route_change_concerns_only_the_canaries_that_reference_it() -> 
     await m._on_canary(None, canary("b", "four", "web"))
     await m._on_canary(None, canary("a", "rpc", "web", kind="GRPCRoute"))
     assert m.canaries_concerned(route("a", "web")) == [key_of("a", "one"), key_of("a", "two")]
-    assert m.canaries_concerned(route("a", "web", "GRPCRoute")) == [key_of("a", "rpc")]
+    # Same namespace and name, another kind: indexed apart (the kind is part of the key).
+    assert m.caches.by_route[RouteKey("a", "web", "GRPCRoute")] == {key_of("a", "rpc")}
     assert m.canaries_concerned(route("c", "web")) == []
 
 
@@ -58,3 +61,10 @@ async def test_a_canary_pointed_at_another_route_leaves_the_old_index_entry() ->
     await m._on_canary(canary("a", "one", "api"), None)
     assert m.canaries_concerned(route("a", "api")) == []
     await m.stop()
+
+
+def test_the_manager_watches_exactly_the_route_kinds_of_the_router_registry() -> None:
+    watched = set(manager().caches.by_kind)
+    routes = {r.plural for r in ROUTE_RESOURCES.values()}
+    assert routes <= watched
+    assert "grpcroutes" not in watched  # a cluster without that CRD must still start

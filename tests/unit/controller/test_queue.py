@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from canary.controller.clock import VirtualClock
-from canary.controller.outcome import Done, Outcome, RequeueAfter, TemporaryError
 from canary.controller.queue import Key, WorkQueue, key_of, split_key
+from canary.controller.result import Done, RequeueAfter, Result, TemporaryError
 from canary.controller.workers import UNREACHABLE_RETRY, process_one
 from canary.kube.errors import Invalid, Unavailable
 
@@ -82,8 +82,8 @@ def test_keys_split_back_into_namespace_and_name() -> None:
     assert split_key(Key("team-a/api")) == ("team-a", "api")
 
 
-async def _run(queue: WorkQueue, outcome: Outcome | Exception) -> None:
-    async def reconcile(key: Key) -> Outcome:
+async def _run(queue: WorkQueue, outcome: Result | Exception) -> None:
+    async def reconcile(key: Key) -> Result:
         if isinstance(outcome, Exception):
             raise outcome
         return outcome

@@ -10,21 +10,21 @@ import pytest
 
 from canary.controller.clock import VirtualClock
 from canary.controller.manager import Manager
-from canary.controller.outcome import Done, Outcome
 from canary.controller.queue import Key
+from canary.controller.result import Done, Result
 from canary.controller.routes import CacheReader, observe
 from canary.controller.settings import OperatorSettings
 from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE, JsonObj
-from canary.routers import BackendKey, RouteRef, RouteTarget
+from canary.routers import BackendKey, RouteKey, RouteTarget
 
 pytestmark = pytest.mark.unit
 
 GW = "gateway.networking.k8s.io"
-TARGET = RouteTarget(RouteRef("shop", "web"), BackendKey("stable", 80), BackendKey("canary", 80))
+TARGET = RouteTarget(RouteKey("shop", "web"), BackendKey("stable", 80), BackendKey("canary", 80))
 
 
 def manager(*namespaces: str) -> Manager:
-    async def reconcile(key: Key) -> Outcome:
+    async def reconcile(key: Key) -> Result:
         return Done()
 
     def make(*_: Any) -> Any:

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 
 pytestmark = pytest.mark.unit
 
 
 def test_tls_verification_is_on_by_default() -> None:
-    assert PrometheusConfig("https://prom:9090").verify_tls is True
+    assert PrometheusEndpoint("https://prom:9090").verify_tls is True
 
 
 def test_credentials_never_appear_in_repr() -> None:
-    token = repr(PrometheusConfig("http://p:9090", bearer_token="s3cr3t"))
-    basic = repr(PrometheusConfig("http://p:9090", basic_auth=("ops", "hunter2")))
+    token = repr(PrometheusEndpoint("http://p:9090", bearer_token="s3cr3t"))
+    basic = repr(PrometheusEndpoint("http://p:9090", basic_auth=("ops", "hunter2")))
     assert "s3cr3t" not in token
     assert "hunter2" not in basic
 
 
 def test_the_base_url_has_no_trailing_slash() -> None:
-    assert PrometheusConfig("http://host/prometheus/").base_url == "http://host/prometheus"
+    assert PrometheusEndpoint("http://host/prometheus/").base_url == "http://host/prometheus"
 
 
 @pytest.mark.parametrize(
@@ -42,4 +42,4 @@ def test_the_base_url_has_no_trailing_slash() -> None:
 def test_invalid_settings_are_rejected(kwargs: dict[str, object], message: str) -> None:
     settings: dict[str, object] = {"address": "http://prom:9090", **kwargs}
     with pytest.raises(ValueError, match=message):
-        PrometheusConfig(**settings)  # type: ignore[arg-type]
+        PrometheusEndpoint(**settings)  # type: ignore[arg-type]

@@ -6,12 +6,12 @@ import pytest
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 from canary.providers.prometheus import describe_failure
 
 pytestmark = pytest.mark.unit
 
-CONFIG = PrometheusConfig("http://prom:9090/", timeout=2.5)
+CONFIG = PrometheusEndpoint("http://prom:9090/", timeout=2.5)
 
 
 def test_a_bad_query_reports_the_status_and_prometheus_error() -> None:

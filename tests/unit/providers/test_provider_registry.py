@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from canary.core.observations import SampleOutcome
-from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.base import MetricProvider, PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 from canary.providers.registry import PROVIDERS, UnknownProviderError, create_provider
 
 pytestmark = pytest.mark.unit
 
-CONFIG = PrometheusConfig("http://127.0.0.1:9")
+CONFIG = PrometheusEndpoint("http://127.0.0.1:9")
 
 
 async def test_prometheus_is_a_registered_provider() -> None:

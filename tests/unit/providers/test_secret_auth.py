@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from canary.providers.auth import SecretAuth, SecretAuthError, auth_from_secret_data
-from canary.providers.base import PrometheusConfig
+from canary.providers.base import PrometheusEndpoint
 
 pytestmark = pytest.mark.unit
 
@@ -85,7 +85,7 @@ def test_errors_never_contain_the_secret_values() -> None:
 
 
 def test_applying_credentials_replaces_those_of_the_config() -> None:
-    config = PrometheusConfig("http://prom:9090", bearer_token="old")
+    config = PrometheusEndpoint("http://prom:9090", bearer_token="old")
     updated = SecretAuth(basic_auth=("u", "p")).apply(config)
     assert updated.basic_auth == ("u", "p")
     assert updated.bearer_token is None

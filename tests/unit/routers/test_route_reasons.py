@@ -21,7 +21,7 @@ from canary.api import CanarySpec, CanaryStatus
 from canary.api.conditions import REASON_PATTERN, ROUTE_REASONS, RouteReason, is_reason
 from canary.core.decide import decide
 from canary.core.observations import Observations, RouteObservation
-from canary.routers import BackendKey, RouteRef, observe_route
+from canary.routers import BackendKey, RouteKey, observe_route
 
 pytestmark = pytest.mark.unit
 
@@ -65,7 +65,7 @@ class World:
             services=self.services,
             reference_grants=self.reference_grants,
             ingresses=self.ingresses,
-            ref=RouteRef("app", "web"),
+            ref=RouteKey("app", "web"),
         )
 
 

@@ -9,7 +9,7 @@ import pytest
 from routerkit import GW, cond, gateway, gateway_class, parent_status, ref, route, rule
 
 from canary.core.observations import RouteObservation, RouteProblem, RuleWeights
-from canary.routers import BackendKey, RouteRef, observe_route
+from canary.routers import BackendKey, RouteKey, observe_route
 
 pytestmark = pytest.mark.unit
 
@@ -56,7 +56,7 @@ def observe(r: dict[str, Any] | None, world: World | None = None) -> RouteObserv
         services=w.services,
         reference_grants=w.reference_grants,
         ingresses=w.ingresses,
-        ref=RouteRef("app", "web"),
+        ref=RouteKey("app", "web"),
     )
 
 

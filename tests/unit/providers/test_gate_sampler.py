@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from canary.api.spec import CanarySpec
-from canary.controller.metrics import MetricsSampler
-from canary.controller.settings import OperatorSettings
 from canary.core.observations import SampleOutcome
 from canary.kube.resources import SECRET, JsonObj, Resource
+from canary.providers.sampler import GateSampler
 
 pytestmark = pytest.mark.unit
 
@@ -45,9 +44,8 @@ def spec(**prometheus: Any) -> CanarySpec:
     })
 
 
-def sampler(store: SecretStore) -> MetricsSampler:
-    settings = OperatorSettings(prometheus_address="http://127.0.0.1:9")
-    return MetricsSampler(store, settings)  # type: ignore[arg-type]
+def sampler(store: SecretStore) -> GateSampler:
+    return GateSampler(store, default_address="http://127.0.0.1:9")
 
 
 async def test_a_bearer_token_secret_becomes_the_provider_credentials() -> None:

@@ -1,5 +1,6 @@
-"""Sample a Canary's metric gates: resolve its Prometheus settings (and Secret), render each
-gate's query with the Canary's variables, and run them concurrently.
+"""Sample a Canary's metric gates: resolve its Prometheus settings (and Secret, read live: the
+one API read of a reconcile that is not a write), render each gate's query with the Canary's
+variables, and run them concurrently.
 
 Produces `MetricSample`s only; judging them is `canary.core`'s job. One provider (connection
 pool) is kept per distinct Prometheus configuration and closed on shutdown.
@@ -9,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from typing import Protocol
 
-from canary.api.analysis import Analysis, MetricGate, MinRequests
-from canary.api.analysis import PrometheusConfig as PrometheusSpec
+from canary.api.analysis import Analysis, MetricGate, MinRequests, PrometheusConfig
 from canary.api.duration import parse_duration
 from canary.api.spec import CanarySpec
-from canary.controller.settings import OperatorSettings
 from canary.core.observations import MetricSample
-from canary.kube.client import Kube
 from canary.kube.errors import KubeError
-from canary.kube.resources import SECRET
+from canary.kube.resources import SECRET, JsonObj, Resource
 from canary.providers.auth import SecretAuthError, auth_from_secret_data
-from canary.providers.base import MetricProvider, PrometheusConfig
+from canary.providers.base import MetricProvider, PrometheusEndpoint
 from canary.providers.queries import render_gate
 from canary.providers.registry import create_provider
 from canary.providers.render import TemplateError
@@ -29,17 +28,29 @@ GUARD_NAME = "minRequests"
 MAX_PROVIDERS = 64
 
 
+class SecretReader(Protocol):
+    """The one read the sampler makes: a gate's Secret (`canary.kube.Kube` is one)."""
+
+    async def get_or_none(
+        self, res: Resource, name: str, namespace: str | None = None
+    ) -> JsonObj | None: ...
+
+
 class ConfigError(Exception):
     """The Canary's Prometheus settings cannot be used (bad Secret, bad address)."""
 
 
-class MetricsSampler:
-    """Runs the queries of a Canary's analysis against its Prometheus."""
+class GateSampler:
+    """Runs the queries of a Canary's analysis against its Prometheus.
 
-    def __init__(self, kube: Kube, settings: OperatorSettings) -> None:
-        self._kube = kube
-        self._settings = settings
-        self._providers: OrderedDict[PrometheusConfig, MetricProvider] = OrderedDict()
+    `secrets` reads a gate's Secret (live: Secrets are not cached); `default_address` is the
+    Prometheus used when a Canary names none.
+    """
+
+    def __init__(self, secrets: SecretReader, default_address: str) -> None:
+        self._secrets = secrets
+        self._default_address = default_address
+        self._providers: OrderedDict[PrometheusEndpoint, MetricProvider] = OrderedDict()
 
     async def sample(
         self,
@@ -93,10 +104,10 @@ class MetricsSampler:
         self._providers.move_to_end(config)
         return provider
 
-    async def _config(self, namespace: str, spec: PrometheusSpec) -> PrometheusConfig:
+    async def _config(self, namespace: str, spec: PrometheusConfig) -> PrometheusEndpoint:
         try:
-            config = PrometheusConfig(
-                address=spec.address or self._settings.prometheus_address,
+            config = PrometheusEndpoint(
+                address=spec.address or self._default_address,
                 timeout=parse_duration(spec.timeout).total_seconds(),
                 verify_tls=not spec.insecure_skip_verify,
             )
@@ -106,7 +117,7 @@ class MetricsSampler:
             return config
         secret_name = spec.secret_ref.name
         try:
-            secret = await self._kube.get_or_none(SECRET, secret_name, namespace)
+            secret = await self._secrets.get_or_none(SECRET, secret_name, namespace)
         except KubeError as exc:
             raise ConfigError(f"cannot read Secret {namespace}/{secret_name}: {exc}") from exc
         if secret is None:

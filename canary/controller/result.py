@@ -1,4 +1,4 @@
-"""The three outcomes of a reconcile, and the retry intent of its errors, as types.
+"""The result of a reconcile (controller-runtime's name), and its errors' retry intent, as types.
 
 Done, RequeueAfter, or an exception: `TemporaryError` asks for a retry (with an optional
 delay), `PermanentError` stops retries until the object changes. Anything else backs off.
@@ -21,7 +21,7 @@ class RequeueAfter:
     seconds: float
 
 
-Outcome = Done | RequeueAfter
+Result = Done | RequeueAfter
 
 
 class TemporaryError(Exception):
