@@ -1,5 +1,5 @@
 """The live loop behind `canary watch`: follow the Canary, redraw on every change, refresh
-events and the observed split on a timer, and stop on a final verdict (or the timeout).
+events and the observed split on a timer, and stop on a final conclusion (or the timeout).
 
 Drawing is the pure `view.view`; when it is over is the pure `outcome.judge`.
 """
@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.live import Live
 
+from canary.cli.conclusion import Conclusion, Target, WaitFor, judge
 from canary.cli.events import EventLine, recent_events
 from canary.cli.exitcodes import ExitCode
 from canary.cli.follow import follow
-from canary.cli.outcome import Target, Verdict, WaitFor, judge
 from canary.cli.snapshot import Snapshot, snapshot
 from canary.cli.split import Split, SplitSource
 from canary.cli.view import view
@@ -33,7 +33,7 @@ class Screen:
 
     snap: Snapshot | None
     split: Split
-    verdict: Verdict
+    conclusion: Conclusion
     events: list[EventLine] = field(default_factory=list)
 
     def draw(self, live: Live) -> None:
@@ -42,7 +42,7 @@ class Screen:
             events=self.events,
             split=self.split,
             now=datetime.now(UTC),
-            verdict=self.verdict,
+            conclusion=self.conclusion,
         )
         live.update(frame, refresh=True)
 
@@ -67,7 +67,7 @@ async def live_view(
     limit: str | None,
     source: SplitSource | None,
     every: float,
-) -> Verdict:
+) -> Conclusion:
     seconds = timeout_of(limit).total_seconds() if limit else None
     stream = follow(kube, ns, name)
     console = Console()
@@ -89,14 +89,14 @@ async def live_view(
             side = asyncio.create_task(refresher())
             try:
                 async with asyncio.timeout(seconds):
-                    while not screen.verdict.done:
+                    while not screen.conclusion.done:
                         obj = await anext(stream)
                         screen.snap = snapshot(obj) if obj is not None else None
-                        screen.verdict = judge(screen.snap, target)
+                        screen.conclusion = judge(screen.snap, target)
                         screen.draw(live)
             except TimeoutError:
-                last = screen.verdict.message
-                screen.verdict = Verdict(ExitCode.TIMEOUT, f"timed out after {limit}: {last}")
+                last = screen.conclusion.message
+                screen.conclusion = Conclusion(ExitCode.TIMEOUT, f"timed out after {limit}: {last}")
             finally:
                 side.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -105,6 +105,6 @@ async def live_view(
             screen.draw(live)
         if not console.is_terminal:
             console.line()  # off a terminal, Live leaves its last frame without a newline
-        return screen.verdict
+        return screen.conclusion
     finally:
         await stream.aclose()

@@ -1,7 +1,8 @@
 """`canary operator`: run the controller in the foreground until SIGTERM or Ctrl-C.
 
 Turns flags and `CANARY_*` environment variables into `OperatorSettings`; the loop itself is
-`canary.controller.runtime`.
+`canary.controller.runtime`, imported only when this command runs: the other commands (a
+kubectl plugin's `get`, `wait`, `check`) never load the controller.
 """
 
 from __future__ import annotations
@@ -11,11 +12,6 @@ import os
 from pathlib import Path
 
 import typer
-
-from canary.controller.leader import LeadershipLost
-from canary.controller.runtime import run_operator
-from canary.controller.settings import LeaderElectionSettings, OperatorSettings
-from canary.telemetry import logging as canary_logging
 
 
 def operator(
@@ -77,6 +73,11 @@ def operator(
     retry_period: float = typer.Option(2.0, envvar="CANARY_RETRY_PERIOD_SECONDS"),
 ) -> None:
     """Run the canary operator: reconcile Canaries until stopped."""
+    from canary.controller.leader import LeadershipLost
+    from canary.controller.runtime import run_operator
+    from canary.controller.settings import LeaderElectionSettings, OperatorSettings
+    from canary.telemetry import logging as canary_logging
+
     canary_logging.configure(json=log_format == "json", level=log_level)
     settings = OperatorSettings(
         prometheus_address=prometheus,

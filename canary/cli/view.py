@@ -15,8 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from canary.api.status import MetricResult, MetricVerdict, Phase
+from canary.cli.conclusion import Conclusion, describe
 from canary.cli.events import EventLine
-from canary.cli.outcome import Verdict, describe
 from canary.cli.render import age
 from canary.cli.snapshot import Snapshot
 from canary.cli.split import Split
@@ -105,7 +105,7 @@ def view(
     events: Sequence[EventLine],
     split: Split,
     now: datetime,
-    verdict: Verdict | None,
+    conclusion: Conclusion | None,
 ) -> RenderableType:
     if snap is None:
         return Text("The Canary does not exist (or was deleted).", style="red")
@@ -131,6 +131,6 @@ def view(
     results = [*s.metrics, *([s.request_count] if s.request_count else [])]
     parts.append(metrics_table(results, now) if results else Text("Metrics   no check yet"))
     parts.append(events_table(events, now))
-    if verdict is not None and verdict.done:
-        parts.append(Text(f"Result: {verdict.message} (exit {verdict.code})", style="bold"))
+    if conclusion is not None and conclusion.done:
+        parts.append(Text(f"Result: {conclusion.message} (exit {conclusion.code})", style="bold"))
     return Group(*parts)

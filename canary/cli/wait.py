@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from canary.api.duration import format_duration, parse_duration
+from canary.cli.conclusion import Conclusion, Target, WaitFor, judge
 from canary.cli.exitcodes import CliFailure, ExitCode
 from canary.cli.follow import CanaryReader, follow
 from canary.cli.kubeconfig import (
@@ -25,7 +26,6 @@ from canary.cli.kubeconfig import (
     connect,
     default_namespace,
 )
-from canary.cli.outcome import Target, Verdict, WaitFor, judge
 from canary.cli.render import OutputOpt, dump
 from canary.cli.runner import run
 from canary.cli.snapshot import Snapshot, snapshot
@@ -59,9 +59,9 @@ async def wait_for(
     want: WaitFor,
     revision: str | None,
     limit: timedelta,
-    on_change: Callable[[Snapshot | None, Verdict], None],
-) -> tuple[Verdict, Snapshot | None]:
-    """Follow the Canary until a verdict is final or `limit` passes.
+    on_change: Callable[[Snapshot | None, Conclusion], None],
+) -> tuple[Conclusion, Snapshot | None]:
+    """Follow the Canary until a conclusion is final or `limit` passes.
 
     The generation seen first is the floor for the status: anything older is the previous
     rollout's. `on_change` hears every new state (for progress output)."""
@@ -70,35 +70,36 @@ async def wait_for(
         first = await anext(stream)  # always look once, even with --timeout 0s
         snap = snapshot(first) if first is not None else None
         target = Target(want, revision, snap.generation if snap else 0)
-        verdict = judge(snap, target)
-        on_change(snap, verdict)
+        conclusion = judge(snap, target)
+        on_change(snap, conclusion)
         try:
             async with asyncio.timeout(limit.total_seconds()):
-                while not verdict.done:
+                while not conclusion.done:
                     obj = await anext(stream)
                     snap = snapshot(obj) if obj is not None else None
-                    verdict = judge(snap, target)
-                    on_change(snap, verdict)
+                    conclusion = judge(snap, target)
+                    on_change(snap, conclusion)
         except TimeoutError:
             waited = format_duration(limit)
-            return Verdict(ExitCode.TIMEOUT, f"timed out after {waited}: {verdict.message}"), snap
-        return verdict, snap
+            message = f"timed out after {waited}: {conclusion.message}"
+            return Conclusion(ExitCode.TIMEOUT, message), snap
+        return conclusion, snap
     finally:
         await stream.aclose()
 
 
 def result(
-    key: str, want: WaitFor, revision: str | None, verdict: Verdict, snap: Snapshot | None
+    key: str, want: WaitFor, revision: str | None, conclusion: Conclusion, snap: Snapshot | None
 ) -> dict[str, object]:
     """The machine-readable outcome printed by `-o json|yaml`."""
-    code = verdict.code if verdict.code is not None else ExitCode.ERROR
+    code = conclusion.code if conclusion.code is not None else ExitCode.ERROR
     return {
         "canary": key,
         "for": str(want),
         "revision": revision,
         "result": code.name.lower().replace("_", "-"),
         "exitCode": int(code),
-        "message": verdict.message,
+        "message": conclusion.message,
         "phase": str(snap.status.phase) if snap else None,
         "statusRevision": snap.status.revision if snap else None,
         "observedGeneration": snap.status.observed_generation if snap else None,
@@ -127,20 +128,20 @@ def wait(
         key = f"{ns}/{name}"
         last: list[str] = []
 
-        def progress(_: Snapshot | None, verdict: Verdict) -> None:
-            if not verdict.done and verdict.message not in last[-1:]:
-                last.append(verdict.message)
+        def progress(_: Snapshot | None, conclusion: Conclusion) -> None:
+            if not conclusion.done and conclusion.message not in last[-1:]:
+                last.append(conclusion.message)
                 stamp = datetime.now(UTC).strftime("%H:%M:%S")
-                typer.echo(f"{stamp} canary {key}: {verdict.message}", err=True)
+                typer.echo(f"{stamp} canary {key}: {conclusion.message}", err=True)
 
         async with connect(conn) as kube:
-            verdict, snap = await wait_for(
+            conclusion, snap = await wait_for(
                 kube, ns, name, want=for_, revision=revision, limit=limit, on_change=progress
             )
         if output is not None:
-            typer.echo(dump(result(key, for_, revision, verdict, snap), output))
+            typer.echo(dump(result(key, for_, revision, conclusion, snap), output))
         else:
-            typer.echo(f"canary {key}: {verdict.message}")
-        return verdict.code if verdict.code is not None else ExitCode.ERROR
+            typer.echo(f"canary {key}: {conclusion.message}")
+        return conclusion.code if conclusion.code is not None else ExitCode.ERROR
 
     run(body)

@@ -10,9 +10,9 @@ import pytest
 from cliworld import snap, status
 from rich.console import Console
 
+from canary.cli.conclusion import Conclusion
 from canary.cli.events import EventLine, recent_events
 from canary.cli.exitcodes import ExitCode
-from canary.cli.outcome import Verdict
 from canary.cli.snapshot import Snapshot
 from canary.cli.split import Split, split_of
 from canary.cli.view import view
@@ -38,10 +38,10 @@ def draw(
     *,
     events: Sequence[EventLine] = (),
     split: Split = NOT_CONFIGURED,
-    verdict: Verdict | None = None,
+    conclusion: Conclusion | None = None,
 ) -> str:
     console = Console(record=True, width=140)
-    console.print(view(snapshot, events=events, split=split, now=NOW, verdict=verdict))
+    console.print(view(snapshot, events=events, split=split, now=NOW, conclusion=conclusion))
     return console.export_text()
 
 
@@ -82,10 +82,10 @@ def test_a_progressing_rollout_shows_steps_weights_metrics_and_events() -> None:
 
 def test_a_finished_rollout_shows_the_result_and_a_paused_one_does_not_look_finished() -> None:
     done = snap(status=status("Succeeded", canaryWeight=100, stableWeight=0))
-    text = draw(done, verdict=Verdict(ExitCode.OK, "revision v2 promoted"))
+    text = draw(done, conclusion=Conclusion(ExitCode.OK, "revision v2 promoted"))
     assert "Result: revision v2 promoted (exit 0)" in text
     assert "Observed  not configured" in text and "Metrics   no check yet" in text
-    paused = draw(snap(paused=True, status=status("Paused")), verdict=Verdict(None, "held"))
+    paused = draw(snap(paused=True, status=status("Paused")), conclusion=Conclusion(None, "held"))
     assert "not finished: resume with `canary resume api`" in paused and "Result:" not in paused
 
 

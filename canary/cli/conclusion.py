@@ -1,7 +1,7 @@
 """What `wait` (and `watch`) conclude from one look at a Canary: done with which exit code, or
 keep waiting and why.
 
-Pure: a snapshot and the target in, a verdict out. A pipeline must never take the previous
+Pure: a snapshot and the target in, a conclusion out. A pipeline must never take the previous
 rollout's result for its own, so a final phase counts only when the status was computed from
 at least the generation seen when the wait began and is about the revision waited for.
 """
@@ -35,7 +35,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Conclusion:
     code: ExitCode | None
     """None: keep waiting."""
     message: str
@@ -69,30 +69,30 @@ def describe(snap: Snapshot) -> str:
     return line + (f" — {_short(s.message)}" if s.message else "")
 
 
-def _final(snap: Snapshot, want: WaitFor) -> Verdict:
+def _final(snap: Snapshot, want: WaitFor) -> Conclusion:
     s, rev = snap.status, snap.status.revision
     if s.phase is Phase.SUCCEEDED:
         if want is WaitFor.ROLLED_BACK:
-            return Verdict(ExitCode.FAILED, f"revision {rev} was promoted, not rolled back")
-        return Verdict(ExitCode.OK, f"revision {rev} promoted")
+            return Conclusion(ExitCode.FAILED, f"revision {rev} was promoted, not rolled back")
+        return Conclusion(ExitCode.OK, f"revision {rev} promoted")
     if s.phase is Phase.ROLLED_BACK:
         rolled = s.condition(ConditionType.ROLLED_BACK)
         why = f" ({rolled.reason}): {_short(rolled.message)}" if rolled else ""
         code = ExitCode.FAILED if want is WaitFor.PROMOTED else ExitCode.OK
-        return Verdict(code, f"revision {rev} rolled back{why}")
+        return Conclusion(code, f"revision {rev} rolled back{why}")
     code = ExitCode.OK if want is WaitFor.FINISHED else ExitCode.FAILED
-    return Verdict(
+    return Conclusion(
         code, f"revision {rev} failed: the operator cannot carry out the spec: {_short(s.message)}"
     )
 
 
-def judge(snap: Snapshot | None, target: Target) -> Verdict:
-    """The verdict on one observation of the Canary (None: it does not exist)."""
+def judge(snap: Snapshot | None, target: Target) -> Conclusion:
+    """The conclusion on one observation of the Canary (None: it does not exist)."""
     if snap is None:
-        return Verdict(ExitCode.NOT_FOUND, "the Canary does not exist (or was deleted)")
+        return Conclusion(ExitCode.NOT_FOUND, "the Canary does not exist (or was deleted)")
     wanted = target.revision or snap.target_revision
     if target.revision is not None and snap.target_revision != target.revision:
-        return Verdict(
+        return Conclusion(
             ExitCode.FAILED,
             f"the Canary asks for revision {snap.target_revision}, not {target.revision}: a "
             f"newer rollout replaced it, or the Canary was never updated to {target.revision}",
@@ -100,25 +100,25 @@ def judge(snap: Snapshot | None, target: Target) -> Verdict:
     s = snap.status
     if s.observed_generation < target.min_generation:
         hint = " (no status yet: is the operator running?)" if s.observed_generation == 0 else ""
-        return Verdict(
+        return Conclusion(
             None,
             f"waiting for the operator to observe generation {target.min_generation} "
             f"(status is from generation {s.observed_generation}){hint}",
         )
     invalid = s.condition(ConditionType.INVALID_SPEC)
     if invalid is not None and invalid.status == "True" and s.revision != wanted:
-        return Verdict(
+        return Conclusion(
             ExitCode.FAILED,
             f"revision {wanted} will not start: the operator reports InvalidSpec "
             f"({invalid.reason}): {_short(invalid.message)}",
         )
     if s.revision != wanted:
         held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
-        return Verdict(
+        return Conclusion(
             None,
             f"status is about revision {s.revision or '-'}; revision {wanted} has not "
             f"started yet.{held}",
         )
     if s.phase.active:
-        return Verdict(None, describe(snap))
+        return Conclusion(None, describe(snap))
     return _final(snap, target.want)

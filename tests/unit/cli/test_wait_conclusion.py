@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from cliworld import condition, snap, status
 
+from canary.cli.conclusion import Target, WaitFor, judge
 from canary.cli.exitcodes import ExitCode
-from canary.cli.outcome import Target, WaitFor, judge
 
 pytestmark = pytest.mark.unit
 
@@ -39,8 +39,8 @@ ROLLED_BACK = status(
 def test_each_phase_gives_the_documented_exit_code(
     phase_status: dict[str, object], want: WaitFor, code: ExitCode | None
 ) -> None:
-    verdict = judge(snap(status=phase_status), Target(want, "v2", min_generation=1))
-    assert verdict.code == code, verdict.message
+    conclusion = judge(snap(status=phase_status), Target(want, "v2", min_generation=1))
+    assert conclusion.code == code, conclusion.message
 
 
 def test_a_missing_canary_is_not_found() -> None:
@@ -48,15 +48,15 @@ def test_a_missing_canary_is_not_found() -> None:
 
 
 def test_a_rollback_says_why() -> None:
-    verdict = judge(snap(status=ROLLED_BACK), Target(WaitFor.PROMOTED, None, 1))
-    assert verdict.message == "revision v2 rolled back (MetricChecksFailed): success-rate 50 < 99"
+    said = judge(snap(status=ROLLED_BACK), Target(WaitFor.PROMOTED, None, 1)).message
+    assert said == "revision v2 rolled back (MetricChecksFailed): success-rate 50 < 99"
 
 
 def test_a_status_older_than_the_generation_at_the_start_is_never_final() -> None:
     old = snap(generation=2, status=status("Succeeded", generation=1))
-    verdict = judge(old, Target(WaitFor.PROMOTED, None, min_generation=2))
-    assert not verdict.done
-    assert "observe generation 2" in verdict.message
+    conclusion = judge(old, Target(WaitFor.PROMOTED, None, min_generation=2))
+    assert not conclusion.done
+    assert "observe generation 2" in conclusion.message
 
 
 def test_the_previous_revisions_success_is_not_the_new_revisions() -> None:
@@ -64,23 +64,23 @@ def test_the_previous_revisions_success_is_not_the_new_revisions() -> None:
         revision="v3", status=status("Succeeded", revision="v2", generation=2), generation=2
     )
     for revision in ("v3", None):
-        verdict = judge(previous, Target(WaitFor.PROMOTED, revision, min_generation=2))
-        assert not verdict.done, revision
-        assert "revision v3 has not started yet" in verdict.message
+        conclusion = judge(previous, Target(WaitFor.PROMOTED, revision, min_generation=2))
+        assert not conclusion.done, revision
+        assert "revision v3 has not started yet" in conclusion.message
 
 
 def test_a_paused_canary_holding_back_a_new_revision_says_so() -> None:
     held = snap(revision="v3", paused=True, status=status("Succeeded", revision="v2"))
-    verdict = judge(held, Target(WaitFor.PROMOTED, "v3", min_generation=1))
-    assert not verdict.done
-    assert "canary resume" in verdict.message
+    conclusion = judge(held, Target(WaitFor.PROMOTED, "v3", min_generation=1))
+    assert not conclusion.done
+    assert "canary resume" in conclusion.message
 
 
 def test_a_wait_for_a_revision_the_spec_no_longer_asks_for_fails() -> None:
     newer = snap(revision="v4", status=status("Progressing", revision="v4"))
-    verdict = judge(newer, Target(WaitFor.PROMOTED, "v3", min_generation=1))
-    assert verdict.code is FAILED
-    assert "asks for revision v4, not v3" in verdict.message
+    conclusion = judge(newer, Target(WaitFor.PROMOTED, "v3", min_generation=1))
+    assert conclusion.code is FAILED
+    assert "asks for revision v4, not v3" in conclusion.message
 
 
 def test_without_spec_revision_the_canary_backend_is_the_revision() -> None:
@@ -107,15 +107,15 @@ def test_paused_is_never_final_and_says_how_it_ends(reason: str, paused: bool, s
             canaryWeight=25,
         ),
     )
-    verdict = judge(held, Target(WaitFor.FINISHED, None, 1))
-    assert not verdict.done
-    assert verdict.message.startswith("Paused (") and says in verdict.message
-    assert "step 2/3, canary 25%" in verdict.message
+    conclusion = judge(held, Target(WaitFor.FINISHED, None, 1))
+    assert not conclusion.done
+    assert conclusion.message.startswith("Paused (") and says in conclusion.message
+    assert "step 2/3, canary 25%" in conclusion.message
 
 
 def test_no_status_at_all_asks_whether_the_operator_runs() -> None:
-    verdict = judge(snap(status={}), Target(WaitFor.PROMOTED, None, 1))
-    assert "is the operator running?" in verdict.message
+    conclusion = judge(snap(status={}), Target(WaitFor.PROMOTED, None, 1))
+    assert "is the operator running?" in conclusion.message
 
 
 def test_a_revision_the_operator_refuses_to_start_fails_the_wait_at_once() -> None:
@@ -126,8 +126,8 @@ def test_a_revision_the_operator_refuses_to_start_fails_the_wait_at_once() -> No
         conditions=[condition("InvalidSpec", "True", "SameBackendsAfterPromotion",
                               "would send 70% back to api-v1")],
     )
-    verdict = judge(snap(generation=2, revision="v3", status=refused),
+    conclusion = judge(snap(generation=2, revision="v3", status=refused),
                     Target(WaitFor.PROMOTED, "v3", min_generation=2))
-    assert verdict.code is FAILED
-    assert "SameBackendsAfterPromotion" in verdict.message
-    assert "revision v3 will not start" in verdict.message
+    assert conclusion.code is FAILED
+    assert "SameBackendsAfterPromotion" in conclusion.message
+    assert "revision v3 will not start" in conclusion.message
