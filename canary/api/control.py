@@ -46,6 +46,14 @@ class RequestKind(StrEnum):
     PROMOTE_FULL = "promoteFull"
     PROMOTE = "promote"
 
+    def value_in(self, model: ApiModel) -> str | None:
+        """This request's field in `model` (`Requests` or `status.handledRequests`)."""
+        value = getattr(model, _FIELDS.get(self, self.value))
+        return None if value is None else str(value)
+
+
+_FIELDS = {RequestKind.PROMOTE_FULL: "promote_full"}  # the other fields are named as the kinds
+
 
 class Requests(ApiModel):
     """One-shot manual requests. A request is made by setting its field to a new value (a
@@ -69,9 +77,4 @@ class Requests(ApiModel):
     cleared."""
 
     def get(self, kind: RequestKind) -> str | None:
-        return {
-            RequestKind.ABORT: self.abort,
-            RequestKind.RETRY: self.retry,
-            RequestKind.PROMOTE_FULL: self.promote_full,
-            RequestKind.PROMOTE: self.promote,
-        }[kind]
+        return kind.value_in(self)

@@ -87,12 +87,7 @@ class HandledRequests(ApiModel):
     """The last `spec.requests.retry` acted on (or ignored)."""
 
     def get(self, kind: RequestKind) -> str | None:
-        return {
-            RequestKind.ABORT: self.abort,
-            RequestKind.RETRY: self.retry,
-            RequestKind.PROMOTE_FULL: self.promote_full,
-            RequestKind.PROMOTE: self.promote,
-        }[kind]
+        return kind.value_in(self)
 
     def with_handled(self, kind: RequestKind, nonce: str | None) -> HandledRequests:
         field = {

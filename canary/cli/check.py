@@ -14,14 +14,7 @@ import typer
 
 from canary.cli.exitcodes import CliFailure, ExitCode
 from canary.cli.findings import Finding, Severity, blocking
-from canary.cli.kubeconfig import (
-    Connection,
-    ContextOpt,
-    KubeconfigOpt,
-    NamespaceOpt,
-    connect,
-    default_namespace,
-)
+from canary.cli.kubeconfig import Connection, ContextOpt, KubeconfigOpt, NamespaceOpt
 from canary.cli.manifest import Manifest, load_manifests
 from canary.cli.preflight import check_canary, in_cluster
 from canary.cli.render import OutputOpt, dump
@@ -63,9 +56,9 @@ def check(
     async def body() -> ExitCode:
         if (name is None) == (file is None):
             raise CliFailure(ExitCode.USAGE, "name a Canary, or give -f FILE (not both)")
-        ns = default_namespace(conn)
+        ns = conn.default_namespace()
         results: list[tuple[Manifest, list[Finding]]] = []
-        async with connect(conn) as kube:
+        async with conn.open() as kube:
             if file is not None:
                 try:
                     text = file.read_text()

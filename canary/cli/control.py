@@ -15,14 +15,7 @@ import typer
 from canary.api.control import RequestKind
 from canary.cli.contract import WHAT, advice, nonce, pause_patch, request_patch
 from canary.cli.exitcodes import CliFailure, ExitCode
-from canary.cli.kubeconfig import (
-    Connection,
-    ContextOpt,
-    KubeconfigOpt,
-    NamespaceOpt,
-    connect,
-    default_namespace,
-)
+from canary.cli.kubeconfig import Connection, ContextOpt, KubeconfigOpt, NamespaceOpt
 from canary.cli.runner import run
 from canary.cli.snapshot import Snapshot, snapshot
 from canary.kube.errors import NotFound
@@ -32,8 +25,8 @@ NameArg = Annotated[str, typer.Argument(help="The Canary.")]
 
 
 async def _patch(conn: Connection, name: str, body: dict[str, Any]) -> Snapshot:
-    ns = default_namespace(conn)
-    async with connect(conn) as kube:
+    ns = conn.default_namespace()
+    async with conn.open() as kube:
         try:
             patched = await kube.patch(CANARY, name, body, namespace=ns, patch_type="merge")
         except NotFound as exc:

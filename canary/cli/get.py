@@ -19,8 +19,6 @@ from canary.cli.kubeconfig import (
     ContextOpt,
     KubeconfigOpt,
     NamespaceOpt,
-    connect,
-    default_namespace,
 )
 from canary.cli.render import OutputOpt, age, as_list, clean, columns, dump
 from canary.cli.runner import run
@@ -71,8 +69,8 @@ def get(
     async def body() -> ExitCode:
         if name and all_namespaces:
             raise CliFailure(ExitCode.USAGE, "a Canary cannot be named across all namespaces")
-        ns = None if all_namespaces else default_namespace(conn)
-        async with connect(conn) as kube:
+        ns = None if all_namespaces else conn.default_namespace()
+        async with conn.open() as kube:
             if name:
                 obj = await kube.get_or_none(CANARY, name, ns)
                 if obj is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +55,14 @@ class Connection:
     kubeconfig: Path | None = None
     context: str | None = None
     namespace: str | None = None
+
+    def default_namespace(self) -> str:
+        """The namespace a command acts in when it names one object."""
+        return default_namespace(self)
+
+    def open(self) -> AbstractAsyncContextManager[Kube]:
+        """A client for the chosen cluster (`async with conn.open() as kube`)."""
+        return connect(self)
 
 
 def kubeconfig_paths(flag: Path | None, env: str | None, home: Path) -> list[Path]:

@@ -18,14 +18,7 @@ from canary.api.duration import format_duration, parse_duration
 from canary.cli.conclusion import Conclusion, Target, WaitFor, judge
 from canary.cli.exitcodes import CliFailure, ExitCode
 from canary.cli.follow import CanaryReader, follow
-from canary.cli.kubeconfig import (
-    Connection,
-    ContextOpt,
-    KubeconfigOpt,
-    NamespaceOpt,
-    connect,
-    default_namespace,
-)
+from canary.cli.kubeconfig import Connection, ContextOpt, KubeconfigOpt, NamespaceOpt
 from canary.cli.render import OutputOpt, dump
 from canary.cli.runner import run
 from canary.cli.snapshot import Snapshot, snapshot
@@ -124,7 +117,7 @@ def wait(
 
     async def body() -> ExitCode:
         limit = timeout_of(timeout)
-        ns = default_namespace(conn)
+        ns = conn.default_namespace()
         key = f"{ns}/{name}"
         last: list[str] = []
 
@@ -134,7 +127,7 @@ def wait(
                 stamp = datetime.now(UTC).strftime("%H:%M:%S")
                 typer.echo(f"{stamp} canary {key}: {conclusion.message}", err=True)
 
-        async with connect(conn) as kube:
+        async with conn.open() as kube:
             conclusion, snap = await wait_for(
                 kube, ns, name, want=for_, revision=revision, limit=limit, on_change=progress
             )

@@ -12,14 +12,7 @@ from typing import Annotated
 import typer
 
 from canary.cli.exitcodes import CliFailure, ExitCode
-from canary.cli.kubeconfig import (
-    Connection,
-    ContextOpt,
-    KubeconfigOpt,
-    NamespaceOpt,
-    connect,
-    default_namespace,
-)
+from canary.cli.kubeconfig import Connection, ContextOpt, KubeconfigOpt, NamespaceOpt
 from canary.cli.liveview import live_view
 from canary.cli.runner import run
 from canary.cli.split import DEFAULT_SPLIT_QUERY, SplitSource
@@ -67,10 +60,10 @@ def watch(
         except ValueError as exc:
             raise CliFailure(ExitCode.USAGE, f"--prometheus: {exc}") from exc
         try:
-            async with connect(conn) as kube:
+            async with conn.open() as kube:
                 verdict = await live_view(
                     kube,
-                    default_namespace(conn),
+                    conn.default_namespace(),
                     name,
                     revision=revision,
                     limit=timeout,

@@ -12,7 +12,6 @@ import asyncio
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import Any
 
 import requests
@@ -85,12 +84,7 @@ class PrometheusProvider:
     async def __aenter__(self) -> PrometheusProvider:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
 
