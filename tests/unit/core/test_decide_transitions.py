@@ -26,11 +26,20 @@ from core_world import (
 
 from canary.api import CanaryStatus, Phase
 from canary.core.decide import decide, reject_spec
-from canary.core.decision import EmitEvent, EventReason, RewriteRoute
+from canary.core.decision import Decision, EmitEvent, EventReason, RewriteRoute
 from canary.core.observations import MetricSample, Observations, RouteIssue, RouteProblem
 from canary.core.transitions import ROLLBACK_RECHECK
 
 pytestmark = pytest.mark.unit
+
+
+def reject(world: World) -> Decision:
+    """The world's Canary with a spec the operator cannot read: `reject_spec`, carried out."""
+    decision = reject_spec(
+        world.status, problem="steps: field required", now=world.now, generation=world.generation
+    )
+    world.apply(decision)
+    return decision
 
 
 # --- starting -------------------------------------------------------------------------------
@@ -226,11 +235,10 @@ def test_a_rolled_back_canary_stays_rolled_back_through_an_invalid_spec_and_its_
         world.tick(failing)
     world.tick()
     assert world.status.phase is Phase.ROLLED_BACK
-    world.edit(routeRef={"kind": "GRPCRoute"})
-    invalid = world.tick()
+    invalid = reject(world)
     assert invalid.status.phase is Phase.ROLLED_BACK
-    assert condition(invalid.status, "InvalidSpec") == ("True", "UnsupportedRouteKind")
-    world.edit(routeRef={"kind": "HTTPRoute"})
+    assert condition(invalid.status, "InvalidSpec") == ("True", "SpecRejected")
+    world.generation += 1  # the spec is fixed
     world.now += timedelta(hours=1)
     fixed = world.tick(passing)
     assert fixed.status.phase is Phase.ROLLED_BACK
@@ -465,22 +473,10 @@ def test_a_new_canary_backend_after_success_starts_a_new_rollout_and_clears_prom
     assert condition(decision.status, "Promoted") == ("False", "RolloutInProgress")
 
 
-def test_a_grpc_route_is_reported_as_an_invalid_spec_and_nothing_moves() -> None:
-    world = World(make_spec(routeRef={"kind": "GRPCRoute"}))
-    decision = world.tick()
-    assert decision.status.phase is Phase.FAILED
-    assert decision.actions == (
-        EmitEvent("Warning", EventReason.INVALID_SPEC, decision.status.message),
-    )
-    assert condition(decision.status, "InvalidSpec") == ("True", "UnsupportedRouteKind")
-    assert "HTTPRoute" in decision.status.message
-
-
 def test_a_failed_canary_resumes_where_it_stood_once_the_spec_is_fixed() -> None:
     world = started()
-    world.edit(routeRef={"kind": "GRPCRoute"})
-    world.tick()
-    world.edit(routeRef={"kind": "HTTPRoute"})
+    assert reject(world).status.phase is Phase.FAILED
+    world.generation += 1  # the spec is fixed
     world.now += timedelta(seconds=5)
     decision = world.tick()
     assert decision.status.phase is Phase.PROGRESSING
