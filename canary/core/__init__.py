@@ -5,7 +5,7 @@ No await, no clock, no logging, no I/O: everything comes in as arguments, everyt
 as the returned `Decision`.
 """
 
-from canary.core.decide import SUPPORTED_ROUTE_KINDS, decide, needs_metrics, reject_spec
+from canary.core.decide import decide, needs_metrics, reject_spec
 from canary.core.decision import Action, Decision, EmitEvent, EventReason, RewriteRoute, SetWeights
 from canary.core.observations import (
     MetricSample,
@@ -18,7 +18,6 @@ from canary.core.observations import (
 )
 
 __all__ = [
-    "SUPPORTED_ROUTE_KINDS",
     "Action",
     "Decision",
     "EmitEvent",

@@ -1,7 +1,8 @@
 """Derive the Canary's conditions from the phase, its reason, the route and the spec's validity,
-changing `lastTransitionTime` only when a condition's status changes.
+changing `lastTransitionTime` only when a condition's status changes; and the events announcing
+that RouteAccepted or InvalidSpec changed.
 
-Pure: returns new condition tuples; the time is passed in.
+Pure: returns new condition tuples and events; the time is passed in.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from canary.api.conditions import Condition, ConditionReason, ConditionStatus, ConditionType
-from canary.api.status import Phase
+from canary.api.status import CanaryStatus, Phase
+from canary.core.context import event
+from canary.core.decision import EmitEvent, EventReason
 
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 ORDER = tuple(ConditionType)
@@ -19,7 +22,7 @@ PAUSE_REASONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Situation:
     """Everything the conditions are computed from."""
 
@@ -100,3 +103,21 @@ def derive(
     if s.weights is not None:
         table.append((ConditionType.WEIGHTS_IN_SYNC, *s.weights))
     return _apply(conditions, table, now=now, generation=generation)
+
+
+def condition_events(
+    old: CanaryStatus, new: CanaryStatus, situation: Situation
+) -> tuple[EmitEvent, ...]:
+    """Events for conditions that just changed: route accepted or not, spec invalid."""
+    found: list[EmitEvent] = []
+    was, now = old.condition("RouteAccepted"), new.condition("RouteAccepted")
+    if now is not None and (was is None or (was.status, was.reason) != (now.status, now.reason)):
+        if now.status == "False" and new.phase.active:
+            found.append(event(EventReason.ROUTE_NOT_ACCEPTED, now.message, warning=True))
+        elif now.status == "True" and was is not None:
+            found.append(event(EventReason.ROUTE_ACCEPTED, now.message))
+    if situation.invalid is not None:
+        was_invalid = old.condition("InvalidSpec")
+        if was_invalid is None or was_invalid.status != "True":
+            found.append(event(EventReason.INVALID_SPEC, situation.invalid[1], warning=True))
+    return tuple(found)

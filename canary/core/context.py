@@ -1,12 +1,12 @@
 """The inputs of one decision bundled together (`Context`), and the partial result each
-transition returns (`Outcome`) before `decide` turns it into a `Decision`.
+handler and move returns (`Transition`) before `decide` turns it into a `Decision`.
 
 Internal to `canary.core`; plain frozen values, no behaviour beyond small accessors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from canary.api.conditions import ConditionReason
@@ -43,6 +43,13 @@ class Context:
         route = self.observations.route
         return route.exists and bool(route.rules)
 
+    def new_revision(self, status: CanaryStatus) -> bool:
+        """The spec asks for another rollout than the one `status` describes."""
+        return (
+            self.spec.target_revision != status.revision
+            or self.spec.canary != status.canary_backend
+        )
+
     def rollout(self, status: CanaryStatus) -> str:
         """How messages name the rollout: `v2 (api-svc-v2:80)`, or just the backend."""
         backend = str(status.canary_backend or self.spec.canary)
@@ -55,10 +62,11 @@ class Context:
         return f"step {status.current_step}/{total} ({status.canary_weight}%)"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A transition's result: the new status (conditions not yet set), the actions, the reason
-    of the phase (a ConditionReason value, or a kept one), and when to look again."""
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """A move's result: the new status (conditions not yet set), the reason of the phase (a
+    ConditionReason value, or a kept one), its message, the actions, when to look again and
+    the sentences for the log line."""
 
     status: CanaryStatus
     reason: str
@@ -67,13 +75,10 @@ class Outcome:
     requeue_after: timedelta | None = None
     notes: tuple[str, ...] = field(default=())
 
-    def then(self, *actions: Action, note: str | None = None) -> Outcome:
-        """The same outcome with `actions` prepended (they happen first) and a note added."""
+    def then(self, *actions: Action, note: str | None = None) -> Transition:
+        """The same transition with `actions` prepended (they happen first) and a note added."""
         notes = self.notes if note is None else (note, *self.notes)
-        return Outcome(
-            self.status, self.reason, self.message, (*actions, *self.actions),
-            self.requeue_after, notes,
-        )
+        return replace(self, actions=(*actions, *self.actions), notes=notes)
 
 
 EVENT_MESSAGE_LIMIT = 1024  # what events.k8s.io accepts in `note`
@@ -95,6 +100,6 @@ def kept_reason(status: CanaryStatus) -> str:
     return ready.reason if ready is not None else ConditionReason.ROLLOUT_PENDING
 
 
-def idle(status: CanaryStatus) -> Outcome:
+def idle(status: CanaryStatus) -> Transition:
     """Nothing to do: the status as it is, its phase reason kept."""
-    return Outcome(status, kept_reason(status), status.message)
+    return Transition(status=status, reason=kept_reason(status), message=status.message)

@@ -1,28 +1,44 @@
 """`decide(spec, status, observations, now) -> Decision`: the whole rollout state machine in one
 pure function, plus `needs_metrics` (should the reconciler query Prometheus now?) and
-`reject_spec` (for a spec the operator cannot even parse). docs/state-machine.md describes it.
+`reject_spec` (for a spec the operator cannot even parse).
+
+`decide` reads as a table: the rules that hold in every phase, in a fixed order (its docstring
+lists them), then the phase's own handler from `HANDLERS` (`canary.core.phases`), and last
+`_finish`, which turns the handler's `Transition` into the `Decision`. docs/state-machine.md
+follows the same order, with a section per handler under the same name.
 
 No await, no clock, no logging, no I/O: the same inputs always give the same Decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from canary.api.conditions import ConditionReason
-from canary.api.control import PromotionMode, RequestKind
-from canary.api.route import RouteKind
+from canary.api.control import PromotionMode
 from canary.api.spec import CanarySpec
 from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
-from canary.core import attachment, ownership, progress, requests, timing, transitions, weights
-from canary.core.conditions import Situation, derive
-from canary.core.context import Context, Outcome, clip, event, idle, kept_reason
+from canary.core import ownership, phases, requests, route_hold, timing, transitions, weights
+from canary.core.conditions import Situation, condition_events, derive
+from canary.core.context import Context, Transition, clip, event, kept_reason
 from canary.core.decision import Decision, EmitEvent, EventReason, RewriteRoute, SetWeights
 from canary.core.observations import Observations, RouteObservation
 
-SUPPORTED_ROUTE_KINDS = frozenset({RouteKind.HTTP_ROUTE})
+Handler = Callable[[Context, CanaryStatus], Transition]
+
+# The rollout's own move in each phase (Failed never gets here: see rule 4 of `decide`).
+HANDLERS: Mapping[Phase, Handler] = MappingProxyType({
+    Phase.PENDING: phases.pending,
+    Phase.PROGRESSING: phases.running_step,
+    Phase.PAUSED: phases.running_step,
+    Phase.PROMOTING: phases.promoting,
+    Phase.SUCCEEDED: phases.succeeded,
+    Phase.ROLLING_BACK: phases.rolling_back,
+    Phase.ROLLED_BACK: phases.rolled_back,
+})
 
 
 def decide(
@@ -33,33 +49,38 @@ def decide(
     now: datetime,
     generation: int,
 ) -> Decision:
-    """The next move of the rollout described by `spec`, given its `status` and the world."""
+    """The next move of the rollout described by `spec`, given its `status` and the world.
+
+    In every phase, in this order (the first rule that decides ends the list):
+
+    1. On the first reconcile, request values already in the spec are recorded as handled.
+    2. A new revision naming the same backends as a `Weights` promotion that still carries
+       100 % is an invalid spec (`SameBackendsAfterPromotion`): nothing moves.
+    3. Another, older Canary owns the route's weights: hands off, nothing written or checked.
+    4. Back where the rollout stood: Failed (the spec is valid again) and a Paused held by
+       spec.paused that was just lifted (announced by `Resumed`) take the running phase again.
+    5. spec.paused: `phases.paused_by_spec` instead of the phase's handler; rules 6 to 9 wait.
+    6. A new revision (or canary backend): a fresh Pending rollout.
+    7. New manual requests in the order abort, retry, promoteFull, promote: the first that
+       acts decides; one that makes no sense in this phase is recorded and ignored.
+    8. Held against another writer: hold until the route carries this Canary's weight again.
+    9. The phase's handler: `HANDLERS[status.phase]`.
+    """
     ctx = Context(spec, observations, timing.normalise(now))
     if requests.is_first_reconcile(status):
         status = status.model_copy(update={"handled_requests": requests.adopted(spec)})
-    if spec.route_ref.kind not in SUPPORTED_ROUTE_KINDS:
-        message = (
-            f"routeRef.kind {spec.route_ref.kind} is not supported by this operator "
-            "yet: reference an HTTPRoute. Traffic is left as it is."
-        )
-        return _invalid(ctx, status, ConditionReason.UNSUPPORTED_ROUTE_KIND, message, generation)
     if _restarts_from_old_stable(ctx, status):
         reason = ConditionReason.SAME_BACKENDS_AFTER_PROMOTION
         return _invalid(ctx, status, reason, _same_backends_message(ctx, status), generation)
-    if observations.owner is not None:  # another Canary steers these weights: hands off
-        outcome = ownership.owned_elsewhere(ctx, status, observations.owner)
-        return _finish(ctx, status, outcome, generation=generation)
+    if observations.owner is not None:
+        move = ownership.owned_elsewhere(ctx, status, observations.owner)
+        return _finish(ctx, status, move, generation=generation)
     resumed = _resumed(spec, status)
-    if status.phase is Phase.FAILED:  # the spec was fixed: carry on where the rollout stood
-        status = status.model_copy(update={"phase": progress.phase_of_running(status)})
-        if status.phase is Phase.PROGRESSING:
-            status = status.model_copy(update={"step_started_at": ctx.now})
-    elif resumed and status.phase is Phase.PAUSED:
-        status = status.model_copy(update={"phase": progress.phase_of_running(status)})
-    outcome = _paused(ctx, status) if spec.paused else _running(ctx, status)
+    status = _where_it_stood(ctx, status, resumed=resumed)
+    move = phases.paused_by_spec(ctx, status) if spec.paused else _unpaused(ctx, status)
     if resumed:
-        outcome = outcome.then(event(EventReason.RESUMED, "spec.paused is false: resumed"))
-    return _finish(ctx, status, outcome, generation=generation)
+        move = move.then(event(EventReason.RESUMED, "spec.paused is false: resumed"))
+    return _finish(ctx, status, move, generation=generation)
 
 
 def needs_metrics(
@@ -81,9 +102,9 @@ def needs_metrics(
         and running
         and ctx.has_gates
         and route.attached
-        and not _new_revision(spec, status)
+        and not ctx.new_revision(status)
         and route.canary_weight == status.canary_weight
-        and progress.check_is_due(ctx, status)
+        and timing.check_is_due(ctx, status)
     )
 
 
@@ -110,36 +131,11 @@ def reject_spec(
         invalid=(why, text),
         paused_by_spec=False,
     )
-    return _decision(
-        status, new, situation, Outcome(new, reason, text), timing.normalise(now), generation
-    )
+    move = Transition(status=new, reason=reason, message=text)
+    return _decision(status, new, situation, move, timing.normalise(now), generation)
 
 
-def _invalid(
-    ctx: Context, status: CanaryStatus, reason: ConditionReason, text: str, generation: int
-) -> Decision:
-    if status.phase.keeps_phase_when_invalid:
-        # Report it, but never trade a rollback (or a finished rollout) for Failed: fixing the
-        # spec would then resume steps on a canary that failed.
-        outcome = Outcome(status, kept_reason(status), text, (), None, (text,))
-    else:
-        new = status.model_copy(update={"phase": Phase.FAILED})
-        outcome = Outcome(new, reason, text, (), None, (text,))
-    return _finish(ctx, status, outcome, generation=generation, invalid=(reason, text))
-
-
-def _resumed(spec: CanarySpec, status: CanaryStatus) -> bool:
-    held = status.condition("Paused")
-    return (
-        not spec.paused
-        and held is not None
-        and held.status == "True"
-        and held.reason == ConditionReason.PAUSED_BY_SPEC
-    )
-
-
-def _new_revision(spec: CanarySpec, status: CanaryStatus) -> bool:
-    return spec.target_revision != status.revision or spec.canary != status.canary_backend
+# --- rule 2: same backends after a Weights promotion -----------------------------------------
 
 
 def _restarts_from_old_stable(ctx: Context, status: CanaryStatus) -> bool:
@@ -150,7 +146,7 @@ def _restarts_from_old_stable(ctx: Context, status: CanaryStatus) -> bool:
         status.phase is Phase.SUCCEEDED
         and promotion.mode is PromotionMode.WEIGHTS
         and not promotion.restart_from_stable
-        and _new_revision(ctx.spec, status)
+        and ctx.new_revision(status)
         and ctx.spec.canary == status.canary_backend
         and ctx.observations.route.canary_weight == weights.PROMOTED
     )
@@ -169,34 +165,54 @@ def _same_backends_message(ctx: Context, status: CanaryStatus) -> str:
     )
 
 
-def _paused(ctx: Context, status: CanaryStatus) -> Outcome:
-    """spec.paused: only an abort acts; nothing else changes, not even drifted weights."""
-    if status.phase is Phase.ROLLING_BACK:  # a decided rollback is finished even when paused
-        return _unless_held(ctx, status, transitions.continue_rollback)
-    notices: list[EmitEvent] = []
-    if RequestKind.ABORT in requests.pending(ctx.spec, status):
-        result = requests.act(ctx, status, RequestKind.ABORT)
-        if isinstance(result, requests.Ignored):
-            status, notices = result.status, [result.notice]
-        elif result is not None:
-            return result
-    if not status.phase.active:
-        return idle(status).then(*notices)
-    new = status.model_copy(update={"phase": Phase.PAUSED})
-    text = (
-        f"Paused by spec.paused at {ctx.step_label(new)}: the operator changes nothing "
-        "until spec.paused is false"
+def _invalid(
+    ctx: Context, status: CanaryStatus, reason: ConditionReason, text: str, generation: int
+) -> Decision:
+    if status.phase.keeps_phase_when_invalid:
+        # Report it, but never trade a rollback (or a finished rollout) for Failed: fixing the
+        # spec would then resume steps on a canary that failed.
+        move = Transition(status=status, reason=kept_reason(status), message=text, notes=(text,))
+    else:
+        new = status.model_copy(update={"phase": Phase.FAILED})
+        move = Transition(status=new, reason=reason, message=text, notes=(text,))
+    return _finish(ctx, status, move, generation=generation, invalid=(reason, text))
+
+
+# --- rule 4: back where the rollout stood ----------------------------------------------------
+
+
+def _resumed(spec: CanarySpec, status: CanaryStatus) -> bool:
+    held = status.condition("Paused")
+    return (
+        not spec.paused
+        and held is not None
+        and held.status == "True"
+        and held.reason == ConditionReason.PAUSED_BY_SPEC
     )
-    if _new_revision(ctx.spec, status):
-        text += f"; revision {ctx.spec.target_revision} will start then"
-    was = status.condition("Paused")
-    first = was is None or was.reason != ConditionReason.PAUSED_BY_SPEC or was.status != "True"
-    actions = (event(EventReason.PAUSED, text),) if first else ()
-    return Outcome(new, ConditionReason.PAUSED_BY_SPEC, text, actions, None, (text,))
 
 
-def _running(ctx: Context, status: CanaryStatus) -> Outcome:
-    if _new_revision(ctx.spec, status):
+def _where_it_stood(ctx: Context, status: CanaryStatus, *, resumed: bool) -> CanaryStatus:
+    if status.phase is Phase.FAILED:  # the spec was fixed: carry on where the rollout stood
+        status = status.model_copy(update={"phase": _phase_of_running(status)})
+        if status.phase is Phase.PROGRESSING:
+            status = status.model_copy(update={"step_started_at": ctx.now})
+    elif resumed and status.phase is Phase.PAUSED:
+        status = status.model_copy(update={"phase": _phase_of_running(status)})
+    return status
+
+
+def _phase_of_running(status: CanaryStatus) -> Phase:
+    """The phase a started rollout returns to after a hold (resume, spec fixed)."""
+    if status.current_step == 0:
+        return Phase.PENDING
+    return Phase.PAUSED if status.paused_at is not None else Phase.PROGRESSING
+
+
+# --- rules 6 to 9: not paused by the spec ----------------------------------------------------
+
+
+def _unpaused(ctx: Context, status: CanaryStatus) -> Transition:
+    if ctx.new_revision(status):
         status = transitions.fresh(ctx, status)
     notices: list[EmitEvent] = []
     for kind in requests.pending(ctx.spec, status):
@@ -208,79 +224,48 @@ def _running(ctx: Context, status: CanaryStatus) -> Outcome:
             if requests.pending(ctx.spec, result.status):  # handle the next one right away
                 result = replace(result, requeue_after=timedelta(0))
             return result.then(*notices)
-    return _move(ctx, status).then(*notices)
+    return ownership.unless_held(ctx, status, HANDLERS[status.phase]).then(*notices)
 
 
-def _unless_held(
-    ctx: Context, status: CanaryStatus, move: Callable[[Context, CanaryStatus], Outcome]
-) -> Outcome:
-    """`move`, unless the Canary holds against another writer and the route still does not
-    carry its weights."""
-    if ownership.holding(status):
-        freed = ownership.released(ctx, status)
-        if freed is None:
-            return ownership.hold(ctx, status)
-        status = freed
-    return move(ctx, status)
-
-
-def _move(ctx: Context, status: CanaryStatus) -> Outcome:
-    """The rollout's own next move, once no request acts."""
-    return _unless_held(ctx, status, _own_move)
-
-
-def _own_move(ctx: Context, status: CanaryStatus) -> Outcome:
-    if status.phase is Phase.ROLLING_BACK:  # before the route check: 0 % is always allowed
-        return transitions.continue_rollback(ctx, status)
-    if not status.phase.active:
-        return transitions.keep_final(ctx, status)
-    if not ctx.observations.route.attached:
-        return attachment.hold(ctx, status)
-    if status.phase is Phase.PENDING:
-        return transitions.start(ctx, status)
-    if status.phase is Phase.PROMOTING:
-        if ctx.observations.route.canary_weight == status.canary_weight:
-            return transitions.finish_promotion(ctx, status)
-        return transitions.promote(ctx, status, "", announce=False)
-    return progress.step(ctx, status)
+# --- the Decision ----------------------------------------------------------------------------
 
 
 def _finish(
     ctx: Context,
     old: CanaryStatus,
-    outcome: Outcome,
+    move: Transition,
     *,
     generation: int,
     invalid: tuple[str, str] | None = None,
 ) -> Decision:
-    if not outcome.status.phase.active:
-        problem = attachment.kept_route(old)
-    elif attachment.settling(ctx, old):
+    if not move.status.phase.active:
+        problem = route_hold.kept_route(old)
+    elif route_hold.settling(ctx, old):
         problem = None
     else:
-        problem = attachment.route_problem(ctx)
-    route_weight = _route_weight(ctx, outcome)
+        problem = route_hold.route_problem(ctx)
+    route_weight = _route_weight(ctx, move)
     changes: dict[str, object] = {"route_weight": route_weight}
-    if any(isinstance(a, SetWeights | RewriteRoute) for a in outcome.actions):
+    if any(isinstance(a, SetWeights | RewriteRoute) for a in move.actions):
         changes["route_generation"] = ctx.observations.route.generation
-    new = outcome.status.model_copy(update=changes)
+    new = move.status.model_copy(update=changes)
     situation = Situation(
         phase=new.phase,
-        reason=outcome.reason,
-        message=outcome.message,
+        reason=move.reason,
+        message=move.message,
         route_problem=problem,
         invalid=invalid,
         paused_by_spec=ctx.spec.paused,
         weights=ownership.sync_condition(ctx, new, route_weight),
     )
-    return _decision(old, new, situation, outcome, ctx.now, generation)
+    return _decision(old, new, situation, move, ctx.now, generation)
 
 
-def _route_weight(ctx: Context, outcome: Outcome) -> int | None:
+def _route_weight(ctx: Context, move: Transition) -> int | None:
     """The canary weight the route carries once this decision's writes are made."""
     route = ctx.observations.route
     weight = route.canary_weight if ctx.route_writable else None
-    for action in outcome.actions:
+    for action in move.actions:
         if isinstance(action, SetWeights):
             weight = action.canary
         elif isinstance(action, RewriteRoute):
@@ -292,10 +277,12 @@ def _decision(
     old: CanaryStatus,
     new: CanaryStatus,
     situation: Situation,
-    outcome: Outcome,
+    move: Transition,
     now: datetime,
     generation: int,
 ) -> Decision:
+    """The Decision: `new` with its conditions derived, then the move's actions followed by the
+    events of conditions that just changed (the reconciler writes the status first)."""
     situation = replace(situation, message=clip(situation.message, MESSAGE_LIMIT))
     conditions = derive(new.conditions, situation, now=now, generation=generation)
     status = new.model_copy(
@@ -306,8 +293,8 @@ def _decision(
         }
     )
     actions = (
-        *outcome.actions,
-        *attachment.condition_events(old, status, situation),
+        *move.actions,
+        *condition_events(old, status, situation),
         *ownership.sync_events(old, status),
     )
-    return Decision(actions, status, outcome.requeue_after, outcome.notes)
+    return Decision(actions, status, move.requeue_after, move.notes)

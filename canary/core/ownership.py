@@ -3,19 +3,19 @@ a shared backend, the oldest. Any other writer that keeps changing them (another
 second installation) is detected by repeated drift and held off — the Canary stops writing and
 says who — instead of being fought on live traffic.
 
-Pure: claims and statuses in, outcomes out.
+Pure: claims and statuses in, transitions out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from canary.api.conditions import ConditionReason, ConditionStatus
 from canary.api.control import PromotionMode
 from canary.api.status import CanaryStatus, Drift, Phase
-from canary.core.context import Context, Outcome, event, kept_reason
+from canary.core.context import Context, Transition, event, kept_reason
 from canary.core.decision import EmitEvent, EventReason
 
 CONTEST_WINDOW = timedelta(seconds=60)
@@ -40,7 +40,7 @@ def owner_of(me: Claim, others: Iterable[Claim]) -> str | None:
     return None if first is me else first.name
 
 
-def put_back(ctx: Context, status: CanaryStatus, restore: Outcome) -> Outcome:
+def put_back(ctx: Context, status: CanaryStatus, restore: Transition) -> Transition:
     """The route does not carry the weight `status` set: `restore` it — unless the weights were
     already put back `CONTEST_RESTORES` times within `CONTEST_WINDOW`; then hold instead,
     writing nothing, and name the field manager that keeps changing them."""
@@ -69,9 +69,25 @@ def released(ctx: Context, status: CanaryStatus) -> CanaryStatus | None:
     return status.model_copy(update={"drift": None})
 
 
-def hold(ctx: Context, status: CanaryStatus) -> Outcome:
+def unless_held(
+    ctx: Context, status: CanaryStatus, move: Callable[[Context, CanaryStatus], Transition]
+) -> Transition:
+    """`move`, unless the Canary holds against another writer and the route still does not
+    carry its weights (then it keeps holding, writing and checking nothing)."""
+    if holding(status):
+        freed = released(ctx, status)
+        if freed is None:
+            return hold(ctx, status)
+        status = freed
+    return move(ctx, status)
+
+
+def hold(ctx: Context, status: CanaryStatus) -> Transition:
     text = contest_message(ctx, status)
-    return Outcome(status, kept_reason(status), text, (), HOLD_RECHECK, (text,))
+    return Transition(
+        status=status, reason=kept_reason(status), message=text, requeue_after=HOLD_RECHECK,
+        notes=(text,),
+    )
 
 
 def contest_message(ctx: Context, status: CanaryStatus) -> str:
@@ -89,10 +105,10 @@ def contest_message(ctx: Context, status: CanaryStatus) -> str:
     )
 
 
-def owned_elsewhere(ctx: Context, status: CanaryStatus, owner: str) -> Outcome:
+def owned_elsewhere(ctx: Context, status: CanaryStatus, owner: str) -> Transition:
     """Another Canary owns these weights: this one writes nothing, checks nothing."""
     text = owned_message(ctx, owner)
-    return Outcome(status, kept_reason(status), text, (), None, (text,))
+    return Transition(status=status, reason=kept_reason(status), message=text, notes=(text,))
 
 
 def owned_message(ctx: Context, owner: str) -> str:

@@ -15,7 +15,7 @@ from canary.api.control import RequestKind
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus, HandledRequests, Phase
 from canary.core import ownership, transitions
-from canary.core.context import Context, Outcome, event, kept_reason
+from canary.core.context import Context, Transition, event, kept_reason
 from canary.core.decision import EmitEvent, EventReason, SetWeights
 
 TAKE_BACK_RECHECK = timedelta(seconds=1)
@@ -60,7 +60,7 @@ class Ignored:
     notice: EmitEvent
 
 
-def act(ctx: Context, status: CanaryStatus, kind: RequestKind) -> Outcome | Ignored | None:
+def act(ctx: Context, status: CanaryStatus, kind: RequestKind) -> Transition | Ignored | None:
     """Act on one new request, or ignore it; None: it must wait.
 
     Abort acts in every unfinished phase but RollingBack (already under way); retry after a
@@ -96,7 +96,7 @@ def act(ctx: Context, status: CanaryStatus, kind: RequestKind) -> Outcome | Igno
     return Ignored(done, event(EventReason.REQUEST_IGNORED, text))
 
 
-def _take_back(ctx: Context, status: CanaryStatus, nonce: str | None) -> Outcome:
+def _take_back(ctx: Context, status: CanaryStatus, nonce: str | None) -> Transition:
     """Retry while holding against another writer: write this Canary's weights again, with a
     fresh drift count."""
     held_by = status.drift.held_by if status.drift else None
@@ -106,4 +106,7 @@ def _take_back(ctx: Context, status: CanaryStatus, nonce: str | None) -> Outcome
         f"field manager {held_by!r} ({freed.canary_weight}% on the canary)"
     )
     actions = (SetWeights(freed.canary_weight), event(EventReason.RETRIED, text))
-    return Outcome(freed, kept_reason(freed), text, actions, TAKE_BACK_RECHECK, (text,))
+    return Transition(
+        status=freed, reason=kept_reason(freed), message=text, actions=actions,
+        requeue_after=TAKE_BACK_RECHECK, notes=(text,),
+    )

@@ -1,7 +1,7 @@
 """When things are due: the next metric check of a step and the end of a timed pause, all
 measured from times recorded in the status, so a restarted operator keeps the same schedule.
 
-Pure date arithmetic; `now` always comes in as an argument.
+Pure date arithmetic; `now` always comes in as an argument (or as `Context.now`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus
+from canary.core.context import Context
 
 
 def normalise(now: datetime) -> datetime:
@@ -49,3 +50,22 @@ def until(moment: datetime | None, now: datetime) -> timedelta | None:
 def earliest(*delays: timedelta | None) -> timedelta | None:
     present = [d for d in delays if d is not None]
     return min(present) if present else None
+
+
+def check_is_due(ctx: Context, status: CanaryStatus) -> bool:
+    """The step interval has elapsed since the step began or since its last check."""
+    due = check_due_at(ctx.spec, status)
+    return due is not None and ctx.now >= due and _checks_apply(ctx, status)
+
+
+def next_wake(ctx: Context, status: CanaryStatus) -> timedelta | None:
+    """When something is next due in a step: a check, or the end of a timed pause."""
+    due = check_due_at(ctx.spec, status) if _checks_apply(ctx, status) else None
+    ends = pause_ends_at(ctx.spec, status)
+    return earliest(until(due, ctx.now), until(ends, ctx.now))
+
+
+def _checks_apply(ctx: Context, status: CanaryStatus) -> bool:
+    """Steps are always checked (without gates a check passes on time alone); a pause step only
+    when there are gates to check."""
+    return ctx.has_gates or status.paused_at is None

@@ -132,6 +132,16 @@ class World:
         self.apply(decision)
         return decision
 
+    def checked(
+        self, sample: Callable[[str], MetricSample], *more: Callable[[str], MetricSample]
+    ) -> Decision:
+        """For each sample in turn: one step interval (a minute) later, a reconcile (`tick`)
+        with it. The last decision."""
+        for each in (sample, *more):
+            self.now += MINUTE
+            decision = self.tick(each)
+        return decision
+
     def apply(self, decision: Decision) -> None:
         for action in decision.actions:
             if isinstance(action, SetWeights) and action.canary != self.canary_weight:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit
 def situation(phase: Phase, reason: str = "RolloutInProgress", **kw: object) -> Situation:
     fields: dict[str, object] = {"route_problem": None, "invalid": None, "paused_by_spec": False}
     fields.update(kw)
-    return Situation(phase, reason, "message", **fields)  # type: ignore[arg-type]
+    return Situation(phase=phase, reason=reason, message="message", **fields)  # type: ignore[arg-type]
 
 
 def test_the_transition_time_moves_only_when_the_status_changes() -> None:

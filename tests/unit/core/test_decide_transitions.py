@@ -26,11 +26,20 @@ from core_world import (
 
 from canary.api import CanaryStatus, Phase
 from canary.core.decide import decide, reject_spec
-from canary.core.decision import EmitEvent, EventReason, RewriteRoute
+from canary.core.decision import Decision, EmitEvent, EventReason, RewriteRoute
 from canary.core.observations import MetricSample, Observations, RouteIssue, RouteProblem
 from canary.core.transitions import ROLLBACK_RECHECK
 
 pytestmark = pytest.mark.unit
+
+
+def reject(world: World) -> Decision:
+    """The world's Canary with a spec the operator cannot read: `reject_spec`, carried out."""
+    decision = reject_spec(
+        world.status, problem="steps: field required", now=world.now, generation=world.generation
+    )
+    world.apply(decision)
+    return decision
 
 
 # --- starting -------------------------------------------------------------------------------
@@ -103,8 +112,7 @@ def test_a_passing_check_after_the_interval_advances_to_the_next_weight() -> Non
 def test_a_passing_check_at_the_last_step_promotes_then_the_route_at_100_succeeds() -> None:
     world = World(make_spec(steps={"stepWeight": 10, "maxWeight": 10}))
     world.tick()
-    world.now += MINUTE
-    promoting = world.tick(passing)
+    promoting = world.checked(passing)
     assert promoting.status.phase is Phase.PROMOTING
     assert weights_set(promoting) == [100]
     assert EventReason.PROMOTING in events(promoting)
@@ -128,8 +136,7 @@ def test_promotion_in_rewrite_mode_rewrites_the_route_once_it_carries_100() -> N
 def test_promoting_reapplies_100_while_the_route_does_not_show_it() -> None:
     world = World(make_spec(steps={"weights": [50]}))
     world.tick()
-    world.now += MINUTE
-    world.tick(passing)
+    world.checked(passing)
     world.canary_weight = 50  # the write did not land (yet)
     decision = world.tick()
     assert decision.status.phase is Phase.PROMOTING
@@ -139,8 +146,7 @@ def test_promoting_reapplies_100_while_the_route_does_not_show_it() -> None:
 
 def test_a_failed_check_below_the_threshold_counts_and_holds_the_step() -> None:
     world = started()
-    world.now += MINUTE
-    decision = world.tick(failing)
+    decision = world.checked(failing)
     assert decision.status.phase is Phase.PROGRESSING
     assert decision.status.failed_checks == 1
     assert weights_set(decision) == []
@@ -155,10 +161,7 @@ def test_a_failed_check_below_the_threshold_counts_and_holds_the_step() -> None:
 
 def test_the_failed_check_that_reaches_the_threshold_rolls_back_to_stable_at_once() -> None:
     world = started()
-    world.now += MINUTE
-    world.tick(failing)
-    world.now += MINUTE
-    decision = world.tick(failing)
+    decision = world.checked(failing, failing)
     # The decision is recorded first (RollingBack), with the weight write in the same pass.
     assert decision.status.phase is Phase.ROLLING_BACK
     assert weights_set(decision) == [0]
@@ -180,15 +183,20 @@ def test_the_failed_check_that_reaches_the_threshold_rolls_back_to_stable_at_onc
     assert confirmed.requeue_after is None
 
 
+def rolling_back_with_the_route_write_lost() -> World:
+    """A world whose second failed check decided the rollback: the RollingBack status write
+    landed, the route write did not (the route still carries the first step's 5 %)."""
+    world = started()
+    world.checked(failing)
+    world.now += MINUTE
+    world.status = world.decide(failing).status
+    return world
+
+
 def test_a_rollback_whose_route_write_was_lost_writes_zero_again_and_nothing_else() -> None:
     """A crash (or a failed route write) right after the RollingBack status write: every later
     pass, whatever the route shows and whatever time it is, only ever writes 0 %."""
-    world = started()
-    world.now += MINUTE
-    world.tick(failing)
-    world.now += MINUTE
-    decided = world.decide(failing)
-    world.status = decided.status  # the status write landed; the route write did not
+    world = rolling_back_with_the_route_write_lost()
     assert world.canary_weight == 5
     for drifted, later in ((5, 0), (40, 1), (5, 120)):
         world.canary_weight = drifted
@@ -205,12 +213,7 @@ def test_a_rollback_whose_route_write_was_lost_writes_zero_again_and_nothing_els
 
 
 def test_a_rollback_is_finished_even_when_the_canary_is_paused_meanwhile() -> None:
-    world = started()
-    world.now += MINUTE
-    world.tick(failing)
-    world.now += MINUTE
-    decided = world.decide(failing)
-    world.status = decided.status
+    world = rolling_back_with_the_route_write_lost()
     world.edit(paused=True)
     decision = world.tick()
     assert weights_set(decision) == [0]
@@ -221,16 +224,13 @@ def test_a_rolled_back_canary_stays_rolled_back_through_an_invalid_spec_and_its_
     """An invalid spec is reported on a finished rollout but does not replace its phase: fixing
     the spec must not resume steps on the canary that failed."""
     world = started()
-    for _ in range(2):
-        world.now += MINUTE
-        world.tick(failing)
+    world.checked(failing, failing)
     world.tick()
     assert world.status.phase is Phase.ROLLED_BACK
-    world.edit(routeRef={"kind": "GRPCRoute"})
-    invalid = world.tick()
+    invalid = reject(world)
     assert invalid.status.phase is Phase.ROLLED_BACK
-    assert condition(invalid.status, "InvalidSpec") == ("True", "UnsupportedRouteKind")
-    world.edit(routeRef={"kind": "HTTPRoute"})
+    assert condition(invalid.status, "InvalidSpec") == ("True", "SpecRejected")
+    world.generation += 1  # the spec is fixed
     world.now += timedelta(hours=1)
     fixed = world.tick(passing)
     assert fixed.status.phase is Phase.ROLLED_BACK
@@ -241,16 +241,13 @@ def test_a_rolled_back_canary_stays_rolled_back_through_an_invalid_spec_and_its_
 
 def test_failed_checks_are_not_forgiven_by_later_passing_checks() -> None:
     world = started()
-    for sample in (failing, passing, failing):
-        world.now += MINUTE
-        decision = world.tick(sample)
+    decision = world.checked(failing, passing, failing)
     assert decision.status.phase is Phase.ROLLING_BACK
 
 
 def test_no_data_with_the_inconclusive_policy_holds_and_counts_inconclusive() -> None:
     world = started()
-    world.now += MINUTE
-    decision = world.tick(no_data)
+    decision = world.checked(no_data)
     assert decision.status.phase is Phase.PROGRESSING
     assert (decision.status.failed_checks, decision.status.inconclusive_checks) == (0, 1)
     assert decision.status.metrics[0].outcome == "NoData"
@@ -261,19 +258,14 @@ def test_no_data_with_the_inconclusive_policy_holds_and_counts_inconclusive() ->
 
 def test_inconclusive_checks_at_the_limit_count_as_one_failed_check_and_restart_counting() -> None:
     world = started()
-    for _ in range(3):
-        world.now += MINUTE
-        decision = world.tick(no_data)
+    decision = world.checked(no_data, no_data, no_data)
     assert (decision.status.failed_checks, decision.status.inconclusive_checks) == (1, 0)
     assert decision.status.phase is Phase.PROGRESSING
 
 
 def test_a_conclusive_check_resets_the_inconclusive_count() -> None:
     world = started(steps={"weights": [5, 10, 20]})
-    world.now += MINUTE
-    world.tick(no_data)
-    world.now += MINUTE
-    decision = world.tick(passing)
+    decision = world.checked(no_data, passing)
     assert decision.status.inconclusive_checks == 0
     assert decision.status.canary_weight == 10
 
@@ -282,8 +274,7 @@ def test_no_data_with_the_fail_policy_counts_a_failed_check() -> None:
     metrics = [{"name": "success-rate", "template": "envoy-success-rate", "min": 99,
                 "onNoData": "Fail"}]
     world = started(analysis={"metrics": metrics})
-    world.now += MINUTE
-    decision = world.tick(no_data)
+    decision = world.checked(no_data)
     assert decision.status.failed_checks == 1
     assert decision.status.metrics[0].verdict == "Fail"
 
@@ -292,15 +283,13 @@ def test_no_data_with_the_pass_policy_lets_the_step_pass() -> None:
     metrics = [{"name": "success-rate", "template": "envoy-success-rate", "min": 99,
                 "onNoData": "Pass"}]
     world = started(analysis={"metrics": metrics})
-    world.now += MINUTE
-    decision = world.tick(no_data)
+    decision = world.checked(no_data)
     assert weights_set(decision) == [10]
 
 
 def test_a_query_error_is_reported_as_an_error_not_as_no_data() -> None:
     world = started()
-    world.now += MINUTE
-    decision = world.tick(erroring)
+    decision = world.checked(erroring)
     result = decision.status.metrics[0]
     assert (result.outcome, result.verdict) == ("Error", "Inconclusive")
     assert "connection refused" in result.message
@@ -343,8 +332,7 @@ def test_without_analysis_steps_advance_on_time_alone() -> None:
 
 def test_a_step_with_a_manual_pause_waits_for_promotion_after_its_check_passes() -> None:
     world = started(steps={"pauses": [{"atWeight": 5}]})
-    world.now += MINUTE
-    decision = world.tick(passing)
+    decision = world.checked(passing)
     assert decision.status.phase is Phase.PAUSED
     assert decision.status.paused_at == world.now
     assert weights_set(decision) == []
@@ -358,18 +346,14 @@ def test_a_step_with_a_manual_pause_waits_for_promotion_after_its_check_passes()
 
 def test_checks_keep_running_in_a_pause_and_can_roll_back() -> None:
     world = started(steps={"pauses": [{"atWeight": 5}]})
-    world.now += MINUTE
-    world.tick(passing)
-    for _ in range(2):
-        world.now += MINUTE
-        decision = world.tick(failing)
+    world.checked(passing)
+    decision = world.checked(failing, failing)
     assert decision.status.phase is Phase.ROLLING_BACK
 
 
 def test_a_timed_pause_ends_after_its_duration_and_the_rollout_advances() -> None:
     world = started(steps={"pauses": [{"atWeight": 5, "duration": "10m"}]})
-    world.now += MINUTE
-    paused = world.tick(passing)
+    paused = world.checked(passing)
     assert condition(paused.status, "Paused") == ("True", "PauseStep")
     world.now += timedelta(minutes=9, seconds=59)
     assert world.tick(passing).status.phase is Phase.PAUSED
@@ -391,8 +375,7 @@ def test_a_timed_pause_shorter_than_the_interval_wakes_up_when_it_ends() -> None
 
 def test_a_pause_removed_from_the_spec_ends() -> None:
     world = started(steps={"pauses": [{"atWeight": 5}]})
-    world.now += MINUTE
-    world.tick(passing)
+    world.checked(passing)
     world.edit(steps={"pauses": []})
     decision = world.tick()
     assert weights_set(decision) == [10]
@@ -415,8 +398,7 @@ def test_a_route_that_loses_acceptance_mid_rollout_holds_the_weights() -> None:
     world = started()
     world.issues = (RouteIssue(RouteProblem.REFS_NOT_RESOLVED, "BackendNotFound",
                                "Service api-svc-v2 not found: create it"),)
-    world.now += MINUTE
-    decision = world.tick(passing)
+    decision = world.checked(passing)
     assert weights_set(decision) == []
     assert decision.status.canary_weight == 5
     assert decision.status.phase is Phase.PROGRESSING
@@ -431,8 +413,7 @@ def test_a_route_accepted_again_is_announced_and_the_rollout_continues() -> None
     world.issues = (NOT_ALLOWED,)
     world.tick()
     world.issues = ()
-    world.now += MINUTE
-    decision = world.tick(passing)
+    decision = world.checked(passing)
     assert EventReason.ROUTE_ACCEPTED in events(decision)
     assert weights_set(decision) == [10]
 
@@ -442,10 +423,7 @@ def test_a_route_accepted_again_is_announced_and_the_rollout_continues() -> None
 
 def test_a_new_revision_mid_rollout_restarts_from_the_first_step_with_counters_cleared() -> None:
     world = started()
-    world.now += MINUTE
-    world.tick(passing)
-    world.now += MINUTE
-    world.tick(failing)
+    world.checked(passing, failing)
     world.edit(revision="v3")
     decision = world.tick()
     assert decision.status.revision == "v3"
@@ -465,22 +443,10 @@ def test_a_new_canary_backend_after_success_starts_a_new_rollout_and_clears_prom
     assert condition(decision.status, "Promoted") == ("False", "RolloutInProgress")
 
 
-def test_a_grpc_route_is_reported_as_an_invalid_spec_and_nothing_moves() -> None:
-    world = World(make_spec(routeRef={"kind": "GRPCRoute"}))
-    decision = world.tick()
-    assert decision.status.phase is Phase.FAILED
-    assert decision.actions == (
-        EmitEvent("Warning", EventReason.INVALID_SPEC, decision.status.message),
-    )
-    assert condition(decision.status, "InvalidSpec") == ("True", "UnsupportedRouteKind")
-    assert "HTTPRoute" in decision.status.message
-
-
 def test_a_failed_canary_resumes_where_it_stood_once_the_spec_is_fixed() -> None:
     world = started()
-    world.edit(routeRef={"kind": "GRPCRoute"})
-    world.tick()
-    world.edit(routeRef={"kind": "HTTPRoute"})
+    assert reject(world).status.phase is Phase.FAILED
+    world.generation += 1  # the spec is fixed
     world.now += timedelta(seconds=5)
     decision = world.tick()
     assert decision.status.phase is Phase.PROGRESSING
@@ -501,9 +467,7 @@ def test_a_spec_that_does_not_parse_fails_with_the_problem_in_the_condition() ->
 
 def test_a_finished_rollout_does_nothing_and_schedules_nothing() -> None:
     world = started()
-    for _ in range(2):
-        world.now += MINUTE
-        world.tick(failing)
+    world.checked(failing, failing)
     world.tick()  # RolledBack once the route shows 0 %
     world.now += timedelta(hours=1)
     decision = world.tick(failing)
@@ -516,9 +480,7 @@ def test_a_rolled_back_canary_keeps_the_canary_backend_at_zero() -> None:
     """A second line of defence: traffic put back on the canary by hand after the rollback is
     taken off it again."""
     world = started()
-    for _ in range(2):
-        world.now += MINUTE
-        world.tick(failing)
+    world.checked(failing, failing)
     world.tick()
     world.canary_weight = 30
     world.now += timedelta(hours=1)

@@ -84,8 +84,7 @@ def test_promote_finishes_the_current_step_now_without_its_check() -> None:
 
 def test_promote_ends_a_manual_pause() -> None:
     world = started(steps={"pauses": [{"atWeight": 5}]})
-    world.now += MINUTE
-    world.tick(passing)
+    world.checked(passing)
     assert world.status.phase is Phase.PAUSED
     world.edit(requests={"promote": "go"})
     decision = world.tick()

@@ -97,8 +97,7 @@ def test_a_one_off_edit_is_put_back_but_a_writer_that_keeps_changing_it_is_held_
     assert events(held) == [EventReason.WEIGHTS_CONTESTED]
     # Held: nothing is written, nothing is checked, however long it lasts.
     for _ in range(10):
-        world.now += MINUTE
-        quiet = world.tick(passing)
+        quiet = world.checked(passing)
         assert weights_set(quiet) == [] and quiet.events == ()
         assert quiet.status.canary_weight == 5 and quiet.status.last_check_time is None
     # The other writer gives the weights back: the rollout carries on.
@@ -147,8 +146,7 @@ def test_a_retry_takes_the_weights_back_from_a_contested_hold() -> None:
 def test_the_route_weight_is_observed_and_a_finished_route_change_is_reported() -> None:
     world = started(steps={"weights": [50], "interval": "1m"})
     assert world.status.route_weight == 50
-    world.now += MINUTE
-    world.tick(passing)
+    world.checked(passing)
     done = world.tick(passing)
     assert done.status.phase is Phase.SUCCEEDED
     assert done.status.route_weight == 100
@@ -169,8 +167,7 @@ def test_the_route_weight_is_observed_and_a_finished_route_change_is_reported() 
 
 def promoted_by_weights() -> World:
     world = started(steps={"weights": [50], "interval": "1m"}, revision="v2")
-    world.now += MINUTE
-    world.tick(passing)
+    world.checked(passing)
     world.tick(passing)
     assert world.status.phase is Phase.SUCCEEDED and world.canary_weight == 100
     return world

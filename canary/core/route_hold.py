@@ -1,5 +1,6 @@
-"""The route's attachment as the rollout sees it: the problem to report while it cannot carry
-traffic, holding the rollout meanwhile, and the events when RouteAccepted or InvalidSpec change.
+"""Holding a rollout while its route cannot carry traffic (missing, without both backends, not
+accepted by its Gateway), the RouteAccepted problem reported meanwhile, and the short quiet wait
+while the gateway catches up with our own last write.
 
 Pure: reads observations and statuses; writes nothing.
 """
@@ -10,9 +11,7 @@ from datetime import timedelta
 
 from canary.api.conditions import ConditionReason, RouteReason
 from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
-from canary.core.conditions import Situation
-from canary.core.context import Context, Outcome, clip, event, kept_reason
-from canary.core.decision import EmitEvent, EventReason
+from canary.core.context import Context, Transition, clip, kept_reason
 
 ROUTE_RECHECK = timedelta(seconds=15)
 SETTLE_RECHECK = timedelta(seconds=1)
@@ -34,18 +33,21 @@ def settling(ctx: Context, status: CanaryStatus) -> bool:
     )
 
 
-def hold(ctx: Context, status: CanaryStatus) -> Outcome:
+def hold(ctx: Context, status: CanaryStatus) -> Transition:
+    """The route cannot carry traffic: nothing moves, nothing is checked; look again soon."""
     if settling(ctx, status):
         note = "waiting for the gateway to process the route's latest generation"
-        return Outcome(status, kept_reason(status), status.message, (), SETTLE_RECHECK, (note,))
+        return Transition(
+            status=status, reason=kept_reason(status), message=status.message,
+            requeue_after=SETTLE_RECHECK, notes=(note,),
+        )
     issue = route_problem(ctx)
     text = f"Holding at {ctx.step_label(status)}: {issue[1] if issue else 'route not usable'}"
-    reason = (
-        kept_reason(status)
-        if status.phase is not Phase.PENDING
-        else (ConditionReason.ROLLOUT_PENDING)
+    pending = status.phase is Phase.PENDING
+    reason = ConditionReason.ROLLOUT_PENDING if pending else kept_reason(status)
+    return Transition(
+        status=status, reason=reason, message=text, requeue_after=ROUTE_RECHECK, notes=(text,)
     )
-    return Outcome(status, reason, text, (), ROUTE_RECHECK, (text,))
 
 
 def route_problem(ctx: Context) -> tuple[str, str] | None:
@@ -73,20 +75,3 @@ def kept_route(status: CanaryStatus) -> tuple[str, str] | None:
         return None
     return route.reason, route.message
 
-
-def condition_events(
-    old: CanaryStatus, new: CanaryStatus, situation: Situation
-) -> tuple[EmitEvent, ...]:
-    """Events for conditions that just changed: route accepted or not, spec invalid."""
-    found: list[EmitEvent] = []
-    was, now = old.condition("RouteAccepted"), new.condition("RouteAccepted")
-    if now is not None and (was is None or (was.status, was.reason) != (now.status, now.reason)):
-        if now.status == "False" and new.phase.active:
-            found.append(event(EventReason.ROUTE_NOT_ACCEPTED, now.message, warning=True))
-        elif now.status == "True" and was is not None:
-            found.append(event(EventReason.ROUTE_ACCEPTED, now.message))
-    if situation.invalid is not None:
-        was_invalid = old.condition("InvalidSpec")
-        if was_invalid is None or was_invalid.status != "True":
-            found.append(event(EventReason.INVALID_SPEC, situation.invalid[1], warning=True))
-    return tuple(found)
