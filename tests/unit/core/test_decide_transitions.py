@@ -25,6 +25,7 @@ from core_world import (
 )
 
 from canary.api import CanaryStatus, Phase
+from canary.api.conditions import ConditionReason
 from canary.core.decide import decide, reject_spec
 from canary.core.decision import Decision, EmitEvent, EventReason, RewriteRoute
 from canary.core.observations import MetricSample, Observations, RouteIssue, RouteProblem
@@ -34,9 +35,11 @@ pytestmark = pytest.mark.unit
 
 
 def reject(world: World) -> Decision:
-    """The world's Canary with a spec the operator cannot read: `reject_spec`, carried out."""
+    """The world's Canary naming a route kind no router drives, as the reconciler rejects it
+    (from the router registry, before `decide`): `reject_spec`, carried out."""
     decision = reject_spec(
-        world.status, problem="steps: field required", now=world.now, generation=world.generation
+        world.status, problem="routeRef.kind GRPCRoute is not supported", now=world.now,
+        generation=world.generation, why=ConditionReason.UNSUPPORTED_ROUTE_KIND,
     )
     world.apply(decision)
     return decision
@@ -229,7 +232,7 @@ def test_a_rolled_back_canary_stays_rolled_back_through_an_invalid_spec_and_its_
     assert world.status.phase is Phase.ROLLED_BACK
     invalid = reject(world)
     assert invalid.status.phase is Phase.ROLLED_BACK
-    assert condition(invalid.status, "InvalidSpec") == ("True", "SpecRejected")
+    assert condition(invalid.status, "InvalidSpec") == ("True", "UnsupportedRouteKind")
     world.generation += 1  # the spec is fixed
     world.now += timedelta(hours=1)
     fixed = world.tick(passing)
