@@ -20,8 +20,9 @@ from canary.sandbox.demo.stories import Story, StoryResult
 log = structlog.get_logger(__name__)
 
 
-class Screen:
-    """`async with Screen(console, tracker) as screen:` then set `screen.story` as stories go."""
+class DemoScreen:
+    """`async with DemoScreen(console, tracker) as screen:`, then set `screen.story` as the
+    stories go."""
 
     def __init__(self, console: Console, tracker: Tracker, *, every: float = 0.5) -> None:
         self.console, self.tracker, self.every = console, tracker, every
@@ -55,7 +56,7 @@ class Screen:
             await self.draw()
             await asyncio.sleep(self.every)
 
-    async def __aenter__(self) -> Screen:
+    async def __aenter__(self) -> DemoScreen:
         if self.console.is_terminal:
             self._live = Live(console=self.console, auto_refresh=False, transient=False)
             self._live.start()

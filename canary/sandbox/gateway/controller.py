@@ -29,7 +29,7 @@ from canary.sandbox.gateway.translate import (
     listener_names,
     translate,
 )
-from canary.sandbox.gateway.watches import Informer
+from canary.sandbox.gateway.watches import ResourceWatch
 from canary.sandbox.gateway.world import JsonObj, World, key_of
 from canary.sandbox.processes import LOOPBACK, free_port
 
@@ -65,7 +65,7 @@ class GatewayController:
         self.kube, self.envoy, self.controller_name = kube, envoy, controller_name
         self._clock, self._max_backoff = clock, max_backoff
         self._dirty = asyncio.Event()
-        self._informers = {f: Informer(kube, res, self._changed) for f, res in _WATCHED.items()}
+        self._watches = {f: ResourceWatch(kube, res, self._changed) for f, res in _WATCHED.items()}
         self._events = 0  # watch events received so far
         self._handled = -1  # events seen by the last completed pass
         self._pass_done = asyncio.Event()
@@ -98,16 +98,16 @@ class GatewayController:
 
     def world(self) -> World:
         return World(
-            self.controller_name, **{f: dict(inf.store) for f, inf in self._informers.items()}
+            self.controller_name, **{f: dict(w.store) for f, w in self._watches.items()}
         )
 
     async def run(self) -> None:
         """Watch and reconcile until cancelled; a dead Envoy or a bug ends it with the error."""
         async with asyncio.TaskGroup() as group:
-            for informer in self._informers.values():
-                group.create_task(informer.run())
-            for informer in self._informers.values():
-                await informer.synced.wait()
+            for watch in self._watches.values():
+                group.create_task(watch.run())
+            for watch in self._watches.values():
+                await watch.synced.wait()
             delay = 0.1
             while True:
                 await self._dirty.wait()
