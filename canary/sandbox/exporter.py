@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from canary.sandbox.httpthread import LoopbackHTTPServer, QuietHandler
 from canary.sandbox.processes import LOOPBACK
@@ -59,15 +58,16 @@ class _Counter:
         self.base, self.rate, self.since = self.value(now), rate, now
 
 
-class Exporter:
+class Exporter(LoopbackHTTPServer):
     """Serves `/metrics` on 127.0.0.1 from a background thread; use as a context manager."""
+
+    name = "exporter"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[SeriesKey, _Counter] = {}
         self._gauges: dict[SeriesKey, float] = {}
         self._families: dict[str, tuple[str, str]] = {}  # series name -> (family, type)
-        self._http: LoopbackHTTPServer | None = None
 
     # -- series ---------------------------------------------------------------------------
     def set_rate(
@@ -215,17 +215,11 @@ class Exporter:
         return "\n".join(lines) + "\n"
 
     @property
-    def port(self) -> int:
-        if self._http is None:
-            raise RuntimeError("exporter not started")
-        return self._http.port
-
-    @property
     def target(self) -> str:
         """`host:port` for a scrape config."""
         return f"{LOOPBACK}:{self.port}"
 
-    def start(self) -> Exporter:
+    def handler(self) -> type[QuietHandler]:
         exporter = self
 
         class Handler(QuietHandler):
@@ -234,25 +228,7 @@ class Exporter:
                 body = exporter.render().encode()
                 self.reply(status, body, "text/plain; version=0.0.4; charset=utf-8")
 
-        self._http = LoopbackHTTPServer(Handler, name="exporter")
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-        self._http = None
-
-    def __enter__(self) -> Exporter:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return Handler
 
 
 def _split(traffic: Traffic) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from rich.live import Live
 from canary.sandbox.demo import plain, view
 from canary.sandbox.demo.frames import Frame, Tracker
 from canary.sandbox.demo.stories import Story, StoryResult
+from canary.sandbox.service import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -69,9 +70,7 @@ class DemoScreen:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         if exc_type is None:
             await self.draw()  # the last frame shows how the stories ended
         if self._live is not None:

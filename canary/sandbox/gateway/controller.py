@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import structlog
 
@@ -32,6 +32,7 @@ from canary.sandbox.gateway.translate import (
 from canary.sandbox.gateway.watches import ResourceWatch
 from canary.sandbox.gateway.world import JsonObj, World, key_of
 from canary.sandbox.processes import LOOPBACK, free_port
+from canary.sandbox.service import AsyncService, cancel_and_wait
 
 log = structlog.get_logger(__name__)
 CONTROLLER_NAME = "canary-operator.io/sandbox-gateway"
@@ -50,7 +51,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class GatewayController:
+class GatewayController(AsyncService):
     """Run with `async with GatewayController(kube, envoy):` (or `await run()` in a task)."""
 
     def __init__(
@@ -202,25 +203,16 @@ class GatewayController:
             if exc is not None:
                 raise RuntimeError("the sandbox gateway controller stopped") from exc
 
-    async def __aenter__(self) -> GatewayController:
+    async def start(self) -> Self:
         self._task = asyncio.create_task(self.run(), name="sandbox-gateway-controller")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._task = None
+    async def stop(self) -> None:
+        """Cancel the controller; re-raise what ended it if it had failed."""
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
+        if task is not None and not task.cancelled() and (exc := task.exception()) is not None:
+            raise exc
 
 
 @asynccontextmanager
