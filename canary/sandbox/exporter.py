@@ -106,30 +106,12 @@ class Exporter(LoopbackHTTPServer):
     def envoy_cluster(self, cluster: str, traffic: Traffic) -> None:
         """Envoy's per-cluster stats, cluster named like our sandbox's `namespace/service/port`."""
         base = {"envoy_cluster_name": cluster}
-        ok, failed = _split(traffic)
+        rq, code = "envoy_cluster_upstream_rq", "envoy_response_code"
         self._apply(
-            [  # like Envoy, a 5xx series appears with the first 5xx
-                _rate("envoy_cluster_upstream_rq", base, ok, envoy_response_code="200"),
-                _rate(
-                    "envoy_cluster_upstream_rq", base, failed, lazy=True, envoy_response_code="503"
-                ),
-                _rate("envoy_cluster_upstream_rq_xx", base, ok, envoy_response_code_class="2"),
-                _rate(
-                    "envoy_cluster_upstream_rq_xx",
-                    base,
-                    failed,
-                    lazy=True,
-                    envoy_response_code_class="5",
-                ),
-            ]
+            _answers(rq, base, traffic, code, ("200", "503"))
+            + _answers(f"{rq}_xx", base, traffic, f"{code}_class", ("2", "5"))
         )
-        self._histogram(
-            "envoy_cluster_upstream_rq_time",
-            base,
-            ENVOY_BUCKETS_MS,
-            traffic.rps,
-            traffic.latency_ms,
-        )
+        self._histogram(f"{rq}_time", base, ENVOY_BUCKETS_MS, traffic)
 
     def istio_service(
         self, namespace: str, service: str, traffic: Traffic, *, reporter: str = "destination"
@@ -140,37 +122,16 @@ class Exporter(LoopbackHTTPServer):
             "destination_service_namespace": namespace,
             "destination_service_name": service,
         }
-        ok, failed = _split(traffic)
-        self._apply(
-            [
-                _rate("istio_requests_total", base, ok, response_code="200"),
-                _rate("istio_requests_total", base, failed, lazy=True, response_code="503"),
-            ]
-        )
-        self._histogram(
-            "istio_request_duration_milliseconds",
-            base,
-            ISTIO_BUCKETS_MS,
-            traffic.rps,
-            traffic.latency_ms,
-        )
+        answers = _answers("istio_requests_total", base, traffic, "response_code", ("200", "503"))
+        self._apply(answers)
+        self._histogram("istio_request_duration_milliseconds", base, ISTIO_BUCKETS_MS, traffic)
 
     def app_service(self, namespace: str, service: str, traffic: Traffic) -> None:
         """`http_requests_total` and `http_request_duration_seconds` as an instrumented app."""
         base = {"namespace": namespace, "service": service}
-        ok, failed = _split(traffic)
-        self._apply(
-            [
-                _rate("http_requests_total", base, ok, code="200"),
-                _rate("http_requests_total", base, failed, lazy=True, code="500"),
-            ]
-        )
+        self._apply(_answers("http_requests_total", base, traffic, "code", ("200", "500")))
         self._histogram(
-            "http_request_duration_seconds",
-            base,
-            APP_BUCKETS_S,
-            traffic.rps,
-            traffic.latency_ms / 1000,
+            "http_request_duration_seconds", base, APP_BUCKETS_S, traffic, unit_ms=1000
         )
 
     def _histogram(
@@ -178,10 +139,13 @@ class Exporter(LoopbackHTTPServer):
         family: str,
         labels: Mapping[str, str],
         bounds: Sequence[float],
-        rps: float,
-        observed: float,
+        traffic: Traffic,
+        *,
+        unit_ms: float = 1.0,
     ) -> None:
-        """Every request observed at `observed`: it counts in each bucket at or above it."""
+        """Every request observed at the traffic's latency (in units of `unit_ms`
+        milliseconds): it counts in each bucket at or above it."""
+        rps, observed = traffic.rps, traffic.latency_ms / unit_ms
         rates = [
             _Rate(
                 f"{family}_bucket",
@@ -231,9 +195,17 @@ class Exporter(LoopbackHTTPServer):
         return Handler
 
 
-def _split(traffic: Traffic) -> tuple[float, float]:
+def _answers(
+    name: str, base: Mapping[str, str], traffic: Traffic, label: str, codes: tuple[str, str]
+) -> list[_Rate]:
+    """Counter `name` split by `label`: the good answers under `codes[0]`, the failed ones under
+    `codes[1]`, a series that appears with the first failure (as Envoy's does)."""
     failed = traffic.rps * traffic.error_ratio
-    return traffic.rps - failed, failed
+    ok_code, failed_code = codes
+    return [
+        _rate(name, {**base, label: ok_code}, traffic.rps - failed),
+        _rate(name, {**base, label: failed_code}, failed, lazy=True),
+    ]
 
 
 def _labelset(labels: Mapping[str, str]) -> LabelSet:
