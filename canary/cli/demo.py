@@ -2,8 +2,9 @@
 two stories (v2 promoted, v3 rolled back) under a live view, and exits 0 only if both ended
 as expected.
 
-Only options live here; the demo itself is `canary.sandbox.demo`, imported when run (it needs
-the `sandbox` extra, which the operator image does not install).
+Only options live here; the demo itself is `canary.sandbox.demo`. `canary.cli.app` imports this
+module only when `canary demo` runs (it needs the `sandbox` extra, which the operator image
+does not install).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from rich.console import Console
 
 from canary.sandbox.demo.settings import DemoSettings, Speed
 
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
+
+@app.command()
 def demo(
     speed: Speed = typer.Option(
         Speed.NORMAL, help="Step interval preset: fast 5s, normal 10s, slow 20s per step."
@@ -33,7 +37,7 @@ def demo(
         None, help="Keep state and logs here (default: a temporary directory, removed on success)."
     ),
 ) -> None:
-    """Run the local demo: a real API server, Envoy, Prometheus and the operator, two rollouts."""
+    # Its help text is `canary.cli.app.LAZY_COMMANDS["demo"]`, shown without importing this.
     from canary.sandbox.demo.run import run_demo
 
     settings = DemoSettings.for_speed(speed, interval=interval)

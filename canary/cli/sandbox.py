@@ -1,6 +1,7 @@
 """`canary sandbox ...`: bring up the local control plane for a person to use with kubectl.
 
-Starts real processes on loopback only; everything stops on exit or Ctrl-C.
+Starts real processes on loopback only; everything stops on exit or Ctrl-C. `canary.cli.app`
+imports this module only when `canary sandbox` runs.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import typer
 
 from canary.sandbox.controlplane import build
 
-app = typer.Typer(
-    help="A local Kubernetes control plane (etcd + kube-apiserver) on loopback.",
-    no_args_is_help=True,
-)
+# Its help text is `canary.cli.app.LAZY_COMMANDS["sandbox"]`, shown without importing this.
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 REPO_CRDS = Path(__file__).resolve().parents[2] / "crds"
 

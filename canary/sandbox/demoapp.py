@@ -10,19 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import aiohttp
 from aiohttp import web
 
-from canary.sandbox.processes import LOOPBACK, Child, free_port
+from canary.sandbox.processes import LOOPBACK, free_port
+from canary.sandbox.service import ServerProcess
 
 VERSION_HEADER = "x-demo-version"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -124,7 +123,7 @@ def make_app(version: str, faults: Faults, *, seed: int | None = None) -> web.Ap
     return app
 
 
-class DemoApp:
+class DemoApp(ServerProcess):
     """One demo service in its own process: `async with DemoApp("v2", error_rate=0.1) as app:`."""
 
     def __init__(
@@ -137,63 +136,29 @@ class DemoApp:
         log_dir: Path | None = None,
         seed: int | None = None,
     ) -> None:
+        super().__init__(log_dir, prefix="canary-demoapp-")
         self.version = version
         self.initial = Faults(error_rate, latency).validated()
         self.port = port or free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
-        self._owns_log_dir = log_dir is None
-        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="canary-demoapp-"))
         self._seed = seed
-        self._child: Child | None = None
-        self._session: aiohttp.ClientSession | None = None
 
     @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child else None
+    def log_dir(self) -> Path:
+        return self.workdir
 
-    async def start(self) -> DemoApp:
+    async def start(self) -> Self:
         cmd = [sys.executable, "-m", "canary.sandbox.demoapp", "--version", self.version]
         cmd += ["--port", str(self.port), "--error-rate", str(self.initial.error_rate)]
         cmd += ["--latency", str(self.initial.latency)]
         cmd += ["--seed", str(self._seed)] if self._seed is not None else []
-        self._child = Child(
-            f"demoapp-{self.version}", cmd, log_path=self.log_dir / f"demoapp-{self.version}.log"
-        )
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-        deadline = time.monotonic() + 30  # a cold interpreter imports aiohttp in ~0.5 s
-        while True:
-            try:
-                async with self._session.get(f"{self.url}/-/healthz") as response:
-                    if response.status == 200:
-                        return self
-            except aiohttp.ClientError:
-                pass
-            if not self._child.alive() or time.monotonic() > deadline:
-                tail = self._child.log_tail()
-                await self.stop()
-                raise RuntimeError(f"demo app {self.version} did not start:\n{tail}")
-            await asyncio.sleep(0.05)
+        name = f"demoapp-{self.version}"
+        await self._spawn(name, cmd, self._healthy, log_path=self.log_dir / f"{name}.log")
+        return self
 
-    async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._child is not None:
-            await asyncio.to_thread(self._child.stop)
-            self._child = None
-        if self._owns_log_dir:
-            shutil.rmtree(self.log_dir, ignore_errors=True)
-
-    async def __aenter__(self) -> DemoApp:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    async def _healthy(self, session: aiohttp.ClientSession) -> bool:
+        async with session.get(f"{self.url}/-/healthz") as response:
+            return response.status == 200
 
     async def set_faults(
         self, *, error_rate: float | None = None, latency: float | None = None

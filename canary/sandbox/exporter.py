@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from canary.sandbox.httpthread import LoopbackHTTPServer, QuietHandler
 from canary.sandbox.processes import LOOPBACK
@@ -59,15 +58,16 @@ class _Counter:
         self.base, self.rate, self.since = self.value(now), rate, now
 
 
-class Exporter:
+class Exporter(LoopbackHTTPServer):
     """Serves `/metrics` on 127.0.0.1 from a background thread; use as a context manager."""
+
+    name = "exporter"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[SeriesKey, _Counter] = {}
         self._gauges: dict[SeriesKey, float] = {}
         self._families: dict[str, tuple[str, str]] = {}  # series name -> (family, type)
-        self._http: LoopbackHTTPServer | None = None
 
     # -- series ---------------------------------------------------------------------------
     def set_rate(
@@ -106,30 +106,12 @@ class Exporter:
     def envoy_cluster(self, cluster: str, traffic: Traffic) -> None:
         """Envoy's per-cluster stats, cluster named like our sandbox's `namespace/service/port`."""
         base = {"envoy_cluster_name": cluster}
-        ok, failed = _split(traffic)
+        rq, code = "envoy_cluster_upstream_rq", "envoy_response_code"
         self._apply(
-            [  # like Envoy, a 5xx series appears with the first 5xx
-                _rate("envoy_cluster_upstream_rq", base, ok, envoy_response_code="200"),
-                _rate(
-                    "envoy_cluster_upstream_rq", base, failed, lazy=True, envoy_response_code="503"
-                ),
-                _rate("envoy_cluster_upstream_rq_xx", base, ok, envoy_response_code_class="2"),
-                _rate(
-                    "envoy_cluster_upstream_rq_xx",
-                    base,
-                    failed,
-                    lazy=True,
-                    envoy_response_code_class="5",
-                ),
-            ]
+            _answers(rq, base, traffic, code, ("200", "503"))
+            + _answers(f"{rq}_xx", base, traffic, f"{code}_class", ("2", "5"))
         )
-        self._histogram(
-            "envoy_cluster_upstream_rq_time",
-            base,
-            ENVOY_BUCKETS_MS,
-            traffic.rps,
-            traffic.latency_ms,
-        )
+        self._histogram(f"{rq}_time", base, ENVOY_BUCKETS_MS, traffic)
 
     def istio_service(
         self, namespace: str, service: str, traffic: Traffic, *, reporter: str = "destination"
@@ -140,37 +122,16 @@ class Exporter:
             "destination_service_namespace": namespace,
             "destination_service_name": service,
         }
-        ok, failed = _split(traffic)
-        self._apply(
-            [
-                _rate("istio_requests_total", base, ok, response_code="200"),
-                _rate("istio_requests_total", base, failed, lazy=True, response_code="503"),
-            ]
-        )
-        self._histogram(
-            "istio_request_duration_milliseconds",
-            base,
-            ISTIO_BUCKETS_MS,
-            traffic.rps,
-            traffic.latency_ms,
-        )
+        answers = _answers("istio_requests_total", base, traffic, "response_code", ("200", "503"))
+        self._apply(answers)
+        self._histogram("istio_request_duration_milliseconds", base, ISTIO_BUCKETS_MS, traffic)
 
     def app_service(self, namespace: str, service: str, traffic: Traffic) -> None:
         """`http_requests_total` and `http_request_duration_seconds` as an instrumented app."""
         base = {"namespace": namespace, "service": service}
-        ok, failed = _split(traffic)
-        self._apply(
-            [
-                _rate("http_requests_total", base, ok, code="200"),
-                _rate("http_requests_total", base, failed, lazy=True, code="500"),
-            ]
-        )
+        self._apply(_answers("http_requests_total", base, traffic, "code", ("200", "500")))
         self._histogram(
-            "http_request_duration_seconds",
-            base,
-            APP_BUCKETS_S,
-            traffic.rps,
-            traffic.latency_ms / 1000,
+            "http_request_duration_seconds", base, APP_BUCKETS_S, traffic, unit_ms=1000
         )
 
     def _histogram(
@@ -178,10 +139,13 @@ class Exporter:
         family: str,
         labels: Mapping[str, str],
         bounds: Sequence[float],
-        rps: float,
-        observed: float,
+        traffic: Traffic,
+        *,
+        unit_ms: float = 1.0,
     ) -> None:
-        """Every request observed at `observed`: it counts in each bucket at or above it."""
+        """Every request observed at the traffic's latency (in units of `unit_ms`
+        milliseconds): it counts in each bucket at or above it."""
+        rps, observed = traffic.rps, traffic.latency_ms / unit_ms
         rates = [
             _Rate(
                 f"{family}_bucket",
@@ -215,17 +179,11 @@ class Exporter:
         return "\n".join(lines) + "\n"
 
     @property
-    def port(self) -> int:
-        if self._http is None:
-            raise RuntimeError("exporter not started")
-        return self._http.port
-
-    @property
     def target(self) -> str:
         """`host:port` for a scrape config."""
         return f"{LOOPBACK}:{self.port}"
 
-    def start(self) -> Exporter:
+    def handler(self) -> type[QuietHandler]:
         exporter = self
 
         class Handler(QuietHandler):
@@ -234,30 +192,20 @@ class Exporter:
                 body = exporter.render().encode()
                 self.reply(status, body, "text/plain; version=0.0.4; charset=utf-8")
 
-        self._http = LoopbackHTTPServer(Handler, name="exporter")
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-        self._http = None
-
-    def __enter__(self) -> Exporter:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return Handler
 
 
-def _split(traffic: Traffic) -> tuple[float, float]:
+def _answers(
+    name: str, base: Mapping[str, str], traffic: Traffic, label: str, codes: tuple[str, str]
+) -> list[_Rate]:
+    """Counter `name` split by `label`: the good answers under `codes[0]`, the failed ones under
+    `codes[1]`, a series that appears with the first failure (as Envoy's does)."""
     failed = traffic.rps * traffic.error_ratio
-    return traffic.rps - failed, failed
+    ok_code, failed_code = codes
+    return [
+        _rate(name, {**base, label: ok_code}, traffic.rps - failed),
+        _rate(name, {**base, label: failed_code}, failed, lazy=True),
+    ]
 
 
 def _labelset(labels: Mapping[str, str]) -> LabelSet:

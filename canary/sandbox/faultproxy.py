@@ -12,7 +12,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from types import TracebackType
 
 from canary.sandbox.httpthread import LoopbackHTTPServer, QuietHandler
 from canary.sandbox.processes import LOOPBACK
@@ -24,9 +23,11 @@ _NOT_FORWARDED = {
 }
 
 
-class FaultProxy:
+class FaultProxy(LoopbackHTTPServer):
     """`with FaultProxy(upstream) as proxy:` then point the client at `proxy.url`; call
     `fail(status)` to answer errors, `forward()` to pass requests through again."""
+
+    name = "fault proxy"
 
     def __init__(self, upstream: str, *, timeout: float = 30) -> None:
         self.upstream = upstream.rstrip("/")
@@ -34,13 +35,10 @@ class FaultProxy:
         self.error_status: int | None = None
         self.answered: Counter[str] = Counter()  # "forwarded" / "failed" / "upstream-error"
         self._lock = threading.Lock()
-        self._http: LoopbackHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        if self._http is None:
-            raise RuntimeError("fault proxy not started")
-        return f"http://{LOOPBACK}:{self._http.port}"
+        return f"http://{LOOPBACK}:{self.port}"
 
     def fail(self, status: int = 500) -> None:
         """Answer every request with `status` and a Prometheus-style error body."""
@@ -53,7 +51,7 @@ class FaultProxy:
         with self._lock:
             self.answered[what] += 1
 
-    def start(self) -> FaultProxy:
+    def handler(self) -> type[QuietHandler]:
         proxy = self
 
         class Handler(QuietHandler):
@@ -94,22 +92,4 @@ class FaultProxy:
 
             do_GET = do_POST = _handle
 
-        self._http = LoopbackHTTPServer(Handler, name="fault-proxy")
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-        self._http = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return Handler

@@ -8,8 +8,6 @@ builds and locates the binary only; it never runs a chart.
 from __future__ import annotations
 
 import re
-import sys
-import time
 from pathlib import Path
 from typing import Final
 
@@ -17,10 +15,6 @@ from canary.sandbox.controlplane import build
 
 HELM_VERSION: Final = "v3.22.0"
 _CLIENT_GO_RE = re.compile(r"^\s*k8s\.io/client-go\s+v0\.(\d+)\.\d+", re.MULTILINE)
-
-
-def _say(message: str) -> None:
-    print(f"[canary-sandbox] {message}", file=sys.stderr, flush=True)
 
 
 def kube_version_of(helm_go_mod: str) -> tuple[str, str]:
@@ -42,17 +36,10 @@ def helm_ldflags(version: str, kube: tuple[str, str]) -> str:
 
 def ensure_helm(version: str = HELM_VERSION) -> Path:
     """Path to a `helm` binary of `version`, building it on first use (~2 minutes)."""
-    binary = build.cached_binary("helm", version)
-    with build.locked(f"helm-{version}"):
-        if binary.exists():
-            return binary
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        _say(f"building helm {version} from helm.sh/helm/v3 (first run only)")
+
+    def build_helm(binary: Path, work: Path) -> None:
         source = build.go_module_dir("helm.sh/helm/v3", version)
         kube = kube_version_of((source / "go.mod").read_text())
-        work = build.cache_dir() / "build" / f"helm-{version}"
-        work.mkdir(parents=True, exist_ok=True)
         (work / "go.mod").write_text(
             f"module canary.local/helm\n\ngo 1.26.0\n\nrequire helm.sh/helm/v3 {version}\n"
         )
@@ -65,8 +52,8 @@ def ensure_helm(version: str = HELM_VERSION) -> Path:
             package="helm.sh/helm/v3/cmd/helm",
             ldflags=helm_ldflags(version, kube),
         )
-        _say(f"built {binary} in {time.monotonic() - started:.0f}s")
-        return binary
+
+    return build.ensure_built("helm", version, "helm.sh/helm/v3 (first run only)", build_helm)
 
 
 def main() -> None:

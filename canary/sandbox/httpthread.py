@@ -8,32 +8,38 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from canary.sandbox.processes import LOOPBACK
+from canary.sandbox.service import Service
 
 
-class LoopbackHTTPServer:
-    """`start()` serves `handler` on 127.0.0.1 from a daemon thread; `stop()` shuts it down."""
+class LoopbackHTTPServer(Service):
+    """Serves `handler()` on 127.0.0.1 from a daemon thread between `start()` and `stop()`
+    (or within `with`). Subclasses say how to answer: `handler()` returns the request handler
+    class, usually one defined on the spot that reads the subclass's state."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], *, name: str) -> None:
-        self._handler = handler
-        self._name = name
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+    name = "loopback HTTP server"
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
 
     @property
     def port(self) -> int:
         if self._server is None:
-            raise RuntimeError(f"{self._name} not started")
+            raise RuntimeError(f"{self.name} not started")
         return int(self._server.server_address[1])
 
-    def start(self) -> None:
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler)
+    def start(self) -> Self:
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), self.handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=self._name, daemon=True
+            target=self._server.serve_forever, name=self.name, daemon=True
         )
         self._thread.start()
+        return self
 
     def stop(self) -> None:
         if self._server is not None:

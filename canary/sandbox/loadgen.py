@@ -14,11 +14,12 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
+from typing import Self
 
 import aiohttp
 
 from canary.sandbox.demoapp import VERSION_HEADER
+from canary.sandbox.service import AsyncService, cancel_and_wait
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ async def send(
     return Tally.of(results)
 
 
-class LoadGenerator:
+class LoadGenerator(AsyncService):
     """`async with LoadGenerator(url, rate=50) as load:` ... `load.tally(since=t)`."""
 
     def __init__(
@@ -120,33 +121,20 @@ class LoadGenerator:
         self.started_at: float | None = None  # monotonic time of the schedule's origin
         self._progress = asyncio.Event()
 
-    async def start(self) -> LoadGenerator:
+    async def start(self) -> Self:
         self._session = _session(self._connections, self._timeout)
         self._scheduler = asyncio.create_task(self._schedule(self._session), name="loadgen")
         return self
 
     async def stop(self) -> None:
         """Stop sending; wait for requests in flight (at most the request timeout)."""
-        if self._scheduler is not None:
-            self._scheduler.cancel()
-            await asyncio.gather(self._scheduler, return_exceptions=True)
-            self._scheduler = None
+        await cancel_and_wait(self._scheduler)
+        self._scheduler = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    async def __aenter__(self) -> LoadGenerator:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _schedule(self, session: aiohttp.ClientSession) -> None:
         loop = asyncio.get_running_loop()  # its clock is time.monotonic()

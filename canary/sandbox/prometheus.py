@@ -16,11 +16,11 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from canary.sandbox.controlplane import build
 from canary.sandbox.processes import LOOPBACK, Child, free_port, wait_until
+from canary.sandbox.service import Service
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class BasicAuthUser:
     bcrypt_hash: str = field(repr=False)
 
 
-class PrometheusServer:
+class PrometheusServer(Service):
     """One Prometheus process; use as a context manager or call `start()` and `stop()`."""
 
     def __init__(
@@ -88,7 +88,7 @@ class PrometheusServer:
             raise RuntimeError("Prometheus not started")
         return self._workdir
 
-    def start(self, *, timeout: float = 60) -> PrometheusServer:
+    def start(self, *, timeout: float = 60) -> Self:
         """Start and wait until `/-/ready`; the first scrape lands a few seconds later."""
         binary = build.ensure_prometheus()
         if self._workdir is None:
@@ -170,17 +170,6 @@ class PrometheusServer:
         if self._owns_workdir and self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir, self._owns_workdir = None, False
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _write_config(self) -> Path:
         jobs: dict[str, list[ScrapeTarget]] = {}

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from canary.sandbox.controlplane import versions
@@ -38,12 +38,13 @@ def cache_dir() -> Path:
     return path
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """A progress line on stderr (builds take minutes on a cold machine)."""
     print(f"[canary-sandbox] {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
-def _locked(name: str) -> Iterator[None]:
+def locked(name: str) -> Iterator[None]:
     """Serialise builds of the same artefact across processes (tests, demo, CI)."""
     lock_path = cache_dir() / f".{name}.lock"
     with lock_path.open("w") as handle:
@@ -54,7 +55,7 @@ def _locked(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
     full_env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", **(env or {})}
     proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -64,31 +65,11 @@ def _run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None 
 
 def go_module_dir(module: str, version: str) -> Path:
     """Download a Go module (through the module proxy) and return its extracted directory."""
-    out = _run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=cache_dir())
+    out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=cache_dir())
     info = json.loads(out)
     if "Error" in info:
         raise BuildError(f"go mod download {module}@{version}: {info['Error']}")
     return Path(info["Dir"])
-
-
-def locked(name: str) -> contextlib.AbstractContextManager[None]:
-    """Public form of `_locked`, for other sandbox builders (e.g. `canary.sandbox.helm`)."""
-    return _locked(name)
-
-
-def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    """Public form of `_run`: a build command with the cache's Go environment."""
-    return _run(cmd, cwd=cwd, env=env)
-
-
-def build_into(binary: Path, *, work: Path, package: str, ldflags: str, tags: str = "") -> None:
-    """Public form of `_build_into`: tidy the wrapper module in `work`, build `package`."""
-    _build_into(binary, work=work, package=package, ldflags=ldflags, tags=tags)
-
-
-def cached_binary(name: str, version: str) -> Path:
-    """Where the cache keeps binary `name` of `version` (it may not exist yet)."""
-    return _cached(name, version)
 
 
 def staging_modules(kubernetes_go_mod: str) -> list[str]:
@@ -123,61 +104,69 @@ def _version_ldflags(version: str) -> str:
     return "-s -w " + " ".join(flags)
 
 
-def _build_into(binary: Path, *, work: Path, package: str, ldflags: str, tags: str) -> None:
+def build_into(binary: Path, *, work: Path, package: str, ldflags: str, tags: str = "") -> None:
+    """Tidy the wrapper module in `work`, then build `package` into `binary` (atomically)."""
     tmp = binary.with_suffix(".tmp")
-    _run(["go", "mod", "tidy"], cwd=work)
+    run(["go", "mod", "tidy"], cwd=work)
     cmd = ["go", "build", "-trimpath", "-o", str(tmp), "-ldflags", ldflags]
     if tags:
         cmd += ["-tags", tags]
-    _run([*cmd, package], cwd=work)
+    run([*cmd, package], cwd=work)
     tmp.rename(binary)
 
 
-def _cached(name: str, version: str) -> Path:
+def cached_binary(name: str, version: str) -> Path:
+    """Where the cache keeps binary `name` of `version` (it may not exist yet)."""
     return cache_dir() / "bin" / f"{name}-{version}" / name
+
+
+def ensure_built(
+    name: str, version: str, origin: str, build: Callable[[Path, Path], None]
+) -> Path:
+    """The cached binary `name` of `version`. On first use, under a lock shared by every
+    process, `build(binary, work)` makes it in a fresh work directory; `origin` says from what
+    (for the progress lines)."""
+    binary = cached_binary(name, version)
+    with locked(f"{name}-{version}"):
+        if not binary.exists():
+            binary.parent.mkdir(parents=True, exist_ok=True)
+            work = cache_dir() / "build" / f"{name}-{version}"
+            work.mkdir(parents=True, exist_ok=True)
+            started = time.monotonic()
+            say(f"building {name} {version} from {origin}")
+            build(binary, work)
+            say(f"built {binary} in {time.monotonic() - started:.0f}s")
+    return binary
 
 
 def ensure_kube_apiserver(version: str = versions.KUBERNETES_VERSION) -> Path:
     """Path to a kube-apiserver binary of `version`, building it on first use."""
-    binary = _cached("kube-apiserver", version)
-    with _locked(f"kube-apiserver-{version}"):
-        if binary.exists():
-            return binary
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        _say(f"building kube-apiserver {version} from k8s.io/kubernetes (first run only, ~5 min)")
+
+    def build(binary: Path, work: Path) -> None:
         source = go_module_dir("k8s.io/kubernetes", version)
         staging = staging_modules((source / "go.mod").read_text())
         if not staging:
             raise BuildError(f"no staging replaces found in k8s.io/kubernetes@{version} go.mod")
-        work = cache_dir() / "build" / f"kube-apiserver-{version}"
-        work.mkdir(parents=True, exist_ok=True)
         (work / "go.mod").write_text(wrapper_go_mod(version, staging))
         (work / "tools.go").write_text(
             '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n'
         )
-        _build_into(
+        build_into(
             binary,
             work=work,
             package="k8s.io/kubernetes/cmd/kube-apiserver",
             ldflags=_version_ldflags(version),
             tags="selinux,notest,grpcnotrace",
         )
-        _say(f"built {binary} in {time.monotonic() - started:.0f}s")
-        return binary
+
+    origin = "k8s.io/kubernetes (first run only, ~5 min)"
+    return ensure_built("kube-apiserver", version, origin, build)
 
 
 def ensure_etcd(version: str = versions.ETCD_VERSION) -> Path:
     """Path to an etcd binary of `version` (a wrapper main around etcdmain), built on first use."""
-    binary = _cached("etcd", version)
-    with _locked(f"etcd-{version}"):
-        if binary.exists():
-            return binary
-        binary.parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        _say(f"building etcd {version} from go.etcd.io/etcd/server/v3 (first run only)")
-        work = cache_dir() / "build" / f"etcd-{version}"
-        work.mkdir(parents=True, exist_ok=True)
+
+    def build(binary: Path, work: Path) -> None:
         (work / "go.mod").write_text(
             "module canary.local/etcd\n\ngo 1.26.0\n\n"
             f"require go.etcd.io/etcd/server/v3 {version}\n"
@@ -186,14 +175,14 @@ def ensure_etcd(version: str = versions.ETCD_VERSION) -> Path:
             'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\n'
             "func main() { etcdmain.Main(os.Args) }\n"
         )
-        _build_into(binary, work=work, package=".", ldflags="-s -w", tags="")
-        _say(f"built {binary} in {time.monotonic() - started:.0f}s")
-        return binary
+        build_into(binary, work=work, package=".", ldflags="-s -w")
+
+    return ensure_built("etcd", version, "go.etcd.io/etcd/server/v3 (first run only)", build)
 
 
 def gateway_api_crds(version: str = versions.GATEWAY_API_VERSION) -> list[Path]:
     """The standard-channel CRD manifests of the pinned `sigs.k8s.io/gateway-api` module."""
-    with _locked(f"gateway-api-{version}"):
+    with locked(f"gateway-api-{version}"):
         source = go_module_dir("sigs.k8s.io/gateway-api", version)
     crd_dir = source / "config" / "crd" / "standard"
     # Only the CRDs: the directory also holds a ValidatingAdmissionPolicy for upgrades.
@@ -207,8 +196,8 @@ def gateway_api_crds(version: str = versions.GATEWAY_API_VERSION) -> list[Path]:
 
 def ensure_prometheus(deb_version: str = versions.PROMETHEUS_DEB_VERSION) -> Path:
     """A Prometheus binary extracted from Debian's package (never installed as a service)."""
-    binary = _cached("prometheus", deb_version.replace("+", "_").replace("~", "_"))
-    with _locked("prometheus"):
+    binary = cached_binary("prometheus", deb_version.replace("+", "_").replace("~", "_"))
+    with locked("prometheus"):
         if binary.exists():
             return binary
         if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
@@ -216,12 +205,12 @@ def ensure_prometheus(deb_version: str = versions.PROMETHEUS_DEB_VERSION) -> Pat
         work = cache_dir() / "build" / "prometheus"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        _say(f"fetching Debian package prometheus={deb_version}")
-        _run(["apt-get", "download", f"prometheus={deb_version}"], cwd=work)
+        say(f"fetching Debian package prometheus={deb_version}")
+        run(["apt-get", "download", f"prometheus={deb_version}"], cwd=work)
         debs = list(work.glob("prometheus_*.deb"))
         if not debs:
             raise BuildError("apt-get download produced no prometheus .deb")
-        _run(["dpkg-deb", "-x", str(debs[0]), str(work / "root")])
+        run(["dpkg-deb", "-x", str(debs[0]), str(work / "root")])
         extracted = work / "root" / "usr" / "bin" / "prometheus"
         binary.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(extracted, binary)

@@ -16,12 +16,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import yaml
 
 from canary.sandbox.controlplane import build, certs
 from canary.sandbox.processes import LOOPBACK, Child, free_port, wait_until
+from canary.sandbox.service import Service
 
 # ClusterIPs are only allocated, never routed (there is no kube-proxy). With no namespace
 # controller, Services of deleted test namespaces keep theirs: room for many test runs.
@@ -61,7 +62,7 @@ def _apply(kubeconfig: Path, files: list[Path]) -> None:
 
 
 @dataclass
-class ControlPlane:
+class ControlPlane(Service):
     """A running control plane; use as a context manager or call `start()`/`stop()`."""
 
     workdir: Path | None = None
@@ -75,7 +76,7 @@ class ControlPlane:
     _pki: certs.CertPaths | None = None
     _owns_workdir: bool = False
 
-    def start(self) -> ControlPlane:
+    def start(self) -> Self:
         etcd_bin = build.ensure_etcd()
         apiserver_bin = build.ensure_kube_apiserver()
         if self.workdir is None:
@@ -251,17 +252,6 @@ class ControlPlane:
         self._children.clear()
         if self._owns_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> ControlPlane:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @dataclass

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus
+from canary.cli.events import EventLine
 from canary.kube.errors import KubeError
 from canary.sandbox.demo import observe
-from canary.sandbox.demo.observe import EventLine
 from canary.sandbox.demo.stories import Story, status_of
 from canary.sandbox.demo.world import DemoWorld
 from canary.sandbox.loadgen import Tally, split_p_value

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from canary.cli.events import EventLine
 from canary.kube.resources import CANARY, EVENT, HTTPROUTE, JsonObj
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo.settings import DemoSettings
@@ -93,14 +93,6 @@ async def envoy_requests(world: DemoWorld) -> dict[str, int]:
         if version is not None:
             out[version] = int(value)
     return out
-
-
-@dataclass(frozen=True)
-class EventLine:
-    time: datetime | None
-    type: str
-    reason: str
-    note: str
 
 
 async def canary_events(world: DemoWorld, *, since: datetime | None = None) -> list[EventLine]:

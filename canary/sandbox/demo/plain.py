@@ -6,8 +6,9 @@ Pure: the previous and the current `Frame` in, lines out; printing is the caller
 
 from __future__ import annotations
 
+from canary.cli.view import threshold
 from canary.sandbox.demo.frames import Frame
-from canary.sandbox.demo.view import observed_text, threshold, value_text, weights_text
+from canary.sandbox.demo.view import observed_text, value_text, weights_text
 
 
 def _stamp(frame: Frame) -> str:

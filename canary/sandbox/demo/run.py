@@ -25,7 +25,7 @@ from canary.kube.errors import KubeError
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.demo.frames import Tracker
 from canary.sandbox.demo.keep import keep_running
-from canary.sandbox.demo.screen import Screen
+from canary.sandbox.demo.screen import DemoScreen
 from canary.sandbox.demo.settings import DemoSettings
 from canary.sandbox.demo.stories import (
     StoryResult,
@@ -34,7 +34,7 @@ from canary.sandbox.demo.stories import (
     begin_story_two,
     finish,
 )
-from canary.sandbox.demo.summary import Traffic, all_as_expected, summary_lines
+from canary.sandbox.demo.summary import LoadTotals, all_as_expected, summary_lines
 from canary.sandbox.demo.world import DemoWorld
 from canary.sandbox.prometheus import PrometheusServer
 
@@ -129,7 +129,7 @@ async def _main(
 
 async def _stories(world: DemoWorld, console: Console, started: float) -> list[StoryResult]:
     results: list[StoryResult] = []
-    async with Screen(console, Tracker(world, started=started)) as screen:
+    async with DemoScreen(console, Tracker(world, started=started)) as screen:
         screen.done = results
         for begin in (begin_story_one, begin_story_two):
             screen.story = await begin(world)
@@ -140,10 +140,10 @@ async def _stories(world: DemoWorld, console: Console, started: float) -> list[S
     return results
 
 
-def _traffic(world: DemoWorld) -> Traffic:
+def _traffic(world: DemoWorld) -> LoadTotals:
     tally = world.load.tally()
     failed = sum(n for code, n in tally.by_status.items() if code >= 500 or code == 0)
-    return Traffic(dict(tally.by_version), failed)
+    return LoadTotals(dict(tally.by_version), failed)
 
 
 def _log_to_file(path: Path) -> IO[str]:

@@ -16,12 +16,14 @@ from rich.live import Live
 from canary.sandbox.demo import plain, view
 from canary.sandbox.demo.frames import Frame, Tracker
 from canary.sandbox.demo.stories import Story, StoryResult
+from canary.sandbox.service import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
 
-class Screen:
-    """`async with Screen(console, tracker) as screen:` then set `screen.story` as stories go."""
+class DemoScreen:
+    """`async with DemoScreen(console, tracker) as screen:`, then set `screen.story` as the
+    stories go."""
 
     def __init__(self, console: Console, tracker: Tracker, *, every: float = 0.5) -> None:
         self.console, self.tracker, self.every = console, tracker, every
@@ -55,7 +57,7 @@ class Screen:
             await self.draw()
             await asyncio.sleep(self.every)
 
-    async def __aenter__(self) -> Screen:
+    async def __aenter__(self) -> DemoScreen:
         if self.console.is_terminal:
             self._live = Live(console=self.console, auto_refresh=False, transient=False)
             self._live.start()
@@ -68,9 +70,7 @@ class Screen:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         if exc_type is None:
             await self.draw()  # the last frame shows how the stories ended
         if self._live is not None:

@@ -15,7 +15,7 @@ from canary.sandbox.demo.stories import StoryResult
 
 
 @dataclass(frozen=True)
-class Traffic:
+class LoadTotals:
     """What the steady load saw over the whole demo."""
 
     by_version: dict[str, int]
@@ -39,7 +39,7 @@ def _ending(result: StoryResult) -> str:
 
 
 def summary_lines(
-    results: Sequence[StoryResult], traffic: Traffic, *, seconds: float, settings: DemoSettings
+    results: Sequence[StoryResult], traffic: LoadTotals, *, seconds: float, settings: DemoSettings
 ) -> list[str]:
     minutes, rest = divmod(int(seconds), 60)
     out = [f"Summary ({minutes}:{rest:02d}, {settings.describe()})"]

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from canary.api.status import MetricResult, MetricVerdict, Phase
+from canary.cli.view import threshold
 from canary.core.weights import schedule
 from canary.sandbox.demo.frames import Frame
 from canary.sandbox.demo.stories import StoryResult
@@ -42,14 +43,6 @@ def observed_text(frame: Frame) -> str:
         line += f", binomial p = {p_value:.2f}"
     failed = sum(n for code, n in tally.by_status.items() if code >= 500 or code == 0)
     return line + (f"; {failed} failed" if failed else "")
-
-
-def threshold(result: MetricResult) -> str:
-    if result.min is not None and result.max is not None:
-        return f"{result.min:g} to {result.max:g}"
-    if result.min is not None:
-        return f">= {result.min:g}"
-    return f"<= {result.max:g}" if result.max is not None else "-"
 
 
 def value_text(result: MetricResult) -> str:

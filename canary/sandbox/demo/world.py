@@ -12,7 +12,7 @@ import contextlib
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from types import TracebackType
+from typing import Self, TypeVar
 
 from canary.kube.client import Kube
 from canary.kube.errors import KubeError
@@ -25,13 +25,21 @@ from canary.sandbox.gateway import GatewayController, register_backend, sandbox_
 from canary.sandbox.loadgen import LoadGenerator
 from canary.sandbox.processes import LOOPBACK, Child
 from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
+from canary.sandbox.service import AsyncService
 
+T = TypeVar("T")
 START_TIMEOUT = 90.0
 # v1 serves everything; v2 is deployed and in the route at weight 0, ready for story 1.
 INITIAL_WEIGHTS = {"v1": 100, "v2": 0}
 
 
-class DemoWorld:
+def _started(part: T | None) -> T:
+    if part is None:
+        raise RuntimeError("the demo world is not started")
+    return part
+
+
+class DemoWorld(AsyncService):
     """Started on `async with`, stopped (everything, in reverse order) on exit."""
 
     def __init__(
@@ -54,21 +62,15 @@ class DemoWorld:
 
     @property
     def kube(self) -> Kube:
-        if self._kube is None:
-            raise RuntimeError("the demo world is not started")
-        return self._kube
+        return _started(self._kube)
 
     @property
     def gateway(self) -> GatewayController:
-        if self._gateway is None:
-            raise RuntimeError("the demo world is not started")
-        return self._gateway
+        return _started(self._gateway)
 
     @property
     def load(self) -> LoadGenerator:
-        if self._load is None:
-            raise RuntimeError("the demo world is not started")
-        return self._load
+        return _started(self._load)
 
     @property
     def operator_log(self) -> Path:
@@ -84,21 +86,16 @@ class DemoWorld:
         name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
         await self.kube.patch(res, name, obj, namespace=namespace, patch_type="apply", force=True)
 
-    async def __aenter__(self) -> DemoWorld:
+    async def start(self) -> Self:
         try:
             async with asyncio.timeout(START_TIMEOUT):
                 await self._start()
         except BaseException:
-            await self._stack.aclose()
+            await self.stop()
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
         await self._stack.aclose()
 
     async def _start(self) -> None:

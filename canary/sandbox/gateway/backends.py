@@ -41,7 +41,7 @@ class RefReason(StrEnum):
 
 
 @dataclass(frozen=True)
-class Backend:
+class ResolvedBackend:
     """One backendRef after resolution; `cluster` is None when requests to it must get a 500."""
 
     cluster: str | None
@@ -54,14 +54,16 @@ def cluster_name(namespace: str, service: str, port: int) -> str:
     return f"{namespace}/{service}/{port}"
 
 
-def resolve(world: World, route_ns: str, ref: JsonObj) -> Backend:
+def resolve(world: World, route_ns: str, ref: JsonObj) -> ResolvedBackend:
     weight = int(ref.get("weight", 1))
     group, kind = ref.get("group", ""), ref.get("kind", "Service")
     name, namespace = str(ref.get("name", "")), str(ref.get("namespace") or route_ns)
     if group != "" or kind != "Service":
-        return Backend(None, weight, RefReason.INVALID_KIND, f"unsupported backend kind {kind!r}")
+        return ResolvedBackend(
+            None, weight, RefReason.INVALID_KIND, f"unsupported backend kind {kind!r}"
+        )
     if namespace != route_ns and not _granted(world, route_ns, namespace, name):
-        return Backend(
+        return ResolvedBackend(
             None,
             weight,
             RefReason.REF_NOT_PERMITTED,
@@ -70,18 +72,20 @@ def resolve(world: World, route_ns: str, ref: JsonObj) -> Backend:
         )
     service = world.service(namespace, name)
     if service is None:
-        return Backend(
+        return ResolvedBackend(
             None, weight, RefReason.BACKEND_NOT_FOUND, f"Service {namespace}/{name} not found"
         )
     port = ref.get("port")
     if port is None or _service_port(service, int(port)) is None:
-        return Backend(
+        return ResolvedBackend(
             None,
             weight,
             RefReason.BACKEND_NOT_FOUND,
             f"Service {namespace}/{name} has no port {port}",
         )
-    return Backend(cluster_name(namespace, name, int(port)), weight, RefReason.RESOLVED_REFS)
+    return ResolvedBackend(
+        cluster_name(namespace, name, int(port)), weight, RefReason.RESOLVED_REFS
+    )
 
 
 def route_refs(world: World, route: JsonObj) -> tuple[RefReason, str]:

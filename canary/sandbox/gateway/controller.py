@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import structlog
 
@@ -29,9 +29,10 @@ from canary.sandbox.gateway.translate import (
     listener_names,
     translate,
 )
-from canary.sandbox.gateway.watches import Informer
+from canary.sandbox.gateway.watches import ResourceWatch
 from canary.sandbox.gateway.world import JsonObj, World, key_of
 from canary.sandbox.processes import LOOPBACK, free_port
+from canary.sandbox.service import AsyncService, cancel_and_wait
 
 log = structlog.get_logger(__name__)
 CONTROLLER_NAME = "canary-operator.io/sandbox-gateway"
@@ -50,7 +51,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class GatewayController:
+class GatewayController(AsyncService):
     """Run with `async with GatewayController(kube, envoy):` (or `await run()` in a task)."""
 
     def __init__(
@@ -65,7 +66,7 @@ class GatewayController:
         self.kube, self.envoy, self.controller_name = kube, envoy, controller_name
         self._clock, self._max_backoff = clock, max_backoff
         self._dirty = asyncio.Event()
-        self._informers = {f: Informer(kube, res, self._changed) for f, res in _WATCHED.items()}
+        self._watches = {f: ResourceWatch(kube, res, self._changed) for f, res in _WATCHED.items()}
         self._events = 0  # watch events received so far
         self._handled = -1  # events seen by the last completed pass
         self._pass_done = asyncio.Event()
@@ -98,16 +99,16 @@ class GatewayController:
 
     def world(self) -> World:
         return World(
-            self.controller_name, **{f: dict(inf.store) for f, inf in self._informers.items()}
+            self.controller_name, **{f: dict(w.store) for f, w in self._watches.items()}
         )
 
     async def run(self) -> None:
         """Watch and reconcile until cancelled; a dead Envoy or a bug ends it with the error."""
         async with asyncio.TaskGroup() as group:
-            for informer in self._informers.values():
-                group.create_task(informer.run())
-            for informer in self._informers.values():
-                await informer.synced.wait()
+            for watch in self._watches.values():
+                group.create_task(watch.run())
+            for watch in self._watches.values():
+                await watch.synced.wait()
             delay = 0.1
             while True:
                 await self._dirty.wait()
@@ -202,25 +203,16 @@ class GatewayController:
             if exc is not None:
                 raise RuntimeError("the sandbox gateway controller stopped") from exc
 
-    async def __aenter__(self) -> GatewayController:
+    async def start(self) -> Self:
         self._task = asyncio.create_task(self.run(), name="sandbox-gateway-controller")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._task = None
+    async def stop(self) -> None:
+        """Cancel the controller; re-raise what ended it if it had failed."""
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
+        if task is not None and not task.cancelled() and (exc := task.exception()) is not None:
+            raise exc
 
 
 @asynccontextmanager

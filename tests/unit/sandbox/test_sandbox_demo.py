@@ -11,13 +11,14 @@ from rich.console import Console
 
 from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus, MetricOutcome, MetricResult, MetricVerdict, Phase
+from canary.cli.events import EventLine
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo import plain, view
 from canary.sandbox.demo.frames import Frame
-from canary.sandbox.demo.observe import EventLine, declared_weights
+from canary.sandbox.demo.observe import declared_weights
 from canary.sandbox.demo.settings import DemoSettings, Speed
 from canary.sandbox.demo.stories import Story, StoryResult
-from canary.sandbox.demo.summary import Traffic, all_as_expected, summary_lines
+from canary.sandbox.demo.summary import LoadTotals, all_as_expected, summary_lines
 from canary.sandbox.loadgen import Tally
 
 pytestmark = pytest.mark.unit
@@ -101,7 +102,7 @@ def test_the_demo_succeeds_only_when_v2_is_promoted_and_v3_rolled_back() -> None
     assert all_as_expected([promoted, rolled_back])
     assert not all_as_expected([promoted, wrongly_promoted])
     assert not all_as_expected([promoted])
-    traffic = Traffic({"v1": 10, "v2": 20}, failed=0)
+    traffic = LoadTotals({"v1": 10, "v2": 20}, failed=0)
     lines = summary_lines(
         [promoted, wrongly_promoted], traffic, seconds=75, settings=DemoSettings()
     )

@@ -8,7 +8,7 @@ import pytest
 from worldkit import CONTROLLER, backend, gateway, obj, route, service, world
 
 from canary.sandbox.gateway import status
-from canary.sandbox.gateway.attachment import intersect_hostnames, selector_matches
+from canary.sandbox.gateway.admission import intersect_hostnames, selector_matches
 from canary.sandbox.gateway.world import World
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""The gateway's informer relists on 410 Gone and retries dropped watches with backoff."""
+"""The gateway's `ResourceWatch` relists on 410 Gone and retries dropped watches with backoff."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from canary.kube.errors import Gone, Unavailable
 from canary.kube.resources import SERVICE, Resource
-from canary.sandbox.gateway.watches import Informer
+from canary.sandbox.gateway.watches import ResourceWatch
 
 pytestmark = pytest.mark.unit
 
@@ -53,7 +53,7 @@ class ScriptedKube:
 
 
 class Changes:
-    """The informer's `on_change`: counts calls and lets a test wait for a state."""
+    """The watch's `on_change`: counts calls and lets a test wait for a state."""
 
     def __init__(self) -> None:
         self.count, self._event = 0, asyncio.Event()
@@ -75,10 +75,10 @@ async def test_a_gone_watch_relists_and_the_store_matches_the_new_list() -> None
         watches=[[("ADDED", _svc("c", "3"))], Gone("too old", status=410)],
     )
     changes = Changes()
-    informer = Informer(kube, SERVICE, changes)
-    task = asyncio.create_task(informer.run())
+    watch = ResourceWatch(kube, SERVICE, changes)
+    task = asyncio.create_task(watch.run())
     try:
-        await changes.until(lambda: kube.list_calls == 2 and set(informer.store) == {("ns", "b")})
+        await changes.until(lambda: kube.list_calls == 2 and set(watch.store) == {("ns", "b")})
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -91,12 +91,12 @@ async def test_a_dropped_watch_is_retried_after_a_backoff_and_changes_are_signal
         lists=[[_svc("a", "1")]],
         watches=[Unavailable("connection reset"), [("DELETED", _svc("a", "5"))]],
     )
-    informer = Informer(kube, SERVICE, changes, max_backoff=0.01)
-    task = asyncio.create_task(informer.run())
+    watch = ResourceWatch(kube, SERVICE, changes, max_backoff=0.01)
+    task = asyncio.create_task(watch.run())
     try:
-        await changes.until(lambda: kube.list_calls == 2 and informer.store == {})
+        await changes.until(lambda: kube.list_calls == 2 and watch.store == {})
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert informer.synced.is_set()
+    assert watch.synced.is_set()
     assert changes.count >= 3  # first list, relist after the error, the deletion

@@ -15,9 +15,11 @@ SUPPORTED_PROTOCOLS = frozenset({"HTTP"})
 ANY_HOST = "*"  # internal spelling of "no hostname restriction"
 
 
-class RouteReason(StrEnum):
-    """Reasons of a route parent's `Accepted` condition, as the Gateway API spec names them
-    (what Envoy Gateway, Contour and Istio write too)."""
+class AcceptedReason(StrEnum):
+    """Reasons this gateway controller writes in a route parent's `Accepted` condition, as the
+    Gateway API spec names them (what Envoy Gateway, Contour and Istio write too). Not
+    `canary.api.RouteReason`: that is the operator's own `RouteAccepted` vocabulary, which
+    carries these over when it reads them."""
 
     ACCEPTED = "Accepted"
     NOT_ALLOWED_BY_LISTENERS = "NotAllowedByListeners"
@@ -40,13 +42,13 @@ class ParentResult:
 
     parent_ref: JsonObj
     gateway: Key
-    reason: RouteReason
+    reason: AcceptedReason
     message: str
     bindings: tuple[Binding, ...] = ()
 
     @property
     def accepted(self) -> bool:
-        return self.reason is RouteReason.ACCEPTED
+        return self.reason is AcceptedReason.ACCEPTED
 
 
 def listener_supported(listener: JsonObj) -> bool:
@@ -68,16 +70,16 @@ def parent_results(world: World, route: JsonObj) -> list[ParentResult]:
             str(gateway.get("spec", {}).get("gatewayClassName", ""))
         ):
             continue
-        results.append(_attach(world, route, ref, gateway))
+        results.append(_admit(world, route, ref, gateway))
     return results
 
 
-def _attach(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> ParentResult:
+def _admit(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> ParentResult:
     route_ns, _ = key_of(route)
     gw_key = key_of(gateway)
 
     def result(
-        reason: RouteReason, message: str, bindings: tuple[Binding, ...] = ()
+        reason: AcceptedReason, message: str, bindings: tuple[Binding, ...] = ()
     ) -> ParentResult:
         return ParentResult(dict(ref), gw_key, reason, message, bindings)
 
@@ -91,11 +93,11 @@ def _attach(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> Par
     if not candidates:  # the spec's NoMatchingParent: sectionName/port name no listener
         where = f"named {section!r}" if section is not None else "matching the parentRef"
         where += f" on port {port}" if port is not None else ""
-        return result(RouteReason.NO_MATCHING_PARENT, f"the Gateway has no listener {where}")
+        return result(AcceptedReason.NO_MATCHING_PARENT, f"the Gateway has no listener {where}")
     supported = [lst for lst in candidates if listener_supported(lst)]
     if not supported:  # listeners exist, but none takes HTTPRoutes: NotAllowedByListeners
         return result(
-            RouteReason.NOT_ALLOWED_BY_LISTENERS,
+            AcceptedReason.NOT_ALLOWED_BY_LISTENERS,
             f"no matching listener has a supported protocol ({', '.join(SUPPORTED_PROTOCOLS)})",
         )
     labels = world.namespace_labels(route_ns)
@@ -106,7 +108,7 @@ def _attach(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> Par
     ]
     if not admitted:
         return result(
-            RouteReason.NOT_ALLOWED_BY_LISTENERS,
+            AcceptedReason.NOT_ALLOWED_BY_LISTENERS,
             f"no matching listener allows HTTPRoutes from namespace {route_ns!r}",
         )
     route_hosts = [str(h) for h in route.get("spec", {}).get("hostnames") or []]
@@ -117,10 +119,10 @@ def _attach(world: World, route: JsonObj, ref: JsonObj, gateway: JsonObj) -> Par
     )
     if not bindings:
         return result(
-            RouteReason.NO_MATCHING_LISTENER_HOSTNAME,
+            AcceptedReason.NO_MATCHING_LISTENER_HOSTNAME,
             "no route hostname intersects a matching listener's hostname",
         )
-    return result(RouteReason.ACCEPTED, "Route is accepted", bindings)
+    return result(AcceptedReason.ACCEPTED, "Route is accepted", bindings)
 
 
 def kind_allowed(listener: JsonObj) -> bool:
