@@ -37,7 +37,7 @@ def demo(
         None, help="Keep state and logs here (default: a temporary directory, removed on success)."
     ),
 ) -> None:
-    # Its help text is `canary.cli.app.LAZY_COMMANDS["demo"]`, shown without importing this.
+    # Its help text is `canary.cli.app.COMMANDS["demo"]`, shown without importing this.
     from canary.sandbox.demo.run import run_demo
 
     settings = DemoSettings.for_speed(speed, interval=interval)

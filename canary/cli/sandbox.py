@@ -15,7 +15,7 @@ import typer
 
 from canary.sandbox.controlplane import build
 
-# Its help text is `canary.cli.app.LAZY_COMMANDS["sandbox"]`, shown without importing this.
+# Its help text is `canary.cli.app.COMMANDS["sandbox"]`, shown without importing this.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 REPO_CRDS = Path(__file__).resolve().parents[2] / "crds"
