@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clikit import Cli, Result
-from conftest import App, canary_manifest, eventually, gateway_manifest, service_manifest
+from harness.app import App, canary_manifest, gateway_manifest, service_manifest
+from harness.cli import Cli, Result
+from harness.waiting import eventually
 
 from canary.kube.errors import NotFound
 from canary.kube.resources import GATEWAY, HTTPROUTE, NAMESPACE, SERVICE, JsonObj

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from clikit import Cli
-from conftest import App, OperatorProcess, condition, eventually
+from harness.app import App, condition
+from harness.cli import Cli
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.sandbox.controlplane.launcher import ControlPlane
 
@@ -28,7 +30,7 @@ async def _weights_become(app: App, expected: tuple[int, int]) -> bool:
 
 
 async def test_get_lists_phase_weights_step_revision_and_ages(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
     app.set_success(100)
     await app.create_canary(revision="v7")
@@ -55,7 +57,7 @@ async def test_get_lists_phase_weights_step_revision_and_ages(
 
 
 async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
     app.set_success(100)
     await app.create_canary(
@@ -79,7 +81,7 @@ async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
 
 
 async def test_promote_full_skips_the_remaining_steps(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [5, 10, 15, 20], "interval": "30s"})
@@ -94,7 +96,7 @@ async def test_promote_full_skips_the_remaining_steps(
 
 
 async def test_abort_rolls_back_and_retry_starts_again(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [5, 25, 50], "interval": "3s"})
@@ -114,7 +116,7 @@ async def test_abort_rolls_back_and_retry_starts_again(
 
 
 async def test_pause_holds_wait_without_ending_it_and_resume_finishes(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [5, 25, 50], "interval": "2s"})

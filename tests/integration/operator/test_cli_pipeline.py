@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
-from clikit import Cli
-from conftest import App, OperatorProcess, eventually
+from harness.app import App
+from harness.cli import Cli
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.sandbox.controlplane.launcher import ControlPlane, kubectl_path
 
@@ -46,7 +48,7 @@ async def start_rollout(control_plane: ControlPlane, app: App, revision: str) ->
 
 
 async def test_the_pipeline_recipe_rolls_out_on_the_idle_slot_and_waits_for_its_revision(
-    app: App, operator: OperatorProcess, cli: Cli, control_plane: ControlPlane
+    app: App, operator: Operators, cli: Cli, control_plane: ControlPlane
 ) -> None:
     app.set_success(100, service="api-svc-v1")
     app.set_success(100, service="api-svc-v2")

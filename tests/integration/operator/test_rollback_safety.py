@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import App, OperatorProcess, canary_manifest, eventually, success_query
+from harness.app import App, canary_manifest, success_query
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Invalid, NotFound
@@ -109,7 +111,7 @@ async def refused(app: App) -> AsyncIterator[RefusedStatusWrites]:
 
 
 async def test_a_refused_rollback_status_write_never_gives_traffic_back_to_the_canary(
-    app: App, operator: OperatorProcess, refused: RefusedStatusWrites
+    app: App, operator: Operators, refused: RefusedStatusWrites
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps=STEPS, analysis={**_gate(app), **ANALYSIS})
@@ -132,7 +134,7 @@ async def test_a_refused_rollback_status_write_never_gives_traffic_back_to_the_c
 
 
 async def test_a_rollback_is_recorded_before_the_route_moves(
-    app: App, operator: OperatorProcess
+    app: App, operator: Operators
 ) -> None:
     """Whenever the route shows the canary at 0 %, the status already says why."""
     app.set_success(100)

@@ -15,8 +15,10 @@ import itertools
 from typing import Any
 
 import pytest
-from clikit import Cli
-from conftest import App, OperatorProcess, canary_manifest, condition, eventually
+from harness.app import App, canary_manifest, condition
+from harness.cli import Cli
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE
@@ -43,7 +45,7 @@ async def _generation(app: App) -> int:
 
 
 async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owner(
-    app: App, operator: OperatorProcess, control_plane: ControlPlane
+    app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
@@ -81,7 +83,7 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
 
 
 async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_fought(
-    app: App, operator: OperatorProcess, control_plane: ControlPlane
+    app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
     app.set_success(100)
     await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
@@ -143,7 +145,7 @@ async def _in_sync(app: App) -> bool:
 
 
 async def test_a_promoted_route_reapplied_from_git_shows_its_real_weight_and_says_so(
-    app: App, operator: OperatorProcess, control_plane: ControlPlane
+    app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
     """Issue 10, point 4: kubectl shows what the route carries, not what the Canary once set."""
     app.set_success(100)
