@@ -8,7 +8,9 @@ import asyncio
 import statistics
 import time
 
-from faultkit import App, Operators, Plan, Recorder, eventually, record_result
+from faults.faultkit import App, Plan, Recorder, record_result
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.sandbox.gateway import GatewayController
 

@@ -81,13 +81,21 @@ def route_manifest(namespace: str, *, gateway_namespace: str | None = None) -> J
 
 
 def canary_manifest(namespace: str, **spec_overrides: Any) -> JsonObj:
-    return manifests.canary_manifest(
-        namespace, analysis=manifests.gate(success_query(namespace)), **spec_overrides
-    )
+    """Canary `api` on api-route (v1 stable, v2 canary), gated on the test's gauge; any spec
+    field can be overridden."""
+    spec_overrides.setdefault("analysis", manifests.gate(success_query(namespace)))
+    return manifests.canary_manifest(namespace, **spec_overrides)
 
 
 def condition(status: JsonObj, type_: str) -> JsonObj | None:
     return next((c for c in status.get("conditions") or [] if c["type"] == type_), None)
+
+
+def require_condition(status: JsonObj, type_: str) -> JsonObj:
+    """The condition `type_`, which must be there."""
+    found = condition(status, type_)
+    assert found is not None, f"no {type_} condition in {status}"
+    return found
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from harness.app import App, condition
+from harness.app import App, require_condition
 from harness.cli import Cli
 from harness.operators import Operators
 from harness.waiting import eventually
@@ -67,7 +67,7 @@ async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
     held = await eventually(
         lambda: _status_where(app, phase="Paused", canaryWeight=25), within=60, what="the pause"
     )
-    assert condition(held, "Paused")["reason"] == "AwaitingPromotion"
+    assert require_condition(held, "Paused")["reason"] == "AwaitingPromotion"
     waiting = await cli.run("wait", "api", "--for", "promoted", "--timeout", "2s")
     assert waiting.code == 3, "a pause is not final"
     assert "canary promote api" in waiting.err

@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 
 import pytest
-from harness.app import App, condition, gateway_manifest
+from harness.app import App, condition, gateway_manifest, require_condition
 from harness.operators import Operators
 from harness.waiting import eventually
 
@@ -30,7 +30,7 @@ async def test_paused_canary_never_moves_traffic_until_resumed(
     await app.create_canary(paused=True)
     operator.start(resync=1)
     status = await eventually(lambda: app.phase("Paused"), within=60, what="Paused")
-    assert condition(status, "Paused")["status"] == "True"
+    assert require_condition(status, "Paused")["status"] == "True"
     await operator.reconciles(app.key, HOLD_PASSES, within=30)  # a paused canary must not advance
     assert await app.weights() == (100, 0)
     await app.kube.patch(CANARY, "api", {"spec": {"paused": False}}, namespace=app.namespace)
@@ -71,7 +71,7 @@ async def test_abort_rolls_back_at_once_and_retry_starts_again(
     await eventually(lambda: app.weight_at_least(5), within=60, what="the first step")
     await app.request("abort")
     status = await eventually(lambda: app.phase("RolledBack"), within=30, what="RolledBack")
-    assert condition(status, "RolledBack")["reason"] == "Aborted"
+    assert require_condition(status, "RolledBack")["reason"] == "Aborted"
     assert await app.weights() == (100, 0)
     await app.request("retry")
     await eventually(lambda: app.phase("Succeeded"), within=90, what="Succeeded after retry")
@@ -113,7 +113,7 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
         return status if route and route["status"] == "False" else None
 
     status = await eventually(not_accepted, within=60, what="RouteAccepted=False")
-    accepted = condition(status, "RouteAccepted")
+    accepted = require_condition(status, "RouteAccepted")
     assert accepted["reason"] == "NotAllowedByListeners"
     assert "allowedRoutes" in accepted["message"]
     await operator.reconciles(app.key, HOLD_PASSES, within=30)  # no weight may change

@@ -119,7 +119,7 @@ async def test_a_refused_rollback_status_write_never_gives_traffic_back_to_the_c
     await eventually(lambda: _canary_weight_is(app, 20), within=60, what="the first step")
     app.set_success(50)  # the canary now fails its gate: the next check decides a rollback
     seen = await _record_weights(app, seconds=12)
-    log = "\n".join(child.log_path.read_text() for child in operator.children)
+    log = "\n".join(child.log_path.read_text() for child in operator.started)
     assert REFUSAL in log, "the fault was never injected: no status write was refused"
     after_zero = seen[seen.index(0):] if 0 in seen else []
     assert all(w == 0 for w in after_zero), f"traffic went back to the failed canary: {seen}"

@@ -7,7 +7,7 @@ import asyncio
 import copy
 
 import pytest
-from harness.app import App, condition
+from harness.app import App, require_condition
 from harness.operators import Operators
 from harness.waiting import eventually
 
@@ -61,7 +61,7 @@ async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
     assert await app.weights() == (0, 100)
     assert seen == sorted(seen), f"the canary weight went backwards: {seen}"
     assert {5, 25, 50, 75, 100} <= {*seen, status["canaryWeight"]}
-    assert condition(status, "Promoted")["status"] == "True"
+    assert require_condition(status, "Promoted")["status"] == "True"
     assert status["failedChecks"] == 0
     assert _without_weights(await app.route()) == before, "the operator touched user fields"
     _, wait_errors = await asyncio.wait_for(waiter.communicate(), timeout=60)
@@ -88,7 +88,7 @@ async def test_failing_canary_rolls_back_after_exactly_the_threshold(
     status = await eventually(lambda: app.phase("RolledBack"), within=90, what="RolledBack")
     assert status["failedChecks"] == 2
     assert await app.weights() == (100, 0)
-    assert condition(status, "RolledBack")["status"] == "True"
+    assert require_condition(status, "RolledBack")["status"] == "True"
     gate = status["metrics"][0]
     assert gate["verdict"] == "Fail" and gate["value"] == 50
     assert "{{" not in gate["query"] and "api-svc-v2" in gate["query"]

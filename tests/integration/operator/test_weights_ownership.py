@@ -15,7 +15,7 @@ import itertools
 from typing import Any
 
 import pytest
-from harness.app import App, canary_manifest, condition
+from harness.app import App, canary_manifest, condition, require_condition
 from harness.cli import Cli
 from harness.operators import Operators
 from harness.waiting import eventually
@@ -65,13 +65,13 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
     seen = await _watch_weights(app, seconds=10)
     assert seen == [10], f"the weights moved: {seen}"
     assert await _generation(app) == before, "the route was written"
-    assert "Canary api owns the weights" in condition(status, "WeightsInSync")["message"]
+    assert "Canary api owns the weights" in require_condition(status, "WeightsInSync")["message"]
     assert status["phase"] == "Pending" and status.get("canaryWeight", 0) == 0
     events = [e for e in await app.events() if e["regarding"]["name"] == "intruder"]
     owned = [e for e in events if e["reason"] == "OwnedByAnotherCanary"]
     assert len(owned) == 1 and "Canary api owns" in owned[0]["note"]
     owner = await app.status()
-    assert condition(owner, "WeightsInSync")["status"] == "True"
+    assert require_condition(owner, "WeightsInSync")["status"] == "True"
     checked = await Cli(control_plane.kubeconfig, app.namespace).run("check", "intruder")
     assert checked.code == 1, checked.text
     assert "Canary api already owns the weights" in checked.text
@@ -102,7 +102,7 @@ async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_
     assert flips <= 2, f"the operator fought the other writer: {seen}"
     assert seen[-1] == 40
     status = await app.status()
-    in_sync = condition(status, "WeightsInSync")
+    in_sync = require_condition(status, "WeightsInSync")
     assert in_sync["status"] == "False" and in_sync["reason"] == "ContestedByFieldManager"
     assert "'flagger'" in in_sync["message"]
     assert status["phase"] == "Progressing" and status["canaryWeight"] == 10
@@ -166,7 +166,8 @@ async def test_a_promoted_route_reapplied_from_git_shows_its_real_weight_and_say
 
     status = await eventually(reported, within=30, what="WeightsInSync=False/RouteChanged")
     assert status["phase"] == "Succeeded" and status["routeWeight"] == 0
-    assert "changed after the rollout finished" in condition(status, "WeightsInSync")["message"]
+    in_sync = require_condition(status, "WeightsInSync")
+    assert "changed after the rollout finished" in in_sync["message"]
     assert await app.weights() == (100, 0), "a finished rollout's route must be left alone"
     row = control_plane.kubectl("get", "canaries", "-n", app.namespace).splitlines()[1].split()
     assert row[:3] == ["api", "Succeeded", "0"], row

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gatewaykit import prometheus_samples
+from harness.gateway import prometheus_samples
 
 from canary.sandbox.demoapp import DemoApp
 from canary.sandbox.gateway import Envoy

@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
-from gatewaykit import (
+from harness.gateway import (
     Sandbox,
     backend,
-    eventually,
     gateway,
     gateway_programmed,
     http_route,
@@ -20,6 +19,7 @@ from gatewaykit import (
     route_condition_is,
     route_conditions,
 )
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import (
@@ -28,6 +28,7 @@ from canary.kube.resources import (
     HTTPROUTE,
     NAMESPACE,
     REFERENCEGRANT,
+    JsonObj,
 )
 from canary.sandbox.demoapp import DemoApp
 from canary.sandbox.gateway import register_backend
@@ -47,8 +48,8 @@ async def other_namespace(kube: Kube) -> AsyncIterator[str]:
 
 
 def _route(
-    namespace: str, gateway_namespace: str, rules: list[dict[str, object]], **kw: object
-) -> dict[str, object]:
+    namespace: str, gateway_namespace: str, rules: list[JsonObj], **kw: object
+) -> JsonObj:
     return http_route(
         namespace,
         "app",
@@ -254,7 +255,7 @@ async def test_a_route_whose_hostnames_miss_the_listener_gets_no_matching_listen
     listeners = [listener(hostname="*.example.com")]
     await kube.create(GATEWAY, gateway(namespace, "gw", sandbox.class_name, listeners), namespace)
     route = _route(namespace, namespace, [{"backendRefs": [backend("app")]}])
-    route["spec"]["hostnames"] = ["app.example.org"]  # type: ignore[index]
+    route["spec"]["hostnames"] = ["app.example.org"]
     await kube.create(HTTPROUTE, route, namespace)
     await route_condition_is(
         kube,
@@ -354,7 +355,7 @@ async def test_the_gateway_serves_path_header_matches_and_sets_request_headers(
     for app in apps:
         await register_backend(kube, namespace, f"app-{app.version}", 80, app.port)
     await kube.create(GATEWAY, gateway(namespace, "gw", sandbox.class_name), namespace)
-    rules = [
+    rules: list[JsonObj] = [
         {"backendRefs": [backend("app-v1")]},
         {
             "matches": [

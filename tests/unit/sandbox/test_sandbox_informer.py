@@ -24,7 +24,8 @@ class ScriptedKube:
 
     def __init__(self, lists: list[list[dict[str, Any]]], watches: list[Any]) -> None:
         self.lists, self.watches = lists, watches
-        self.list_calls, self.watch_versions = 0, []
+        self.list_calls = 0
+        self.watch_versions: list[str] = []
 
     async def list(
         self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
@@ -43,7 +44,7 @@ class ScriptedKube:
         timeout_seconds: int = 300,
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         self.watch_versions.append(resource_version)
-        step = self.watches.pop(0) if self.watches else "block"
+        step: Any = self.watches.pop(0) if self.watches else "block"
         if step == "block":
             await asyncio.Event().wait()
         if isinstance(step, Exception):

@@ -55,5 +55,5 @@ class Interleaved:
         return result
 
     @property
-    def outcomes(self) -> list[str]:
+    def outcomes(self) -> builtins.list[str]:
         return [outcome for _, outcome in self.patches]
