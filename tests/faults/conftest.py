@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from faults.faultkit import CLASS_NAME, CONTROLLER_NAME, App, results_dir
-from harness.fixtures import connected
+from harness.fixtures import connected, create_namespace
 from harness.manifests import served_gateway_class
 from harness.operators import Operators
 
 from canary.kube.client import Kube
-from canary.kube.resources import NAMESPACE
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.gateway import GatewayController
@@ -67,9 +65,7 @@ async def fault_gateway(
 async def fault_namespace(fault_kube: Kube) -> str:
     """A fresh namespace. Not deleted: a bare API server has no namespace controller to empty
     it, and the whole plane goes away with the session."""
-    name = f"f-{uuid.uuid4().hex[:8]}"
-    await fault_kube.create(NAMESPACE, {"metadata": {"name": name}})
-    return name
+    return await create_namespace(fault_kube, "f", digits=8)
 
 
 @pytest.fixture

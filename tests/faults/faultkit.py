@@ -18,12 +18,14 @@ from typing import Any
 
 from faults.invariants import Expected, History, RouteSample, StatusSample, check
 from harness import manifests
+from harness.operators import Operators
 from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Gone, KubeError
 from canary.kube.resources import CANARY, GATEWAY, HTTPROUTE, SERVICE, JsonObj, Resource
 from canary.sandbox.exporter import Exporter
+from canary.sandbox.processes import Child
 
 HERE = Path(__file__).resolve().parent
 CLASS_NAME = "fault-tests"
@@ -185,6 +187,18 @@ async def _bounded(coroutines: Iterable[Awaitable[Any]], limit: int = 16) -> lis
     return await asyncio.gather(*(run(c) for c in coroutines))
 
 
+async def start_rollouts(
+    operators: Operators, app: App, recorder: Recorder, plans: Iterable[Plan]
+) -> Child:
+    """Start an operator, wait until its caches are synced, then track and create `plans`."""
+    operator = operators.start()
+    await operators.wait_ready(operator)
+    for plan in plans:
+        recorder.track(plan)
+        await app.create(plan)
+    return operator
+
+
 # -- the recorder ----------------------------------------------------------------------------
 
 
@@ -332,6 +346,17 @@ class Recorder:
             stuck = {n: self.phase(n) for n in wanted if not self.finished([n])}
             running = dict(list(stuck.items())[:10])
             raise AssertionError(f"{exc}; still running: {running}") from None
+
+    async def wait_under_way(
+        self, plans: Iterable[Plan], *, weight: int = 20, what: str, within: float = 60
+    ) -> None:
+        """Until every one of `plans` has at least `weight` % on its canary."""
+        wanted = list(plans)
+
+        async def under_way() -> bool:
+            return all(self.canary_weight(p.name) >= weight for p in wanted)
+
+        await eventually(under_way, within=within, what=what)
 
     def violations(self, **extra: Any) -> list[str]:
         found: list[str] = []

@@ -10,9 +10,8 @@ import asyncio
 import time
 
 import pytest
-from faults.faultkit import App, Plan, Recorder, gate_query, record_result
+from faults.faultkit import App, Plan, Recorder, gate_query, record_result, start_rollouts
 from harness.operators import Operators
-from harness.waiting import eventually
 
 from canary.sandbox.faultproxy import FaultProxy
 from canary.sandbox.prometheus import PrometheusServer
@@ -46,16 +45,8 @@ async def test_prometheus_down_for_several_intervals(
         if mode == "http-500":
             operators.prometheus_url = proxy.url
         async with Recorder(fault_app.kube, fault_app.namespace) as recorder:
-            operator = operators.start()
-            await operators.wait_ready(operator)
-            for plan in plans:
-                recorder.track(plan)
-                await fault_app.create(plan)
-
-            async def under_way() -> bool:
-                return all(recorder.canary_weight(p.name) >= 20 for p in plans)
-
-            await eventually(under_way, within=60, what="both rollouts at 20 %")
+            await start_rollouts(operators, fault_app, recorder, plans)
+            await recorder.wait_under_way(plans, what="both rollouts at 20 %")
             at_fault = {p.name: recorder.canary_weight(p.name) for p in plans}
             down = time.time()
             if mode == "unreachable":

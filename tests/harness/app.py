@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, EVENT, HTTPROUTE, JsonObj
@@ -24,7 +24,7 @@ service_manifest = manifests.service_manifest
 
 def gauge_name(namespace: str) -> str:
     """Each test serves its own gauge, so removing it never touches another test's series."""
-    return "canary_test_success_" + namespace.replace("-", "_")
+    return Tenant.GAUGE_PREFIX + namespace.replace("-", "_")
 
 
 def success_query(namespace: str) -> str:
@@ -99,25 +99,27 @@ def require_condition(status: JsonObj, type_: str) -> JsonObj:
 
 
 @dataclass
-class App:
-    """One test's application namespace: Gateway, Services, route, and metric controls."""
+class Tenant:
+    """A test's namespace with the route `api-route` (stable api-svc-v1 and canary api-svc-v2
+    first), and the gate's gauge on the shared exporter, named after the namespace."""
 
     kube: Kube
     namespace: str
     exporter: Exporter
     prometheus_url: str
+    GAUGE_PREFIX: ClassVar[str] = "canary_test_success_"
 
     @property
-    def key(self) -> str:
-        """The Canary's "namespace/name", as the operator's log lines name it."""
-        return f"{self.namespace}/api"
+    def gauge(self) -> str:
+        """Each test serves its own gauge, so removing it never touches another test's series."""
+        return self.GAUGE_PREFIX + self.namespace.replace("-", "_")
 
     def set_success(self, percent: float | None, service: str = "api-svc-v2") -> None:
         """Serve the gate's gauge (None: remove it, so the query returns no data)."""
         if percent is None:
-            self.exporter.remove(gauge_name(self.namespace))
+            self.exporter.remove(self.gauge)
         else:
-            self.exporter.set_gauge(gauge_name(self.namespace), {"service": service}, percent)
+            self.exporter.set_gauge(self.gauge, {"service": service}, percent)
 
     async def route(self) -> JsonObj:
         return await self.kube.get(HTTPROUTE, "api-route", self.namespace)
@@ -125,6 +127,16 @@ class App:
     async def weights(self) -> tuple[int, int]:
         refs = (await self.route())["spec"]["rules"][0]["backendRefs"]
         return int(refs[0].get("weight", 1)), int(refs[1].get("weight", 1))
+
+
+@dataclass
+class App(Tenant):
+    """One test's application namespace: Gateway, Services, route, and metric controls."""
+
+    @property
+    def key(self) -> str:
+        """The Canary's "namespace/name", as the operator's log lines name it."""
+        return f"{self.namespace}/api"
 
     async def canary(self) -> JsonObj:
         return await self.kube.get(CANARY, "api", self.namespace)

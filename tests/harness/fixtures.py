@@ -4,6 +4,7 @@ session's control plane. Suites keep apart by series and namespace names of thei
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from canary.kube.client import Kube
+from canary.kube.resources import NAMESPACE
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
@@ -25,6 +27,21 @@ async def connected(kubeconfig: Path, field_manager: str | None = None) -> Async
         client = await Kube.connect(kubeconfig=kubeconfig, field_manager=field_manager)
     async with client:
         yield client
+
+
+async def create_namespace(kube: Kube, prefix: str, *, digits: int = 10) -> str:
+    """A namespace of a fresh random name, `prefix-<hex>`."""
+    name = f"{prefix}-{uuid.uuid4().hex[:digits]}"
+    await kube.create(NAMESPACE, {"metadata": {"name": name}})
+    return name
+
+
+@asynccontextmanager
+async def fresh_namespace(kube: Kube, prefix: str) -> AsyncIterator[str]:
+    """A namespace of a fresh random name, deleted afterwards."""
+    name = await create_namespace(kube, prefix)
+    yield name
+    await kube.delete(NAMESPACE, name)
 
 
 @pytest.fixture(scope="session")

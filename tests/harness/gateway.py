@@ -105,6 +105,16 @@ async def route_condition_is(
     return await eventually(check, what=f"{namespace}/{name} {type_}={status}/{reason}")
 
 
+async def route_reports(
+    kube: Kube, sandbox: Sandbox, namespace: str, type_: str, status: str, reason: str,
+    *, name: str = "app",
+) -> JsonObj:
+    """Wait until our parent entry of route `name` has condition `type_`=`status`/`reason`."""
+    return await route_condition_is(
+        kube, namespace, name, sandbox.controller_name, type_=type_, status=status, reason=reason
+    )
+
+
 async def route_accepted(kube: Kube, sandbox: Sandbox, namespace: str, name: str = "app") -> None:
     """Wait for Accepted=True: the pass that wrote it had already pushed the route to Envoy."""
     await route_condition_is(

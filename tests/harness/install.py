@@ -12,15 +12,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-from canary.kube.client import Kube
-from canary.kube.resources import CANARY, HTTPROUTE, JsonObj, Resource
-from canary.sandbox.exporter import Exporter
+from canary.kube.resources import CANARY, JsonObj, Resource
 from canary.sandbox.helm import ensure_helm
 from canary.sandbox.processes import LOOPBACK, Child, free_port
+from harness.app import Tenant
 from harness.manifests import canary_manifest, gate
 from harness.operators import Operators, json_lines
 
@@ -175,20 +174,10 @@ class Replicas:
 
 
 @dataclass
-class App:
+class App(Tenant):
     """One test's application: Gateway `gw`, Services v1/v2, HTTPRoute `api-route`."""
 
-    kube: Kube
-    namespace: str
-    exporter: Exporter
-    prometheus_url: str
-
-    @property
-    def gauge(self) -> str:
-        return "canary_install_success_" + self.namespace.replace("-", "_")
-
-    def set_success(self, percent: float) -> None:
-        self.exporter.set_gauge(self.gauge, {"service": "api-svc-v2"}, percent)
+    GAUGE_PREFIX: ClassVar[str] = "canary_install_success_"
 
     async def create_canary(self, name: str = "api", *, labels: dict[str, str] | None = None,
                             weights: tuple[int, ...] = (5, 25, 50, 75),
@@ -201,11 +190,6 @@ class App:
 
     async def status(self, name: str = "api") -> JsonObj:
         return (await self.kube.get(CANARY, name, self.namespace)).get("status") or {}
-
-    async def weights(self) -> tuple[int, int]:
-        route = await self.kube.get(HTTPROUTE, "api-route", self.namespace)
-        refs = route["spec"]["rules"][0]["backendRefs"]
-        return int(refs[0]["weight"]), int(refs[1]["weight"])
 
 
 @dataclass

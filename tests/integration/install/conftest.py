@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.fixtures import fresh_namespace
 from harness.install import (
     RBAC_KINDS,
     App,
@@ -32,7 +33,7 @@ from harness.manifests import (
 )
 
 from canary.kube.client import Kube
-from canary.kube.resources import GATEWAY, HTTPROUTE, NAMESPACE, SERVICE, JsonObj
+from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE, JsonObj
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.prometheus import PrometheusServer
@@ -64,10 +65,8 @@ async def install_gateway_class(
 
 @pytest.fixture
 async def operator_namespace(admin: Kube) -> AsyncIterator[str]:
-    name = f"op-{uuid.uuid4().hex[:10]}"
-    await admin.create(NAMESPACE, {"metadata": {"name": name}})
-    yield name
-    await admin.delete(NAMESPACE, name)
+    async with fresh_namespace(admin, "op") as name:
+        yield name
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from harness.fixtures import connected
+from harness.fixtures import connected, fresh_namespace
 
 from canary.kube.client import Kube
-from canary.kube.resources import NAMESPACE
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 
 
@@ -22,7 +20,5 @@ async def kube(control_plane: ControlPlane | ExistingCluster) -> AsyncIterator[K
 
 @pytest.fixture
 async def other_namespace(kube: Kube) -> AsyncIterator[str]:
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    await kube.create(NAMESPACE, {"metadata": {"name": name}})
-    yield name
-    await kube.delete(NAMESPACE, name)
+    async with fresh_namespace(kube, "t") as name:
+        yield name
