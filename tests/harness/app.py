@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from canary.kube.client import Kube
-from canary.kube.resources import CANARY, EVENT, HTTPROUTE, JsonObj
+from canary.kube.resources import CANARY, EVENT, GATEWAY, HTTPROUTE, JsonObj
 from canary.sandbox.exporter import Exporter
+from canary.sandbox.processes import Child
 from harness import manifests
+from harness.operators import Operators
 from harness.waiting import eventually
 
 CONTROLLER_NAME = "canary-operator.io/operator-tests-gateway"
@@ -156,6 +158,26 @@ class App(Tenant):
 
     async def create_canary(self, **spec: Any) -> None:
         await self.kube.create(CANARY, canary_manifest(self.namespace, **spec), self.namespace)
+
+    async def admit_only_labelled_namespaces(self) -> None:
+        """Gateway `gw` admits routes only from namespaces labelled gateway-access=true, which
+        this one is not."""
+        blocked = gateway_manifest(self.namespace, allowed_from="Selector")
+        blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
+            "matchLabels": {"gateway-access": "true"}
+        }
+        # A merge patch of the spec, not a replace: the gateway controller's status writes would
+        # make a resourceVersion-guarded replace fail with a conflict now and then.
+        listeners = {"spec": {"listeners": blocked["spec"]["listeners"]}}
+        await self.kube.patch(GATEWAY, "gw", listeners, namespace=self.namespace)
+
+    async def roll_out(
+        self, operator: Operators, success: float | None, /, *, resync: float = 30, **spec: Any
+    ) -> Child:
+        """Serve the gate at `success`, create the Canary (`spec` overrides), start `operator`."""
+        self.set_success(success)
+        await self.create_canary(**spec)
+        return operator.start(resync=resync)
 
     async def request(self, kind: str) -> str:
         nonce = uuid.uuid4().hex[:12]

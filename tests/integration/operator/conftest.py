@@ -16,6 +16,7 @@ from harness.app import (
     route_manifest,
     service_manifest,
 )
+from harness.cli import Cli
 from harness.manifests import served_gateway_class
 from harness.operators import Operators
 
@@ -59,3 +60,9 @@ def operator(
     process = Operators(control_plane.kubeconfig, [namespace], prometheus.url, tmp_path)
     yield process
     process.stop()
+
+
+@pytest.fixture
+def cli(control_plane: ControlPlane | ExistingCluster, namespace: str) -> Cli:
+    """`canary ...` as a subprocess, with the test's kubeconfig and namespace."""
+    return Cli(control_plane.kubeconfig, namespace)

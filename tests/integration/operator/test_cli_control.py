@@ -10,14 +10,7 @@ from harness.cli import Cli
 from harness.operators import Operators
 from harness.waiting import eventually
 
-from canary.sandbox.controlplane.launcher import ControlPlane
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
 
 
 async def _status_where(app: App, **expected: object) -> dict[str, object] | None:
@@ -32,9 +25,7 @@ async def _weights_become(app: App, expected: tuple[int, int]) -> bool:
 async def test_get_lists_phase_weights_step_revision_and_ages(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v7")
-    operator.start()
+    await app.roll_out(operator, 100, revision="v7")
     await eventually(lambda: _status_where(app, phase="Succeeded"), within=120, what="Succeeded")
     table = await cli.run("get")
     assert table.code == 0, table.text
@@ -59,11 +50,8 @@ async def test_get_lists_phase_weights_step_revision_and_ages(
 async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(
-        steps={"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
-    )
-    operator.start()
+    steps = {"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
+    await app.roll_out(operator, 100, steps=steps)
     held = await eventually(
         lambda: _status_where(app, phase="Paused", canaryWeight=25), within=60, what="the pause"
     )
@@ -83,9 +71,7 @@ async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
 async def test_promote_full_skips_the_remaining_steps(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 10, 15, 20], "interval": "30s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [5, 10, 15, 20], "interval": "30s"})
     await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
     result = await cli.run("promote", "api", "--full")
     assert result.code == 0, result.text
@@ -98,9 +84,7 @@ async def test_promote_full_skips_the_remaining_steps(
 async def test_abort_rolls_back_and_retry_starts_again(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "3s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "3s"})
     await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
     aborted = await cli.run("abort", "api")
     assert aborted.code == 0, aborted.text
@@ -118,9 +102,7 @@ async def test_abort_rolls_back_and_retry_starts_again(
 async def test_pause_holds_wait_without_ending_it_and_resume_finishes(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "2s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "2s"})
     await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
     paused = await cli.run("pause", "api")
     assert paused.code == 0, paused.text

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "pipelines" / "start-rollout.sh"
 
 
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
-
-
 async def start_rollout(control_plane: ControlPlane, app: App, revision: str) -> tuple[int, str]:
     env = {
         **os.environ,

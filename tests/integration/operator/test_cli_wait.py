@@ -13,24 +13,16 @@ from harness.operators import Operators
 from harness.waiting import eventually
 
 from canary.kube.resources import CANARY
-from canary.sandbox.controlplane.launcher import ControlPlane
 
 pytestmark = pytest.mark.integration
 
 PROMOTED, FAILED, TIMEOUT, NOT_FOUND = 0, 1, 3, 4
 
 
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
-
-
 async def test_wait_exits_0_once_the_revision_is_promoted(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v1")
-    operator.start()
+    await app.roll_out(operator, 100, revision="v1")
     result = await cli.run(
         "wait", "api", "--for", "promoted", "--revision", "v1", "--timeout", "2m", "-o", "json"
     )
@@ -44,9 +36,7 @@ async def test_wait_exits_0_once_the_revision_is_promoted(
 async def test_wait_exits_1_when_the_rollout_is_rolled_back(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(50)
-    await app.create_canary(revision="bad")
-    operator.start()
+    await app.roll_out(operator, 50, revision="bad")
     result = await cli.run(
         "wait", "api", "--for", "promoted", "--revision", "bad", "--timeout", "2m"
     )
@@ -87,9 +77,7 @@ async def test_wait_for_a_revision_the_canary_does_not_ask_for_fails_at_once(
 async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_success(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v1")
-    operator.start()
+    await app.roll_out(operator, 100, revision="v1")
     await eventually(lambda: app.phase("Succeeded"), within=120, what="v1 Succeeded")
     operator.kill()  # the status stays "v1 Succeeded" while v2 is asked for
     # Same backends as the promoted v1: starting over from stable must be asked for explicitly.
@@ -117,9 +105,7 @@ async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_succ
 async def test_a_revision_bump_with_the_same_backends_after_a_promotion_is_refused_and_wait_fails(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v1", steps={"weights": [30], "interval": "1s"})
-    operator.start()
+    await app.roll_out(operator, 100, revision="v1", steps={"weights": [30], "interval": "1s"})
     await eventually(lambda: app.phase("Succeeded"), within=120, what="v1 Succeeded")
     await app.kube.patch(CANARY, "api", {"spec": {"revision": "v2"}}, namespace=app.namespace)
     result = await cli.run("wait", "api", "--for", "promoted", "--revision", "v2",

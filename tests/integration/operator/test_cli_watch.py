@@ -11,16 +11,10 @@ from harness.app import App
 from harness.cli import Cli, Result
 from harness.operators import Operators
 
-from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.exporter import Traffic
 from canary.sandbox.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
 
 
 async def watch_rollout(cli: Cli, operator: Operators, *args: str) -> Result:

@@ -7,12 +7,12 @@ import asyncio
 import datetime as dt
 
 import pytest
-from harness.app import App, condition, gateway_manifest, require_condition
+from harness.app import App, condition, require_condition
 from harness.operators import Operators
 from harness.waiting import eventually
 
 from canary.kube.errors import NotFound
-from canary.kube.resources import CANARY, GATEWAY, HTTPROUTE, JsonObj
+from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,7 @@ async def test_paused_canary_never_moves_traffic_until_resumed(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(paused=True)
-    operator.start(resync=1)
+    await app.roll_out(operator, 100, paused=True, resync=1)
     status = await eventually(lambda: app.phase("Paused"), within=60, what="Paused")
     assert require_condition(status, "Paused")["status"] == "True"
     await operator.reconciles(app.key, HOLD_PASSES, within=30)  # a paused canary must not advance
@@ -41,11 +39,8 @@ async def test_pause_step_holds_until_a_promote_request(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(
-        steps={"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
-    )
-    operator.start(resync=1)
+    steps = {"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
+    await app.roll_out(operator, 100, steps=steps, resync=1)
 
     async def held_at_25() -> JsonObj | None:
         status = await app.status()
@@ -65,9 +60,7 @@ async def test_abort_rolls_back_at_once_and_retry_starts_again(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "3s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "3s"})
     await eventually(lambda: app.weight_at_least(5), within=60, what="the first step")
     await app.request("abort")
     status = await eventually(lambda: app.phase("RolledBack"), within=30, what="RolledBack")
@@ -82,9 +75,7 @@ async def test_promote_full_request_skips_the_remaining_steps(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 10, 15, 20], "interval": "30s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [5, 10, 15, 20], "interval": "30s"})
     await eventually(lambda: app.weight_at_least(5), within=60, what="the first step")
     await app.request("promoteFull")
     await eventually(lambda: app.phase("Succeeded"), within=30, what="Succeeded")
@@ -96,14 +87,7 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
     operator: Operators,
 ) -> None:
     app.set_success(100)
-    blocked = gateway_manifest(app.namespace, allowed_from="Selector")
-    blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
-        "matchLabels": {"gateway-access": "true"}
-    }
-    # A merge patch of the spec, not a replace: the gateway controller's status writes would
-    # make a resourceVersion-guarded replace fail with a conflict now and then.
-    listeners = {"spec": {"listeners": blocked["spec"]["listeners"]}}
-    await app.kube.patch(GATEWAY, "gw", listeners, namespace=app.namespace)
+    await app.admit_only_labelled_namespaces()
     await app.create_canary()
     operator.start(resync=1)
 
@@ -252,9 +236,7 @@ async def test_deleting_a_canary_mid_rollout_restores_stable(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [10, 30, 60], "interval": "30s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [10, 30, 60], "interval": "30s"})
     await eventually(lambda: app.weight_at_least(10), within=60, what="the first step")
     assert (await app.weights())[1] == 10
     await app.kube.delete(CANARY, "api", app.namespace)

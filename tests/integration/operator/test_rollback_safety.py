@@ -113,9 +113,7 @@ async def refused(app: App) -> AsyncIterator[RefusedStatusWrites]:
 async def test_a_refused_rollback_status_write_never_gives_traffic_back_to_the_canary(
     app: App, operator: Operators, refused: RefusedStatusWrites
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps=STEPS, analysis={**_gate(app), **ANALYSIS})
-    operator.start()
+    await app.roll_out(operator, 100, steps=STEPS, analysis={**_gate(app), **ANALYSIS})
     await eventually(lambda: _canary_weight_is(app, 20), within=60, what="the first step")
     app.set_success(50)  # the canary now fails its gate: the next check decides a rollback
     seen = await _record_weights(app, seconds=12)
@@ -137,9 +135,7 @@ async def test_a_rollback_is_recorded_before_the_route_moves(
     app: App, operator: Operators
 ) -> None:
     """Whenever the route shows the canary at 0 %, the status already says why."""
-    app.set_success(100)
-    await app.create_canary(steps=STEPS, analysis={**_gate(app), **ANALYSIS})
-    operator.start()
+    await app.roll_out(operator, 100, steps=STEPS, analysis={**_gate(app), **ANALYSIS})
     await eventually(lambda: _canary_weight_is(app, 20), within=60, what="the first step")
     app.set_success(50)
 

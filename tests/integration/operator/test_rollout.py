@@ -82,9 +82,7 @@ async def test_failing_canary_rolls_back_after_exactly_the_threshold(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(50)
-    await app.create_canary()
-    operator.start()
+    await app.roll_out(operator, 50)
     status = await eventually(lambda: app.phase("RolledBack"), within=90, what="RolledBack")
     assert status["failedChecks"] == 2
     assert await app.weights() == (100, 0)
@@ -161,9 +159,7 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
     app: App,
     operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "2s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "2s"})
     await eventually(lambda: app.phase("Progressing"), within=60, what="Progressing")
     patch = [
         {
@@ -182,9 +178,7 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
 
 
 async def test_an_idle_operator_writes_nothing(app: App, operator: Operators) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [50], "interval": "1s"})
-    operator.start(resync=1)
+    await app.roll_out(operator, 100, steps={"weights": [50], "interval": "1s"}, resync=1)
     await eventually(lambda: app.phase("Succeeded"), within=60, what="Succeeded")
     await operator.reconciles(app.key, 2, within=30)  # the last writes are in the watch caches
     canary_rv = (await app.canary())["metadata"]["resourceVersion"]

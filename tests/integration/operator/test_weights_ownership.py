@@ -47,9 +47,7 @@ async def _generation(app: App) -> int:
 async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owner(
     app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [10, 20], "interval": "1h"})
     await eventually(lambda: _canary_at(app, 10), within=60, what="Canary a at 10%")
     second = canary_manifest(app.namespace, steps={"weights": [40, 80], "interval": "2s"})
     second["metadata"]["name"] = "intruder"
@@ -85,9 +83,7 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
 async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_fought(
     app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [10, 20], "interval": "1h"})
     await eventually(lambda: _canary_at(app, 10), within=60, what="the first step")
     foreign = await Kube.connect(kubeconfig=control_plane.kubeconfig, field_manager="flagger")
     async with foreign:
@@ -148,9 +144,7 @@ async def test_a_promoted_route_reapplied_from_git_shows_its_real_weight_and_say
     app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
     """Issue 10, point 4: kubectl shows what the route carries, not what the Canary once set."""
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [50], "interval": "1s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [50], "interval": "1s"})
 
     async def succeeded() -> bool:
         return (await app.status()).get("phase") == "Succeeded"
