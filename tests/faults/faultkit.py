@@ -101,8 +101,8 @@ def canary_manifest(namespace: str, plan: Plan, *, interval: str = "1s") -> Json
         gate_query(), failure_threshold=plan.failure_threshold, interval=None
     )
     return manifests.canary_manifest(
-        namespace, name=plan.name, route=plan.route_name, stable=plan.stable,
-        canary=plan.canary, weights=plan.steps, interval=interval, analysis=analysis,
+        namespace, name=plan.name, route_name=plan.route_name, stable_service=plan.stable,
+        canary_service=plan.canary, weights=plan.steps, interval=interval, analysis=analysis,
     )
 
 

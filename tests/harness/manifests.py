@@ -96,22 +96,23 @@ def canary_manifest(
     namespace: str,
     *,
     name: str = "api",
-    route: str = "api-route",
-    stable: str = "api-svc-v1",
-    canary: str = "api-svc-v2",
+    route_name: str = "api-route",
+    stable_service: str = "api-svc-v1",
+    canary_service: str = "api-svc-v2",
     weights: Sequence[int] = (5, 25, 50, 75),
     interval: str = "1s",
     analysis: JsonObj,
     labels: dict[str, str] | None = None,
     **spec_overrides: Any,
 ) -> JsonObj:
+    """A Canary; `spec_overrides` replace whole spec fields (`steps`, `stable`, `paused`...)."""
     metadata: JsonObj = {"name": name, "namespace": namespace}
     if labels:
         metadata["labels"] = labels
     spec: JsonObj = {
-        "routeRef": {"name": route},
-        "stable": {"name": stable, "port": 8080},
-        "canary": {"name": canary, "port": 8080},
+        "routeRef": {"name": route_name},
+        "stable": {"name": stable_service, "port": 8080},
+        "canary": {"name": canary_service, "port": 8080},
         "steps": {"weights": list(weights), "interval": interval},
         "analysis": analysis,
     }

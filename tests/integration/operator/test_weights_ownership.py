@@ -40,6 +40,12 @@ async def _watch_weights(app: App, seconds: float) -> list[int]:
     return seen
 
 
+async def _at_a_long_first_step(app: App, operator: Operators) -> None:
+    """A rollout of Canary `api` at its first step (10 %), which lasts an hour."""
+    await app.roll_out(operator, 100, steps={"weights": [10, 20], "interval": "1h"})
+    await eventually(lambda: _canary_at(app, 10), within=60, what="the first step")
+
+
 async def _generation(app: App) -> int:
     return int((await app.route())["metadata"]["generation"])
 
@@ -47,8 +53,7 @@ async def _generation(app: App) -> int:
 async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owner(
     app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [10, 20], "interval": "1h"})
-    await eventually(lambda: _canary_at(app, 10), within=60, what="Canary a at 10%")
+    await _at_a_long_first_step(app, operator)
     second = canary_manifest(app.namespace, steps={"weights": [40, 80], "interval": "2s"})
     second["metadata"]["name"] = "intruder"
     before = await _generation(app)
@@ -83,8 +88,7 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
 async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_fought(
     app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [10, 20], "interval": "1h"})
-    await eventually(lambda: _canary_at(app, 10), within=60, what="the first step")
+    await _at_a_long_first_step(app, operator)
     foreign = await Kube.connect(kubeconfig=control_plane.kubeconfig, field_manager="flagger")
     async with foreign:
         fighter = asyncio.create_task(_keep_setting(foreign, app, weight=40))

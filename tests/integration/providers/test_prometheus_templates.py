@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from harness.values import query_variables
 
 from canary.api.templates import BuiltinTemplate
 from canary.core.observations import MetricSample, SampleOutcome
@@ -74,16 +75,7 @@ FAMILIES = {
 
 
 def _variables(unique: str) -> QueryVariables:
-    return QueryVariables(
-        namespace=unique,
-        canary="web",
-        route="web",
-        stable_service="web-stable",
-        stable_port=8080,
-        canary_service="web-canary",
-        canary_port=8081,
-        interval=WINDOW,
-    )
+    return query_variables(namespace=unique, route="web", canary_port=8081, interval=WINDOW)
 
 
 def _query(template: BuiltinTemplate, variables: QueryVariables) -> str:

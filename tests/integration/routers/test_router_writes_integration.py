@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from harness.interleave import Interleaved
+from harness.values import CANARY, STABLE
 
 from canary.kube.client import Kube
 from canary.kube.errors import Invalid
 from canary.kube.resources import GRPCROUTE, HTTPROUTE, JsonObj, Resource
 from canary.routers import (
-    BackendKey,
     GatewayApiRouter,
     InvalidWeightError,
     RouteChangedUnderDecisionError,
@@ -29,8 +29,6 @@ from canary.routers import (
 
 pytestmark = pytest.mark.integration
 
-STABLE = BackendKey("web-stable", 80)
-CANARY = BackendKey("web-canary", 80)
 
 
 def shop_route(namespace: str) -> JsonObj:

@@ -7,7 +7,14 @@ it implements only what RFC 6902 says about test/add/remove/replace.
 from __future__ import annotations
 
 import copy
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
+
+from harness.values import CANARY, STABLE
+
+from canary.core.observations import RouteObservation
+from canary.routers import RouteRef, observe_route
 
 GW = "gateway.networking.k8s.io"
 
@@ -177,3 +184,38 @@ def apply_patch(doc: Any, patch: list[dict[str, Any]]) -> Any:
         else:
             raise ValueError(op)
     return result
+
+
+
+@dataclass
+class World:
+    """A route `app/web` and what surrounds it; by default Gateway infra/gw of class `eg` and
+    both Services."""
+
+    route: dict[str, Any] | None = None
+    gateways: dict[tuple[str, str], Any] = field(
+        default_factory=lambda: {("infra", "gw"): gateway()}
+    )
+    gateway_classes: dict[str, Any] = field(default_factory=lambda: {"eg": gateway_class()})
+    services: dict[tuple[str, str], Any] = field(
+        default_factory=lambda: {("app", "web-stable"): {}, ("app", "web-canary"): {}}
+    )
+    reference_grants: list[Any] = field(default_factory=list)
+    ingresses: list[Any] = field(default_factory=list)
+
+    def observe(self) -> RouteObservation:
+        return observe_route(
+            self.route,
+            stable=STABLE,
+            canary=CANARY,
+            rule_names=None,
+            gateways=self.gateways,
+            gateway_classes=self.gateway_classes,
+            services=self.services,
+            reference_grants=self.reference_grants,
+            ingresses=self.ingresses,
+            ref=RouteRef("app", "web"),
+        )
+
+    def with_route(self, route: dict[str, Any] | None) -> World:
+        return dataclasses.replace(self, route=route)
