@@ -19,8 +19,9 @@ from harness import manifests
 from harness.operators import Operators
 from harness.waiting import eventually
 
-CONTROLLER_NAME = "canary-operator.io/operator-tests-gateway"
-CLASS_NAME = "operator-tests"
+# The integration suites' GatewayClass (tests/integration/conftest.py serves it).
+CONTROLLER_NAME = "canary-operator.io/integration-tests-gateway"
+CLASS_NAME = "integration-tests"
 service_manifest = manifests.service_manifest
 
 
@@ -178,6 +179,21 @@ class App(Tenant):
         self.set_success(success)
         await self.create_canary(**spec)
         return operator.start(resync=resync)
+
+    async def at_first_step(
+        self, operator: Operators, weights: list[int], interval: str, *, exactly: bool = False
+    ) -> JsonObj:
+        """Roll out `weights` every `interval` (gate at 100 %) and wait until the first weight
+        is on (`exactly`: the status shows that weight, not a later one); returns the status."""
+        await self.roll_out(operator, 100, steps={"weights": weights, "interval": interval})
+        first = weights[0]
+
+        async def reached() -> JsonObj | None:
+            status = await self.status()
+            weight = status.get("canaryWeight", 0)
+            return status if (weight == first if exactly else weight >= first) else None
+
+        return await eventually(reached, within=60, what=f"the first step ({first} %)")
 
     async def request(self, kind: str) -> str:
         nonce = uuid.uuid4().hex[:12]

@@ -2,9 +2,9 @@
 real API server, a token for its ServiceAccount, and an application (Gateway, Services, route,
 a metric gate served through a real Prometheus) for the operator to roll out.
 
-The exporter, Prometheus and `kube` are the session's shared ones (tests/harness/fixtures.py);
-the GatewayClass `install-tests` and the gauge names are this suite's own, so suites sharing a
-session never step on each other.
+The exporter, Prometheus, `kube` and the GatewayClass are the session's shared ones
+(tests/harness/fixtures.py, tests/integration/conftest.py); the gauge names are this suite's
+own, so suites sharing a session never step on each other.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from harness.install import (
 )
 from harness.manifests import (
     gateway_manifest,
-    served_gateway_class,
     service_manifest,
     split_route_manifest,
 )
@@ -38,8 +37,6 @@ from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.prometheus import PrometheusServer
 
-CLASS_NAME = "install-tests"
-CONTROLLER_NAME = "canary-operator.io/install-tests-gateway"
 CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding")
 
 
@@ -54,15 +51,6 @@ def admin(kube: Kube) -> Kube:
     return kube
 
 
-@pytest.fixture(scope="session")
-async def install_gateway_class(
-    admin: Kube, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    workdir = tmp_path_factory.mktemp("envoy-install")
-    async with served_gateway_class(admin, CLASS_NAME, CONTROLLER_NAME, workdir=workdir):
-        yield CLASS_NAME
-
-
 @pytest.fixture
 async def operator_namespace(admin: Kube) -> AsyncIterator[str]:
     async with fresh_namespace(admin, "op") as name:
@@ -70,9 +58,9 @@ async def operator_namespace(admin: Kube) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def app(admin: Kube, namespace: str, install_gateway_class: str,
+async def app(admin: Kube, namespace: str, gateway_class: str,
               exporter: Exporter, prometheus: PrometheusServer) -> App:
-    await admin.create(GATEWAY, gateway_manifest(namespace, install_gateway_class), namespace)
+    await admin.create(GATEWAY, gateway_manifest(namespace, gateway_class), namespace)
     for service in ("api-svc-v1", "api-svc-v2"):
         await admin.create(SERVICE, service_manifest(service), namespace)
     route = split_route_manifest(namespace, "api-route", stable="api-svc-v1",

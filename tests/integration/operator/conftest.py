@@ -4,20 +4,17 @@ route status, and the operator as a real process (tests/harness/operators.py).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness.app import (
-    CLASS_NAME,
-    CONTROLLER_NAME,
     App,
     gateway_manifest,
     route_manifest,
     service_manifest,
 )
 from harness.cli import Cli
-from harness.manifests import served_gateway_class
 from harness.operators import Operators
 
 from canary.kube.client import Kube
@@ -25,17 +22,6 @@ from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.prometheus import PrometheusServer
-
-
-@pytest.fixture(scope="session")
-async def gateway_class(
-    kube: Kube,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[str]:
-    """A GatewayClass served by the sandbox gateway controller (a real Envoy behind it)."""
-    workdir = tmp_path_factory.mktemp("envoy")
-    async with served_gateway_class(kube, CLASS_NAME, CONTROLLER_NAME, workdir=workdir):
-        yield CLASS_NAME
 
 
 @pytest.fixture

@@ -71,8 +71,7 @@ async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
 async def test_promote_full_skips_the_remaining_steps(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [5, 10, 15, 20], "interval": "30s"})
-    await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
+    await app.at_first_step(operator, [5, 10, 15, 20], "30s", exactly=True)
     result = await cli.run("promote", "api", "--full")
     assert result.code == 0, result.text
     assert "requested promoteFull" in result.out
@@ -84,8 +83,7 @@ async def test_promote_full_skips_the_remaining_steps(
 async def test_abort_rolls_back_and_retry_starts_again(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "3s"})
-    await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
+    await app.at_first_step(operator, [5, 25, 50], "3s", exactly=True)
     aborted = await cli.run("abort", "api")
     assert aborted.code == 0, aborted.text
     rolled_back = await cli.run("wait", "api", "--for", "rolled-back", "--timeout", "1m")
@@ -102,8 +100,7 @@ async def test_abort_rolls_back_and_retry_starts_again(
 async def test_pause_holds_wait_without_ending_it_and_resume_finishes(
     app: App, operator: Operators, cli: Cli
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "2s"})
-    await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
+    await app.at_first_step(operator, [5, 25, 50], "2s", exactly=True)
     paused = await cli.run("pause", "api")
     assert paused.code == 0, paused.text
     assert "Paused is not finished" in paused.out

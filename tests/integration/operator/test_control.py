@@ -60,8 +60,7 @@ async def test_abort_rolls_back_at_once_and_retry_starts_again(
     app: App,
     operator: Operators,
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "3s"})
-    await eventually(lambda: app.weight_at_least(5), within=60, what="the first step")
+    await app.at_first_step(operator, [5, 25, 50], "3s")
     await app.request("abort")
     status = await eventually(lambda: app.phase("RolledBack"), within=30, what="RolledBack")
     assert require_condition(status, "RolledBack")["reason"] == "Aborted"
@@ -75,8 +74,7 @@ async def test_promote_full_request_skips_the_remaining_steps(
     app: App,
     operator: Operators,
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [5, 10, 15, 20], "interval": "30s"})
-    await eventually(lambda: app.weight_at_least(5), within=60, what="the first step")
+    await app.at_first_step(operator, [5, 10, 15, 20], "30s")
     await app.request("promoteFull")
     await eventually(lambda: app.phase("Succeeded"), within=30, what="Succeeded")
     assert await app.weights() == (0, 100)
@@ -236,8 +234,7 @@ async def test_deleting_a_canary_mid_rollout_restores_stable(
     app: App,
     operator: Operators,
 ) -> None:
-    await app.roll_out(operator, 100, steps={"weights": [10, 30, 60], "interval": "30s"})
-    await eventually(lambda: app.weight_at_least(10), within=60, what="the first step")
+    await app.at_first_step(operator, [10, 30, 60], "30s")
     assert (await app.weights())[1] == 10
     await app.kube.delete(CANARY, "api", app.namespace)
 

@@ -23,18 +23,18 @@ class PatchTestFailed(Exception):
     """A `test` op did not hold: the server would reject the whole patch."""
 
 
-def ref(name: str, port: int = 80, weight: int | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": name, "port": port, **extra}
-    if weight is not None:
-        body["weight"] = weight
+def _with(body: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """`body` plus each of `optional` that is not None."""
+    body.update({key: value for key, value in optional.items() if value is not None})
     return body
+
+
+def ref(name: str, port: int = 80, weight: int | None = None, **extra: Any) -> dict[str, Any]:
+    return _with({"name": name, "port": port, **extra}, weight=weight)
 
 
 def rule(*refs: dict[str, Any], name: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"backendRefs": list(refs), **extra}
-    if name is not None:
-        body["name"] = name
-    return body
+    return _with({"backendRefs": list(refs), **extra}, name=name)
 
 
 def route(
@@ -75,10 +75,8 @@ def route(
 def cond(
     kind: str, status: str, reason: str, message: str = "", generation: int | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": kind, "status": status, "reason": reason, "message": message}
-    if generation is not None:
-        body["observedGeneration"] = generation
-    return body
+    body = {"type": kind, "status": status, "reason": reason, "message": message}
+    return _with(body, observedGeneration=generation)
 
 
 def parent_status(
