@@ -31,21 +31,16 @@ class ScriptedApi:
         self.watched_from: builtins.list[str] = []
 
     async def list(
-        self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
+        self, res: Resource, namespace: str | None = None, **_: Any
     ) -> tuple[builtins.list[JsonObj], str]:
         items = self.listings[min(self.lists, len(self.listings) - 1)]
         self.lists += 1
         return items, self.version(self.lists)
 
     async def watch(
-        self,
-        res: Resource,
-        namespace: str | None = None,
-        *,
-        resource_version: str,
-        label_selector: str | None = None,
-        timeout_seconds: int = 300,
+        self, res: Resource, namespace: str | None = None, *, resource_version: str, **_: Any
     ) -> AsyncIterator[tuple[str, JsonObj]]:
+        """(`label_selector` and `timeout_seconds` are accepted and ignored.)"""
         self.watched_from.append(resource_version)
         script: Any = self.watches.pop(0) if self.watches else "block"
         if script == "block":

@@ -202,17 +202,12 @@ class World:
     ingresses: list[Any] = field(default_factory=list)
 
     def observe(self) -> RouteObservation:
+        """`observe_route` of the route `app/web` (backends STABLE, CANARY) in this world."""
+        around = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del around["route"]
         return observe_route(
-            self.route,
-            stable=STABLE,
-            canary=CANARY,
-            rule_names=None,
-            gateways=self.gateways,
-            gateway_classes=self.gateway_classes,
-            services=self.services,
-            reference_grants=self.reference_grants,
-            ingresses=self.ingresses,
-            ref=RouteRef("app", "web"),
+            self.route, stable=STABLE, canary=CANARY, rule_names=None, ref=RouteRef("app", "web"),
+            **around,
         )
 
     def with_route(self, route: dict[str, Any] | None) -> World:
