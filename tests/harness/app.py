@@ -152,6 +152,10 @@ class App(Tenant):
         status = await self.status()
         return status if status.get("phase") in phases else None
 
+    async def until_phase(self, phase: str, *, within: float = 60, what: str = "") -> JsonObj:
+        """Wait until the status reaches `phase`; returns the status."""
+        return await eventually(lambda: self.phase(phase), within=within, what=what or phase)
+
     async def weight_at_least(self, weight: int) -> JsonObj | None:
         """The status once the canary weight is `weight` or more (an `eventually` check)."""
         status = await self.status()

@@ -10,7 +10,6 @@ import pytest
 from harness.app import App
 from harness.cli import Cli
 from harness.operators import Operators
-from harness.waiting import eventually
 
 from canary.kube.resources import CANARY
 
@@ -76,7 +75,7 @@ async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_succ
     app: App, operator: Operators, cli: Cli
 ) -> None:
     await app.roll_out(operator, 100, revision="v1")
-    await eventually(lambda: app.phase("Succeeded"), within=120, what="v1 Succeeded")
+    await app.until_phase("Succeeded", within=120, what="v1 Succeeded")
     operator.kill()  # the status stays "v1 Succeeded" while v2 is asked for
     # Same backends as the promoted v1: starting over from stable must be asked for explicitly.
     again = {"spec": {"revision": "v2", "promotion": {"restartFromStable": True}}}
@@ -104,7 +103,7 @@ async def test_a_revision_bump_with_the_same_backends_after_a_promotion_is_refus
     app: App, operator: Operators, cli: Cli
 ) -> None:
     await app.roll_out(operator, 100, revision="v1", steps={"weights": [30], "interval": "1s"})
-    await eventually(lambda: app.phase("Succeeded"), within=120, what="v1 Succeeded")
+    await app.until_phase("Succeeded", within=120, what="v1 Succeeded")
     await app.kube.patch(CANARY, "api", {"spec": {"revision": "v2"}}, namespace=app.namespace)
     result = await cli.run("wait", "api", "--for", "promoted", "--revision", "v2",
                            "--timeout", "60s")

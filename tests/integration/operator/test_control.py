@@ -27,12 +27,12 @@ async def test_paused_canary_never_moves_traffic_until_resumed(
     operator: Operators,
 ) -> None:
     await app.roll_out(operator, 100, paused=True, resync=1)
-    status = await eventually(lambda: app.phase("Paused"), within=60, what="Paused")
+    status = await app.until_phase("Paused", within=60)
     assert require_condition(status, "Paused")["status"] == "True"
     await operator.reconciles(app.key, HOLD_PASSES, within=30)  # a paused canary must not advance
     assert await app.weights() == (100, 0)
     await app.kube.patch(CANARY, "api", {"spec": {"paused": False}}, namespace=app.namespace)
-    await eventually(lambda: app.phase("Succeeded"), within=90, what="Succeeded")
+    await app.until_phase("Succeeded", within=90)
 
 
 async def test_pause_step_holds_until_a_promote_request(
@@ -52,7 +52,7 @@ async def test_pause_step_holds_until_a_promote_request(
     await operator.reconciles(app.key, HOLD_PASSES, within=30)  # it must hold on its own
     assert (await app.status())["canaryWeight"] == 25
     await app.request("promote")
-    await eventually(lambda: app.phase("Succeeded"), within=60, what="Succeeded")
+    await app.until_phase("Succeeded", within=60)
     assert await app.weights() == (0, 100)
 
 
@@ -62,11 +62,11 @@ async def test_abort_rolls_back_at_once_and_retry_starts_again(
 ) -> None:
     await app.at_first_step(operator, [5, 25, 50], "3s")
     await app.request("abort")
-    status = await eventually(lambda: app.phase("RolledBack"), within=30, what="RolledBack")
+    status = await app.until_phase("RolledBack", within=30)
     assert require_condition(status, "RolledBack")["reason"] == "Aborted"
     assert await app.weights() == (100, 0)
     await app.request("retry")
-    await eventually(lambda: app.phase("Succeeded"), within=90, what="Succeeded after retry")
+    await app.until_phase("Succeeded", within=90, what="Succeeded after retry")
     await app.wait_for_events("Aborted", "RolledBack", "Retried")
 
 
@@ -76,7 +76,7 @@ async def test_promote_full_request_skips_the_remaining_steps(
 ) -> None:
     await app.at_first_step(operator, [5, 10, 15, 20], "30s")
     await app.request("promoteFull")
-    await eventually(lambda: app.phase("Succeeded"), within=30, what="Succeeded")
+    await app.until_phase("Succeeded", within=30)
     assert await app.weights() == (0, 100)
 
 
@@ -170,7 +170,7 @@ async def test_a_query_that_can_never_be_rendered_is_invalid_spec_before_any_tra
     }
     await app.create_canary(analysis=analysis)
     operator.start(resync=1)
-    status = await eventually(lambda: app.phase("Failed"), within=60, what="Failed")
+    status = await app.until_phase("Failed", within=60)
     invalid = condition(status, "InvalidSpec")
     assert invalid is not None and invalid["status"] == "True", status
     assert "analysis.metrics[1] (unclosed): the query cannot be rendered" in invalid["message"]

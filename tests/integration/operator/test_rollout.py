@@ -83,7 +83,7 @@ async def test_failing_canary_rolls_back_after_exactly_the_threshold(
     operator: Operators,
 ) -> None:
     await app.roll_out(operator, 50)
-    status = await eventually(lambda: app.phase("RolledBack"), within=90, what="RolledBack")
+    status = await app.until_phase("RolledBack", within=90)
     assert status["failedChecks"] == 2
     assert await app.weights() == (100, 0)
     assert require_condition(status, "RolledBack")["status"] == "True"
@@ -125,7 +125,7 @@ async def test_no_data_holds_the_rollout_then_counts_as_a_failure_at_the_limit(
     assert held["phase"] == "Progressing"
     assert held["canaryWeight"] == 5, "no data must not advance the rollout"
     assert held["metrics"][0]["verdict"] == "Inconclusive"
-    status = await eventually(lambda: app.phase("RolledBack"), within=60, what="RolledBack")
+    status = await app.until_phase("RolledBack", within=60)
     assert status["failedChecks"] == 1
     assert await app.weights() == (100, 0)
     await app.wait_for_events("MetricNoData", "RolledBack")
@@ -160,7 +160,7 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
     operator: Operators,
 ) -> None:
     await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "2s"})
-    await eventually(lambda: app.phase("Progressing"), within=60, what="Progressing")
+    await app.until_phase("Progressing", within=60)
     patch = [
         {
             "op": "add",
@@ -169,7 +169,7 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
         }
     ]
     await app.kube.patch(HTTPROUTE, "api-route", patch, namespace=app.namespace, patch_type="json")
-    await eventually(lambda: app.phase("Succeeded"), within=90, what="Succeeded")
+    await app.until_phase("Succeeded", within=90)
     route = await app.route()
     assert route["spec"]["rules"][1]["matches"][0]["headers"] == [
         {"name": "X-Legacy", "value": "1", "type": "Exact"}
@@ -179,7 +179,7 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
 
 async def test_an_idle_operator_writes_nothing(app: App, operator: Operators) -> None:
     await app.roll_out(operator, 100, steps={"weights": [50], "interval": "1s"}, resync=1)
-    await eventually(lambda: app.phase("Succeeded"), within=60, what="Succeeded")
+    await app.until_phase("Succeeded", within=60)
     await operator.reconciles(app.key, 2, within=30)  # the last writes are in the watch caches
     canary_rv = (await app.canary())["metadata"]["resourceVersion"]
     route_rv = (await app.route())["metadata"]["resourceVersion"]
