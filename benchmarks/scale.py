@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -1097,19 +1097,13 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--concurrency", type=int, default=32, help="setup/stand-in writes")
     parser.add_argument("--keep-log", type=Path, help="copy the operator's JSON log here")
     args = parser.parse_args(argv)
-    return Settings(
-        canaries=args.canaries,
-        namespaces=min(args.namespaces, args.canaries),
-        workers=args.workers,
-        interval=args.interval,
-        weights=tuple(int(w) for w in args.weights.split(",")),
-        analysis=args.analysis,
-        resync=args.resync,
-        idle=args.idle,
-        timeout=args.timeout,
-        concurrency=args.concurrency,
-        keep_log=args.keep_log,
-    )
+    # Every option by its field's name; two of them need more than that.
+    given = {f.name: getattr(args, f.name) for f in fields(Settings)}
+    return Settings(**{
+        **given,
+        "namespaces": min(args.namespaces, args.canaries),
+        "weights": tuple(int(w) for w in args.weights.split(",")),
+    })
 
 
 def main(argv: list[str] | None = None) -> int:

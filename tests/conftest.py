@@ -17,6 +17,9 @@ from kubernetes_asyncio import client, config
 
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 
+# The shared servers (exporter, Prometheus, `kube`): see tests/harness/fixtures.py.
+pytest_plugins = ["harness.fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 CRD_DIR = REPO / "crds"
 

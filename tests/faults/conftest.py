@@ -1,5 +1,6 @@
 """Fixtures of the fault suite: a control plane of its own (its API server gets stopped and
-restarted), a real Prometheus scraping an exporter the tests steer, the sandbox gateway
+restarted), the session's real Prometheus scraping the exporter the tests steer (shared:
+tests/harness/fixtures.py; scenarios that stop it start it again), the sandbox gateway
 controller (pausable) writing real route status, and a namespace per test.
 
 The suite never runs against `CANARY_TEST_KUBECONFIG`: it kills and restarts servers, so it
@@ -10,19 +11,20 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from faultkit import CLASS_NAME, CONTROLLER_NAME, App, Operators, results_dir
+from faults.faultkit import CLASS_NAME, CONTROLLER_NAME, App, results_dir
+from harness.fixtures import connected, create_namespace
+from harness.manifests import served_gateway_class
+from harness.operators import Operators
 
 from canary.kube.client import Kube
-from canary.kube.resources import GATEWAYCLASS, NAMESPACE
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.exporter import Exporter
-from canary.sandbox.gateway import GatewayController, sandbox_gateway
-from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
+from canary.sandbox.gateway import GatewayController
+from canary.sandbox.prometheus import PrometheusServer
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION_STARTED = time.time()
@@ -43,39 +45,17 @@ def fault_plane() -> Iterator[ControlPlane]:
 
 @pytest.fixture(scope="session")
 async def fault_kube(fault_plane: ControlPlane) -> AsyncIterator[Kube]:
-    client = await Kube.connect(kubeconfig=fault_plane.kubeconfig, field_manager="fault-tests")
-    async with client:
+    async with connected(fault_plane.kubeconfig, "fault-tests") as client:
         yield client
-
-
-@pytest.fixture(scope="session")
-def fault_exporter() -> Iterator[Exporter]:
-    with Exporter() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def fault_prometheus(fault_exporter: Exporter) -> Iterator[PrometheusServer]:
-    with PrometheusServer([ScrapeTarget(fault_exporter.target)], scrape_interval="1s") as server:
-        server.wait_until_scraped(timeout=90)
-        yield server
 
 
 @pytest.fixture(scope="session")
 async def fault_gateway(
     fault_kube: Kube, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[GatewayController]:
-    await fault_kube.create(
-        GATEWAYCLASS,
-        {
-            "apiVersion": GATEWAYCLASS.api_version,
-            "kind": "GatewayClass",
-            "metadata": {"name": CLASS_NAME},
-            "spec": {"controllerName": CONTROLLER_NAME},
-        },
-    )
-    async with sandbox_gateway(
-        fault_kube, workdir=tmp_path_factory.mktemp("envoy-faults"), controller_name=CONTROLLER_NAME
+    workdir = tmp_path_factory.mktemp("envoy-faults")
+    async with served_gateway_class(
+        fault_kube, CLASS_NAME, CONTROLLER_NAME, workdir=workdir, keep=True
     ) as controller:
         yield controller
         controller.resume_status()
@@ -85,37 +65,38 @@ async def fault_gateway(
 async def fault_namespace(fault_kube: Kube) -> str:
     """A fresh namespace. Not deleted: a bare API server has no namespace controller to empty
     it, and the whole plane goes away with the session."""
-    name = f"f-{uuid.uuid4().hex[:8]}"
-    await fault_kube.create(NAMESPACE, {"metadata": {"name": name}})
-    return name
+    return await create_namespace(fault_kube, "f", digits=8)
 
 
 @pytest.fixture
 async def fault_app(
     fault_kube: Kube,
     fault_namespace: str,
-    fault_exporter: Exporter,
+    exporter: Exporter,
     fault_gateway: GatewayController,
-    fault_prometheus: PrometheusServer,
+    prometheus: PrometheusServer,
 ) -> App:
-    return App(fault_kube, fault_namespace, fault_exporter)
+    return App(fault_kube, fault_namespace, exporter)
 
 
 @pytest.fixture
 def operators(
     fault_plane: ControlPlane,
     fault_namespace: str,
-    fault_prometheus: PrometheusServer,
+    prometheus: PrometheusServer,
     tmp_path: Path,
 ) -> Iterator[Operators]:
-    group = Operators(fault_plane.kubeconfig, [fault_namespace], fault_prometheus.url, tmp_path)
+    group = Operators(
+        fault_plane.kubeconfig, [fault_namespace], prometheus.url, tmp_path,
+        env={"CANARY_FAILPOINTS": ""},
+    )
     yield group
     group.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The figures of the scenarios that ran, as a table (see tests/faults/report.py)."""
-    from report import table
+    from faults.report import table
 
     directory = results_dir()
     if not directory.is_dir():

@@ -8,18 +8,18 @@ Nothing here asks the operator what it did: histories come from watching the API
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from invariants import Expected, History, RouteSample, StatusSample, check
+from faults.invariants import Expected, History, RouteSample, StatusSample, check
+from harness import manifests
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Gone, KubeError
@@ -27,7 +27,6 @@ from canary.kube.resources import CANARY, GATEWAY, HTTPROUTE, SERVICE, JsonObj, 
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.processes import Child
 
-T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 CLASS_NAME = "fault-tests"
 CONTROLLER_NAME = "canary-operator.io/fault-tests-gateway"
@@ -48,28 +47,6 @@ def record_result(scenario: str, figures: dict[str, Any]) -> Path:
     body = {"scenario": scenario, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     path.write_text(json.dumps({**body, **figures}, indent=2, sort_keys=False) + "\n")
     return path
-
-
-async def eventually(
-    check_: Callable[[], Awaitable[T | bool | None]],
-    *,
-    within: float = 60,
-    what: str = "condition",
-    every: float = 0.1,
-) -> T:
-    """Poll `check_` until it returns something truthy; fail after `within` seconds."""
-    last: object = None
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                last = await check_()
-                if last:
-                    return last  # type: ignore[return-value]
-                await asyncio.sleep(every)
-    except TimeoutError:
-        raise AssertionError(
-            f"timed out after {within}s waiting for {what}; last: {last!r}"
-        ) from None
 
 
 # -- the application -------------------------------------------------------------------------
@@ -120,42 +97,19 @@ def gate_query() -> str:
 
 
 def canary_manifest(namespace: str, plan: Plan, *, interval: str = "1s") -> JsonObj:
-    analysis = plan.analysis or {
-        "failureThreshold": plan.failure_threshold,
-        "metrics": [{"name": "success-rate", "query": gate_query(), "min": 99}],
-    }
-    return {
-        "apiVersion": CANARY.api_version,
-        "kind": "Canary",
-        "metadata": {"name": plan.name, "namespace": namespace},
-        "spec": {
-            "routeRef": {"name": plan.route_name},
-            "stable": {"name": plan.stable, "port": 8080},
-            "canary": {"name": plan.canary, "port": 8080},
-            "steps": {"weights": list(plan.steps), "interval": interval},
-            "analysis": analysis,
-        },
-    }
+    analysis = plan.analysis or manifests.gate(
+        gate_query(), failure_threshold=plan.failure_threshold, interval=None
+    )
+    return manifests.canary_manifest(
+        namespace, name=plan.name, route_name=plan.route_name, stable_service=plan.stable,
+        canary_service=plan.canary, weights=plan.steps, interval=interval, analysis=analysis,
+    )
 
 
 def route_manifest(namespace: str, name: str) -> JsonObj:
-    return {
-        "apiVersion": HTTPROUTE.api_version,
-        "kind": "HTTPRoute",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "parentRefs": [{"name": "gw"}],
-            "hostnames": [f"{name}.example.com"],
-            "rules": [
-                {
-                    "backendRefs": [
-                        {"name": f"{name}-v1", "port": 8080, "weight": 100},
-                        {"name": f"{name}-v2", "port": 8080, "weight": 0},
-                    ]
-                }
-            ],
-        },
-    }
+    return manifests.split_route_manifest(
+        namespace, name, stable=f"{name}-v1", canary=f"{name}-v2", hostname=f"{name}.example.com"
+    )
 
 
 @dataclass
@@ -171,35 +125,12 @@ class App:
             g["metadata"]["name"] for g in (await self.kube.list(GATEWAY, self.namespace))[0]
         }
         if "gw" not in existing:
-            await self.kube.create(
-                GATEWAY,
-                {
-                    "apiVersion": GATEWAY.api_version,
-                    "kind": "Gateway",
-                    "metadata": {"name": "gw", "namespace": self.namespace},
-                    "spec": {
-                        "gatewayClassName": CLASS_NAME,
-                        "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
-                    },
-                },
-                self.namespace,
-            )
+            gateway = manifests.gateway_manifest(self.namespace, CLASS_NAME)
+            await self.kube.create(GATEWAY, gateway, self.namespace)
 
         async def one(route: str) -> None:
             for service in (f"{route}-v1", f"{route}-v2"):
-                await self.kube.create(
-                    SERVICE,
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Service",
-                        "metadata": {"name": service},
-                        "spec": {
-                            "ports": [{"port": 8080, "name": "http"}],
-                            "selector": {"app": service},
-                        },
-                    },
-                    self.namespace,
-                )
+                await self.kube.create(SERVICE, manifests.service_manifest(service), self.namespace)
             await self.kube.create(HTTPROUTE, route_manifest(self.namespace, route), self.namespace)
 
         await _bounded(one(r) for r in routes)
@@ -254,6 +185,18 @@ async def _bounded(coroutines: Iterable[Awaitable[Any]], limit: int = 16) -> lis
             return await coroutine
 
     return await asyncio.gather(*(run(c) for c in coroutines))
+
+
+async def start_rollouts(
+    operators: Operators, app: App, recorder: Recorder, plans: Iterable[Plan]
+) -> Child:
+    """Start an operator, wait until its caches are synced, then track and create `plans`."""
+    operator = operators.start()
+    await operators.wait_ready(operator)
+    for plan in plans:
+        recorder.track(plan)
+        await app.create(plan)
+    return operator
 
 
 # -- the recorder ----------------------------------------------------------------------------
@@ -388,7 +331,7 @@ class Recorder:
 
     def last_change(self) -> float:
         """time.time() of the last route or status change seen."""
-        stamps = [s.at for h in self.histories.values() for s in (*h.routes, *h.statuses)]
+        stamps = [s.at for h in self.histories.values() for s in h.samples()]
         return max(stamps, default=0.0)
 
     async def wait_finished(self, names: Iterable[str] | None = None, within: float = 120) -> None:
@@ -403,6 +346,17 @@ class Recorder:
             stuck = {n: self.phase(n) for n in wanted if not self.finished([n])}
             running = dict(list(stuck.items())[:10])
             raise AssertionError(f"{exc}; still running: {running}") from None
+
+    async def wait_under_way(
+        self, plans: Iterable[Plan], *, weight: int = 20, what: str, within: float = 60
+    ) -> None:
+        """Until every one of `plans` has at least `weight` % on its canary."""
+        wanted = list(plans)
+
+        async def under_way() -> bool:
+            return all(self.canary_weight(p.name) >= weight for p in wanted)
+
+        await eventually(under_way, within=within, what=what)
 
     def violations(self, **extra: Any) -> list[str]:
         found: list[str] = []
@@ -430,112 +384,6 @@ class Recorder:
             "succeeded": sum(h.final_phase() == "Succeeded" for h in histories),
             "rolled_back": sum(h.final_phase() == "RolledBack" for h in histories),
         }
-
-
-# -- operator processes ----------------------------------------------------------------------
-
-
-@dataclass
-class Operators:
-    """`canary operator` processes (real children) that a scenario starts, kills and restarts."""
-
-    kubeconfig: Path
-    namespaces: list[str]
-    prometheus_url: str
-    log_dir: Path
-    extra_args: list[str] = field(default_factory=list)
-    started: list[Child] = field(default_factory=list)
-    kills: int = 0
-
-    def start(self, *, env: dict[str, str] | None = None, args: Iterable[str] = ()) -> Child:
-        index = len(self.started)
-        child = Child(
-            f"operator-{index}",
-            [
-                sys.executable,
-                "-m",
-                "canary",
-                "operator",
-                f"--kubeconfig={self.kubeconfig}",
-                *(f"--namespace={ns}" for ns in self.namespaces),
-                f"--prometheus={self.prometheus_url}",
-                "--log-format=json",
-                "--resync=30",
-                *self.extra_args,
-                *args,
-            ],
-            log_path=self.log_dir / f"operator-{index}.log",
-            env={"CANARY_FAILPOINTS": "", **(env or {})},
-        )
-        self.started.append(child)
-        return child
-
-    @property
-    def current(self) -> Child:
-        return self.started[-1]
-
-    def kill(self, child: Child | None = None) -> float:
-        """SIGKILL (a node failure: no cleanup at all); returns time.time() of the kill."""
-        target = child or self.current
-        if target.alive():
-            os.kill(target.pid, signal.SIGKILL)
-            target.process.wait()
-            self.kills += 1
-        return time.time()
-
-    def stop(self) -> None:
-        for child in self.started:
-            child.stop()
-
-    @staticmethod
-    def lines(child: Child) -> list[JsonObj]:
-        found = []
-        with contextlib.suppress(OSError):
-            for raw in child.log_path.read_text(errors="replace").splitlines():
-                if raw.startswith("{"):
-                    with contextlib.suppress(ValueError):  # a killed process' last line
-                        found.append(json.loads(raw))
-        return found
-
-    def all_lines(self) -> list[JsonObj]:
-        return [line for child in self.started for line in self.lines(child)]
-
-    def problems(self) -> list[str]:
-        """Exceptions and tracebacks in any operator's log (JSON or raw stderr)."""
-        found = []
-        for child in self.started:
-            with contextlib.suppress(OSError):
-                text = child.log_path.read_text(errors="replace")
-                for raw in text.splitlines():
-                    line: JsonObj = {}
-                    if raw.startswith("{"):
-                        with contextlib.suppress(ValueError):
-                            line = json.loads(raw)
-                    if line.get("exception") or line.get("level") in ("error", "critical"):
-                        found.append(f"{child.name}: {raw[:2000]}")
-                    elif not line and "Traceback" in raw:
-                        found.append(f"{child.name}: {raw}\n{child.log_tail(30)}")
-        return found
-
-    async def wait_ready(self, child: Child, within: float = 60) -> float:
-        """Until the process logs that its caches are synced; returns time.time() then."""
-
-        async def synced() -> bool:
-            if not child.alive():
-                raise AssertionError(f"{child.name} exited:\n{child.log_tail()}")
-            return any(
-                line.get("event") == "caches synced, starting workers" for line in self.lines(child)
-            )
-
-        await eventually(synced, within=within, what=f"{child.name} to sync its caches")
-        return time.time()
-
-    async def wait_exit(self, child: Child, within: float = 60) -> int:
-        async def exited() -> bool:
-            return not child.alive()
-
-        await eventually(exited, within=within, what=f"{child.name} to exit")
-        return int(child.process.returncode)
 
 
 def iso_seconds(stamp: str) -> float:

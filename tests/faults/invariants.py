@@ -68,6 +68,10 @@ class History:
     routes: list[RouteSample] = field(default_factory=list)
     statuses: list[StatusSample] = field(default_factory=list)
 
+    def samples(self) -> list[RouteSample | StatusSample]:
+        """Every route and status change seen, routes first."""
+        return [*self.routes, *self.statuses]
+
     def weights(self) -> list[int]:
         """The canary weight sequence, consecutive repeats collapsed."""
         out: list[int] = []

@@ -163,14 +163,16 @@ Mutation = Callable[[st.DrawFn, JsonObj], str]
 
 
 def _weights(spec: JsonObj) -> JsonObj:
-    spec["steps"] = {"weights": [10, 50], "interval": spec["steps"].get("interval", "1s")}
-    return spec["steps"]
+    steps: JsonObj = {"weights": [10, 50], "interval": spec["steps"].get("interval", "1s")}
+    spec["steps"] = steps
+    return steps
 
 
 def _gate(spec: JsonObj) -> JsonObj:
     block = spec.setdefault("analysis", {})
-    block["metrics"] = [{"name": "gate", "query": "vector(1)", "min": 1}]
-    return block["metrics"][0]
+    metric: JsonObj = {"name": "gate", "query": "vector(1)", "min": 1}
+    block["metrics"] = [metric]
+    return metric
 
 
 def m_unsorted(draw: st.DrawFn, spec: JsonObj) -> str:

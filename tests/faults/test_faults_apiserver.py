@@ -9,7 +9,9 @@ import asyncio
 import statistics
 import time
 
-from faultkit import App, Operators, Plan, Recorder, eventually, iso_seconds, record_result
+from faults.faultkit import App, Plan, Recorder, iso_seconds, record_result, start_rollouts
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.sandbox.controlplane.launcher import ControlPlane
 
@@ -28,19 +30,12 @@ async def test_api_server_down_for_30s_mid_rollout(
     await fault_app.wait_until_accepted(p.name for p in [*plans, late])
     async with Recorder(fault_app.kube, fault_app.namespace) as recorder:
         recorder.on_route.append(fault_app.turn_bad_at_fail_at())
-        operator = operators.start()
-        await operators.wait_ready(operator)
-        for plan in plans:
-            recorder.track(plan)
-            await fault_app.create(plan)
-
-        async def under_way() -> bool:
-            return all(recorder.canary_weight(p.name) >= 20 for p in plans if p.healthy)
-
-        await eventually(under_way, within=60, what="every healthy rollout at 20 %")
+        operator = await start_rollouts(operators, fault_app, recorder, plans)
+        healthy = [p for p in plans if p.healthy]
+        await recorder.wait_under_way(healthy, what="every healthy rollout at 20 %")
         weights_before = {p.name: recorder.canary_weight(p.name) for p in plans}
         stopped = time.time()
-        last_rv = max(s.rv for h in recorder.histories.values() for s in (*h.routes, *h.statuses))
+        last_rv = max(s.rv for h in recorder.histories.values() for s in h.samples())
         await asyncio.to_thread(fault_plane.stop_apiserver)
         await asyncio.sleep(max(0.0, stopped + OUTAGE - time.time()))
         ready = await asyncio.to_thread(fault_plane.start_apiserver)
@@ -72,7 +67,7 @@ async def test_api_server_down_for_30s_mid_rollout(
         seen = sorted(
             s.at
             for p in plans
-            for s in (*recorder.histories[p.name].routes, *recorder.histories[p.name].statuses)
+            for s in recorder.histories[p.name].samples()
             if s.rv > last_rv and s.at >= ready  # not what landed while it shut down
         )
         violations = recorder.violations()

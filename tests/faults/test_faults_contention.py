@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from faultkit import App, Operators, Plan, Recorder, eventually, record_result
-from invariants import check, show
+from faults.faultkit import App, Plan, Recorder, record_result
+from faults.invariants import check, show
+from harness.operators import Operators
+from harness.waiting import eventually
 
 QUIET = 5.0
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from faultkit import App, Operators, Plan, Recorder, eventually, iso_seconds, record_result
+from faults.faultkit import App, Plan, Recorder, iso_seconds, record_result
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.controller.failpoints import EXIT_CODE
 from canary.sandbox.processes import Child

@@ -51,7 +51,7 @@ def test_writes_are_told_apart() -> None:
 
 def test_route_writes_are_counted_and_the_nth_fires(monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(failpoints.os, "kill", lambda pid, sig: exits.append(-sig))
+    monkeypatch.setattr("canary.controller.failpoints.os.kill", lambda pid, sig: exits.append(-sig))
     points = FailPoints.parse("after-route-write:2")
     points.before(Write(route=True))
     points.after(Write(route=True))
@@ -63,7 +63,7 @@ def test_route_writes_are_counted_and_the_nth_fires(monkeypatch: pytest.MonkeyPa
 
 def test_a_phase_point_fires_on_that_phase_only(monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(failpoints.os, "kill", lambda pid, sig: exits.append(-sig))
+    monkeypatch.setattr("canary.controller.failpoints.os.kill", lambda pid, sig: exits.append(-sig))
     points = FailPoints.parse("before-status-write:RolledBack")
     points.before(Write(phase="Progressing"))
     points.after(Write(phase="RolledBack"))

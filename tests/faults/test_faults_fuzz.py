@@ -17,10 +17,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from faultkit import App, Operators, _bounded, eventually, record_result
+from faults.faultkit import App, _bounded, record_result
+from faults.specfuzz import Case, cases
+from harness.operators import Operators
+from harness.waiting import eventually
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from pydantic import ValidationError
-from specfuzz import Case, cases
 
 from canary.api.spec import CanarySpec
 from canary.kube.errors import KubeError

@@ -8,7 +8,8 @@ import asyncio
 import statistics
 import time
 
-from faultkit import App, Operators, Plan, Recorder, eventually, record_result
+from faults.faultkit import App, Plan, Recorder, record_result, start_rollouts
+from harness.operators import Operators
 
 from canary.sandbox.gateway import GatewayController
 
@@ -23,16 +24,8 @@ async def test_gateway_status_stops_then_returns(
     await fault_app.setup(p.name for p in plans)
     await fault_app.wait_until_accepted(p.name for p in plans)
     async with Recorder(fault_app.kube, fault_app.namespace) as recorder:
-        operator = operators.start()
-        await operators.wait_ready(operator)
-        for plan in plans:
-            recorder.track(plan)
-            await fault_app.create(plan)
-
-        async def under_way() -> bool:
-            return all(recorder.canary_weight(p.name) >= 20 for p in plans)
-
-        await eventually(under_way, within=60, what="every rollout at 20 %")
+        await start_rollouts(operators, fault_app, recorder, plans)
+        await recorder.wait_under_way(plans, what="every rollout at 20 %")
         skipped_before = fault_gateway.status_writes_skipped
         paused = time.time()
         fault_gateway.pause_status()

@@ -4,7 +4,7 @@ correct promotion or rollback passes. Pure: no server."""
 from __future__ import annotations
 
 import pytest
-from invariants import Expected, History, RouteSample, StatusSample, check
+from faults.invariants import Expected, History, RouteSample, StatusSample, check
 
 pytestmark = [pytest.mark.unit, pytest.mark.faults]
 

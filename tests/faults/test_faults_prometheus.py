@@ -10,7 +10,8 @@ import asyncio
 import time
 
 import pytest
-from faultkit import App, Operators, Plan, Recorder, eventually, gate_query, record_result
+from faults.faultkit import App, Plan, Recorder, gate_query, record_result, start_rollouts
+from harness.operators import Operators
 
 from canary.sandbox.faultproxy import FaultProxy
 from canary.sandbox.prometheus import PrometheusServer
@@ -32,7 +33,7 @@ async def test_prometheus_down_for_several_intervals(
     mode: str,
     fault_app: App,
     operators: Operators,
-    fault_prometheus: PrometheusServer,
+    prometheus: PrometheusServer,
 ) -> None:
     plans = [
         gate_plan("hold", "Inconclusive", inconclusiveLimit=0),
@@ -40,32 +41,26 @@ async def test_prometheus_down_for_several_intervals(
     ]
     await fault_app.setup(p.name for p in plans)
     await fault_app.wait_until_accepted(p.name for p in plans)
-    with FaultProxy(fault_prometheus.url) as proxy:
+    with FaultProxy(prometheus.url) as proxy:
         if mode == "http-500":
             operators.prometheus_url = proxy.url
         async with Recorder(fault_app.kube, fault_app.namespace) as recorder:
-            operator = operators.start()
-            await operators.wait_ready(operator)
-            for plan in plans:
-                recorder.track(plan)
-                await fault_app.create(plan)
-
-            async def under_way() -> bool:
-                return all(recorder.canary_weight(p.name) >= 20 for p in plans)
-
-            await eventually(under_way, within=60, what="both rollouts at 20 %")
+            await start_rollouts(operators, fault_app, recorder, plans)
+            await recorder.wait_under_way(plans, what="both rollouts at 20 %")
             at_fault = {p.name: recorder.canary_weight(p.name) for p in plans}
             down = time.time()
             if mode == "unreachable":
-                await asyncio.to_thread(fault_prometheus.stop_process)
+                await asyncio.to_thread(prometheus.stop_process)
             else:
                 proxy.fail(500)
-            await asyncio.sleep(OUTAGE)
-            back = time.time()  # Prometheus may answer from here on
-            if mode == "unreachable":
-                await asyncio.to_thread(fault_prometheus.restart)
-            else:
-                proxy.forward()
+            try:
+                await asyncio.sleep(OUTAGE)
+                back = time.time()  # Prometheus may answer from here on
+            finally:  # the session's Prometheus: later tests need it back
+                if mode == "unreachable":
+                    await asyncio.to_thread(prometheus.restart)
+                else:
+                    proxy.forward()
             await recorder.wait_finished(within=120)
             window = ((down + GRACE, back),)
             violations = recorder.violations(no_rise_windows=window)

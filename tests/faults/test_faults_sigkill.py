@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from faultkit import App, Operators, Plan, Recorder, eventually, record_result
+from faults.faultkit import App, Plan, Recorder, record_result
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.controller.failpoints import EXIT_CODE
 

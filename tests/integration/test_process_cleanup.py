@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness.procs import alive, wait_dead
 
 from canary.sandbox.controlplane import build
 from canary.sandbox.controlplane.launcher import ControlPlane
@@ -17,31 +18,13 @@ from canary.sandbox.controlplane.launcher import ControlPlane
 pytestmark = pytest.mark.integration
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-def _wait_dead(pids: list[int], timeout: float = 30) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = [pid for pid in pids if _alive(pid)]
-        if not alive:
-            return []
-        time.sleep(0.1)
-    return [pid for pid in pids if _alive(pid)]
-
-
 def test_stop_leaves_no_process_behind() -> None:
     plane = ControlPlane(install_gateway_api=False).start()
     pids = plane.pids
     assert len(pids) == 2
-    assert all(_alive(pid) for pid in pids)
+    assert all(alive(pid) for pid in pids)
     plane.stop()
-    assert _wait_dead(pids) == []
+    assert wait_dead(pids) == []
 
 
 def test_children_die_when_the_owning_process_is_killed(tmp_path: Path) -> None:
@@ -62,7 +45,7 @@ def test_children_die_when_the_owning_process_is_killed(tmp_path: Path) -> None:
     pids = [int(p) for p in pid_file.read_text().split()]
     os.kill(owner.pid, signal.SIGKILL)
     owner.wait()
-    assert _wait_dead(pids) == []
+    assert wait_dead(pids) == []
 
 
 def test_second_build_call_reuses_the_cached_binaries() -> None:

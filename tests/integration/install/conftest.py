@@ -2,8 +2,9 @@
 real API server, a token for its ServiceAccount, and an application (Gateway, Services, route,
 a metric gate served through a real Prometheus) for the operator to roll out.
 
-Minimal copies of the operator tests' fixtures, under names of their own (GatewayClass
-`install-tests`), so both suites can share one session without stepping on each other.
+The exporter, Prometheus, `kube` and the GatewayClass are the session's shared ones
+(tests/harness/fixtures.py, tests/integration/conftest.py); the gauge names are this suite's
+own, so suites sharing a session never step on each other.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from installkit import (
+from harness.fixtures import fresh_namespace
+from harness.install import (
     RBAC_KINDS,
     App,
     Installed,
@@ -23,16 +25,18 @@ from installkit import (
     render,
     sa_kubeconfig,
 )
+from harness.manifests import (
+    gateway_manifest,
+    service_manifest,
+    split_route_manifest,
+)
 
 from canary.kube.client import Kube
-from canary.kube.resources import GATEWAY, GATEWAYCLASS, HTTPROUTE, NAMESPACE, SERVICE, JsonObj
+from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE, JsonObj
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
-from canary.sandbox.gateway import sandbox_gateway
-from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
+from canary.sandbox.prometheus import PrometheusServer
 
-CLASS_NAME = "install-tests"
-CONTROLLER_NAME = "canary-operator.io/install-tests-gateway"
 CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding")
 
 
@@ -42,72 +46,27 @@ def helm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-async def admin(control_plane: ControlPlane | ExistingCluster) -> AsyncIterator[Kube]:
-    client = await Kube.connect(kubeconfig=control_plane.kubeconfig, field_manager="test-admin")
-    async with client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def install_exporter() -> Iterator[Exporter]:
-    with Exporter() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def install_prometheus(install_exporter: Exporter) -> Iterator[PrometheusServer]:
-    with PrometheusServer([ScrapeTarget(install_exporter.target)], scrape_interval="1s") as server:
-        server.wait_until_scraped(timeout=90)
-        yield server
-
-
-@pytest.fixture(scope="session")
-async def install_gateway_class(
-    admin: Kube, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    await admin.create(GATEWAYCLASS, {
-        "apiVersion": GATEWAYCLASS.api_version, "kind": "GatewayClass",
-        "metadata": {"name": CLASS_NAME}, "spec": {"controllerName": CONTROLLER_NAME},
-    })
-    try:
-        async with sandbox_gateway(admin, workdir=tmp_path_factory.mktemp("envoy-install"),
-                                   controller_name=CONTROLLER_NAME):
-            yield CLASS_NAME
-    finally:
-        await admin.delete(GATEWAYCLASS, CLASS_NAME)
+def admin(kube: Kube) -> Kube:
+    """The session's `kube`: what the tests do as the cluster's administrator."""
+    return kube
 
 
 @pytest.fixture
 async def operator_namespace(admin: Kube) -> AsyncIterator[str]:
-    name = f"op-{uuid.uuid4().hex[:10]}"
-    await admin.create(NAMESPACE, {"metadata": {"name": name}})
-    yield name
-    await admin.delete(NAMESPACE, name)
+    async with fresh_namespace(admin, "op") as name:
+        yield name
 
 
 @pytest.fixture
-async def app(admin: Kube, namespace: str, install_gateway_class: str,
-              install_exporter: Exporter, install_prometheus: PrometheusServer) -> App:
-    await admin.create(GATEWAY, {
-        "apiVersion": GATEWAY.api_version, "kind": "Gateway",
-        "metadata": {"name": "gw", "namespace": namespace},
-        "spec": {"gatewayClassName": install_gateway_class, "listeners": [
-            {"name": "http", "port": 80, "protocol": "HTTP"}]},
-    }, namespace)
+async def app(admin: Kube, namespace: str, gateway_class: str,
+              exporter: Exporter, prometheus: PrometheusServer) -> App:
+    await admin.create(GATEWAY, gateway_manifest(namespace, gateway_class), namespace)
     for service in ("api-svc-v1", "api-svc-v2"):
-        await admin.create(SERVICE, {
-            "apiVersion": "v1", "kind": "Service", "metadata": {"name": service},
-            "spec": {"ports": [{"port": 8080, "name": "http"}], "selector": {"app": service}},
-        }, namespace)
-    await admin.create(HTTPROUTE, {
-        "apiVersion": HTTPROUTE.api_version, "kind": "HTTPRoute",
-        "metadata": {"name": "api-route", "namespace": namespace},
-        "spec": {"parentRefs": [{"name": "gw"}], "hostnames": ["api.example.com"], "rules": [{
-            "backendRefs": [{"name": "api-svc-v1", "port": 8080, "weight": 100},
-                            {"name": "api-svc-v2", "port": 8080, "weight": 0}],
-        }]},
-    }, namespace)
-    return App(admin, namespace, install_exporter, install_prometheus.url)
+        await admin.create(SERVICE, service_manifest(service), namespace)
+    route = split_route_manifest(namespace, "api-route", stable="api-svc-v1",
+                                 canary="api-svc-v2", hostname="api.example.com")
+    await admin.create(HTTPROUTE, route, namespace)
+    return App(admin, namespace, exporter, prometheus.url)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from installkit import CHART, as_yaml, container_args, helm, one, pick, render, set_args
+from harness.install import CHART, as_yaml, container_args, helm, one, pick, render, set_args
 
 from canary.sandbox.controlplane import build
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster

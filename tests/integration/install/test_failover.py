@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from installkit import App, Installed, Operator, Replicas, eventually
+from harness.install import App, Installed, Operator, Replicas
+from harness.waiting import eventually
 
 from canary.kube.resources import EVENT, HTTPROUTE, LEASE, JsonObj
 
@@ -22,15 +23,7 @@ WEIGHTS = (10, 20, 30, 40, 50, 60, 70, 80, 90)
 async def test_standby_takes_over_a_killed_leader_and_finishes_without_repeating_a_step(
     install_rbac: Any, app: App, tmp_path: Path,
 ) -> None:
-    installed: Installed = install_rbac({
-        "watch.namespaces": [app.namespace],
-        "operator.prometheusAddress": app.prometheus_url,
-        "leaderElection.leaseDuration": LEASE_DURATION,
-        "leaderElection.renewDeadline": RENEW_DEADLINE,
-        "leaderElection.retryPeriod": RETRY_PERIOD,
-    })
-    lease_name = f"{installed.release}-canary-operator"
-    group = Replicas(installed.args, installed.kubeconfig, installed.namespace, tmp_path)
+    installed, lease_name, group = _install(install_rbac, app, tmp_path)
     try:
         first = group.start()
         await eventually(lambda: _ready(first, "leading"), within=60, what="a leader")
@@ -48,7 +41,7 @@ async def test_standby_takes_over_a_killed_leader_and_finishes_without_repeating
 
         killed_at = leader.kill()
         await eventually(lambda: _leads(standby), within=LEASE_DURATION * 3,
-                         what="the standby to lead", log=standby)
+                         what="the standby to lead", detail=standby.tail)
         took_over = time.monotonic() - killed_at
         # The lease duration counts from the last renewal the standby *saw*; it looks once per
         # retry period, and acquires on its next try: at most two retry periods late.
@@ -56,7 +49,7 @@ async def test_standby_takes_over_a_killed_leader_and_finishes_without_repeating
             f"the standby took {took_over:.1f}s to take over"
         )
         await eventually(lambda: _phase(app, "Succeeded"), within=120, what="Succeeded",
-                         log=standby)
+                         detail=standby.tail)
         assert await app.weights() == (0, 100)
 
         lease = await app.kube.get(LEASE, lease_name, installed.namespace)
@@ -92,16 +85,7 @@ async def test_standby_takes_over_a_killed_leader_and_finishes_without_repeating
 async def test_leader_whose_lease_is_taken_stops_and_exits_at_once(
     install_rbac: Any, app: App, tmp_path: Path,
 ) -> None:
-    installed: Installed = install_rbac({
-        "replicaCount": 1,
-        "watch.namespaces": [app.namespace],
-        "operator.prometheusAddress": app.prometheus_url,
-        "leaderElection.leaseDuration": LEASE_DURATION,
-        "leaderElection.renewDeadline": RENEW_DEADLINE,
-        "leaderElection.retryPeriod": RETRY_PERIOD,
-    })
-    lease_name = f"{installed.release}-canary-operator"
-    group = Replicas(installed.args, installed.kubeconfig, installed.namespace, tmp_path)
+    installed, lease_name, group = _install(install_rbac, app, tmp_path, {"replicaCount": 1})
     try:
         operator = group.start()
         await eventually(lambda: _ready(operator, "leading"), within=60, what="a leader")
@@ -110,7 +94,7 @@ async def test_leader_whose_lease_is_taken_stops_and_exits_at_once(
         await app.kube.replace(LEASE, lease_name, lease, namespace=installed.namespace)
         taken = time.monotonic()
         await eventually(lambda: _exited(operator), within=RENEW_DEADLINE * 3,
-                         what="the operator to exit", log=operator)
+                         what="the operator to exit", detail=operator.tail)
         assert time.monotonic() - taken <= RETRY_PERIOD + 2.0
         assert operator.child.process.returncode == 1
         lost = [line for line in operator.lines() if line.get("event", "").startswith(
@@ -120,6 +104,22 @@ async def test_leader_whose_lease_is_taken_stops_and_exits_at_once(
         assert still["spec"]["holderIdentity"] == "someone-else", "a losing leader released it"
     finally:
         group.stop()
+
+
+def _install(install_rbac: Any, app: App, tmp_path: Path, values: dict[str, Any] | None = None,
+             ) -> tuple[Installed, str, Replicas]:
+    """The chart's RBAC with short leader-election timings; its Lease name; replicas to start."""
+    installed: Installed = install_rbac({
+        **(values or {}),
+        "watch.namespaces": [app.namespace],
+        "operator.prometheusAddress": app.prometheus_url,
+        "leaderElection.leaseDuration": LEASE_DURATION,
+        "leaderElection.renewDeadline": RENEW_DEADLINE,
+        "leaderElection.retryPeriod": RETRY_PERIOD,
+    })
+    lease_name = f"{installed.release}-canary-operator"
+    return installed, lease_name, Replicas(installed.args, installed.kubeconfig,
+                                           installed.namespace, tmp_path)
 
 
 async def _exited(operator: Operator) -> bool:

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from installkit import became, eventually
+from harness.waiting import became, eventually
 
 from canary.controller.clock import RealClock
 from canary.controller.leader import LeaderElector, LeadershipLost
@@ -23,11 +23,13 @@ pytestmark = pytest.mark.integration
 
 
 class Partitionable:
-    """The real client, until `cut()`: then every call fails as if the network were down."""
+    """The real client, until `cut()`: then every call fails as if the network were down.
+    Counts the elector's reads of the Lease: one per try."""
 
     def __init__(self, kube: Kube) -> None:
         self._kube = kube
         self.cut_off = False
+        self.reads = 0
 
     def _check(self) -> None:
         if self.cut_off:
@@ -35,6 +37,7 @@ class Partitionable:
 
     async def get_or_none(self, res: Resource, name: str, namespace: str | None = None
                           ) -> JsonObj | None:
+        self.reads += 1
         self._check()
         return await self._kube.get_or_none(res, name, namespace)
 
@@ -68,6 +71,16 @@ class Contender:
         self.task = asyncio.create_task(self.elector.run(work))
 
 
+async def more_tries(contenders: list[Contender], count: int) -> None:
+    """Until every contender has looked at the Lease `count` more times (retry periods apart):
+    the bounded way to give a wrong outcome its chances to happen."""
+    wanted = {id(c): c.api.reads + count for c in contenders}
+    await eventually(
+        became(lambda: all(c.api.reads >= wanted[id(c)] for c in contenders)),
+        within=15, what=f"{count} more tries of each contender",
+    )
+
+
 def settings(namespace: str, lease: str, identity: str) -> LeaderElectionSettings:
     return LeaderElectionSettings(
         enabled=True, lease_name=lease, lease_namespace=namespace, identity=identity,
@@ -86,7 +99,8 @@ async def test_standby_takes_the_lease_after_the_holder_stops_renewing(
     a.run()
     await eventually(became(lambda: a.started is not None), within=10, what="a leads")
     b.run()
-    await asyncio.sleep(4)  # longer than the lease duration: a standby must keep waiting
+    # Nine looks, 0.5 s apart: 4 s, longer than the 3 s lease; a standby must keep waiting.
+    await more_tries([b], 9)
     assert b.started is None, "the standby took a lease that was being renewed"
     spec = (await admin.get(LEASE, lease, namespace))["spec"]
     assert spec["holderIdentity"] == "a" and spec["leaseDurationSeconds"] == 3
@@ -121,7 +135,7 @@ async def test_electors_racing_on_the_api_server_elect_exactly_one(
         contender.run()
     await eventually(became(lambda: any(c.started for c in contenders)), within=10,
                      what="a leader")
-    await asyncio.sleep(1.5)  # three retry periods for a second winner to (wrongly) appear
+    await more_tries(contenders, 3)  # three tries each for a second winner to (wrongly) appear
     leaders = [c for c in contenders if c.started is not None]
     assert len(leaders) == 1
     spec = (await admin.get(LEASE, lease, namespace))["spec"]

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from installkit import SELF_SUBJECT_REVIEW, App, Installed, Replicas, eventually
+from harness.install import SELF_SUBJECT_REVIEW, App, Installed, Replicas
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Forbidden
@@ -65,7 +66,7 @@ async def test_token_of_the_chart_service_account_authenticates_as_that_account(
         # `canary operator --token-file`: the admin kubeconfig's server, the token's identity.
         {"kubeconfig": control_plane.kubeconfig, "token": installed.token},
     ):
-        async with await Kube.connect(**connect) as kube:  # type: ignore[arg-type]
+        async with await Kube.connect(**connect) as kube:
             review = await kube.create(SELF_SUBJECT_REVIEW, {
                 "apiVersion": SELF_SUBJECT_REVIEW.api_version, "kind": "SelfSubjectReview",
             })
@@ -82,7 +83,7 @@ async def test_namespaced_install_rolls_out_to_100_percent_as_its_service_accoun
     group: Replicas = replicas(installed)
     operator = group.start()
     status = await eventually(lambda: phase(app, "api", "Succeeded"), within=120,
-                              what="Succeeded", log=operator)
+                              what="Succeeded", detail=operator.tail)
     assert status["canaryWeight"] == 100
     assert await app.weights() == (0, 100)
     events = await app.kube.list(Resource("events.k8s.io", "v1", "events", "Event"),
@@ -107,7 +108,7 @@ async def test_cluster_wide_install_with_a_selector_manages_only_its_shard(
     group: Replicas = replicas(installed)
     operator = group.start()
     await eventually(lambda: phase(app, "api", "Succeeded"), within=120, what="Succeeded",
-                     log=operator)
+                     detail=operator.tail)
     other = await app.kube.get(CANARY, "other", app.namespace)
     assert "status" not in other, "a Canary outside the shard was reconciled"
     assert not other["metadata"].get("finalizers")

@@ -10,22 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clikit import Cli, Result
-from conftest import App, canary_manifest, eventually, gateway_manifest, service_manifest
+from harness.app import App, canary_manifest, service_manifest
+from harness.cli import Cli, Result
+from harness.waiting import eventually
 
 from canary.kube.errors import NotFound
-from canary.kube.resources import GATEWAY, HTTPROUTE, NAMESPACE, SERVICE, JsonObj
-from canary.sandbox.controlplane.launcher import ControlPlane
+from canary.kube.resources import HTTPROUTE, NAMESPACE, SERVICE, JsonObj
 from canary.sandbox.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
 
 BLOCKED = 1
-
-
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
 
 
 def finding(result: Result, severity: str, subject: str) -> JsonObj:
@@ -38,6 +33,15 @@ def finding(result: Result, severity: str, subject: str) -> JsonObj:
 
 async def check(cli: Cli, prometheus: PrometheusServer, *args: str) -> Result:
     return await cli.run("check", *args, "--prometheus", prometheus.url, "-o", "json")
+
+
+async def check_file(
+    cli: Cli, prometheus: PrometheusServer, tmp_path: Path, manifest: JsonObj
+) -> tuple[str, Result]:
+    """`canary check -f` on `manifest` written to a file; the file's path and the result."""
+    path = tmp_path / "canary.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    return str(path), await check(cli, prometheus, "-f", str(path))
 
 
 async def test_a_ready_canary_passes_and_check_changes_nothing(
@@ -74,14 +78,7 @@ async def test_a_missing_route_blocks_with_a_hint(
 async def test_a_route_its_gateway_does_not_allow_blocks_with_the_reason(
     app: App, cli: Cli, prometheus: PrometheusServer
 ) -> None:
-    blocked = gateway_manifest(app.namespace, allowed_from="Selector")
-    blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
-        "matchLabels": {"gateway-access": "true"}
-    }
-    # A merge patch of the spec, not a replace: the gateway controller's status writes would
-    # make a resourceVersion-guarded replace fail with a conflict now and then.
-    listeners = {"spec": {"listeners": blocked["spec"]["listeners"]}}
-    await app.kube.patch(GATEWAY, "gw", listeners, namespace=app.namespace)
+    await app.admit_only_labelled_namespaces()
     await app.create_canary()
 
     async def not_allowed() -> Result | None:
@@ -162,15 +159,13 @@ async def test_an_unknown_template_in_a_file_is_reported_before_anything_is_appl
         {"name": "success-rate", "template": "envoy-succes-rate", "min": 99}
     ]
     manifest["spec"]["steps"]["intervall"] = "5s"
-    path = tmp_path / "canary.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-    result = await check(cli, prometheus, "-f", str(path))
+    path, result = await check_file(cli, prometheus, tmp_path, manifest)
     assert result.code == BLOCKED, result.text
     item = finding(result, "blocker", "spec.analysis.metrics[0].template")
     assert "unknown metric template 'envoy-succes-rate'" in item["message"]
     assert "envoy-success-rate" in item["hint"]
     assert finding(result, "warning", "spec.steps.intervall")["message"].startswith("unknown")
-    text = await cli.run("check", "-f", str(path))
+    text = await cli.run("check", "-f", path)
     assert "BLOCKER" in text.out and "hint: use one of envoy-success-rate" in text.out
 
 
@@ -182,9 +177,7 @@ async def test_a_query_that_can_never_be_rendered_in_a_file_blocks_before_it_is_
     manifest["spec"]["analysis"]["metrics"].append(
         {"name": "unclosed", "query": 'vector(100) or x{c="{{ canary }"}', "min": 99}
     )
-    path = tmp_path / "canary.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-    result = await check(cli, prometheus, "-f", str(path))
+    path, result = await check_file(cli, prometheus, tmp_path, manifest)
     assert result.code == BLOCKED, result.text
     item = finding(result, "blocker", "spec.analysis.metrics[1] (unclosed)")
     assert item["message"].startswith("the query cannot be rendered: malformed placeholder")
@@ -192,7 +185,7 @@ async def test_a_query_that_can_never_be_rendered_in_a_file_blocks_before_it_is_
     subjects = [f["subject"] for c in result.json()["canaries"] for f in c["findings"]]
     assert "metric success-rate" in subjects, "the other gates are still run"
     assert "metric unclosed" not in subjects, "a query that cannot be rendered is not run"
-    text = await cli.run("check", "-f", str(path))
+    text = await cli.run("check", "-f", path)
     assert text.code == BLOCKED
     assert "BLOCKER spec.analysis.metrics[1] (unclosed): the query cannot be rendered" in " ".join(
         text.out.split()
@@ -206,9 +199,7 @@ async def test_an_unreachable_prometheus_blocks(
 ) -> None:
     manifest = canary_manifest(app.namespace)
     manifest["spec"]["analysis"]["prometheus"] = {"address": "http://127.0.0.1:1", "timeout": "2s"}
-    path = tmp_path / "canary.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-    result = await check(cli, prometheus, "-f", str(path))
+    _, result = await check_file(cli, prometheus, tmp_path, manifest)
     assert result.code == BLOCKED, result.text
     item = finding(result, "blocker", "prometheus")
     assert "http://127.0.0.1:1 cannot be queried" in item["message"]

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from clikit import Cli
-from conftest import App, OperatorProcess, condition, eventually
-
-from canary.sandbox.controlplane.launcher import ControlPlane
+from harness.app import App, require_condition
+from harness.cli import Cli
+from harness.operators import Operators
+from harness.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
 
 
 async def _status_where(app: App, **expected: object) -> dict[str, object] | None:
@@ -28,21 +23,17 @@ async def _weights_become(app: App, expected: tuple[int, int]) -> bool:
 
 
 async def test_get_lists_phase_weights_step_revision_and_ages(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v7")
-    operator.start()
+    await app.roll_out(operator, 100, revision="v7")
     await eventually(lambda: _status_where(app, phase="Succeeded"), within=120, what="Succeeded")
-    table = await cli.run("get")
-    assert table.code == 0, table.text
+    table = await cli.ok("get")
     header, row = table.out.splitlines()
     for column in ("NAME", "PHASE", "STABLE/CANARY", "STEP", "REVISION", "LAST CHECK", "AGE"):
         assert column in header
     assert row.split()[:5] == ["api", "Succeeded", "0/100", "4/4", "v7"]
 
-    everywhere = await cli.run("get", "-A", namespaced=False)
-    assert everywhere.code == 0, everywhere.text
+    everywhere = await cli.ok("get", "-A", namespaced=False)
     assert everywhere.out.splitlines()[0].startswith("NAMESPACE")
     assert any(line.startswith(app.namespace) for line in everywhere.out.splitlines())
 
@@ -55,83 +46,60 @@ async def test_get_lists_phase_weights_step_revision_and_ages(
 
 
 async def test_promote_ends_a_manual_pause_and_the_rollout_is_promoted(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(
-        steps={"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
-    )
-    operator.start()
+    steps = {"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
+    await app.roll_out(operator, 100, steps=steps)
     held = await eventually(
         lambda: _status_where(app, phase="Paused", canaryWeight=25), within=60, what="the pause"
     )
-    assert condition(held, "Paused")["reason"] == "AwaitingPromotion"
+    assert require_condition(held, "Paused")["reason"] == "AwaitingPromotion"
     waiting = await cli.run("wait", "api", "--for", "promoted", "--timeout", "2s")
     assert waiting.code == 3, "a pause is not final"
     assert "canary promote api" in waiting.err
-    result = await cli.run("promote", "api")
-    assert result.code == 0, result.text
+    result = await cli.ok("promote", "api")
     assert "requested promote" in result.out and "status.handledRequests.promote" in result.out
     nonce = (await app.canary())["spec"]["requests"]["promote"]
-    done = await cli.run("wait", "api", "--for", "promoted", "--timeout", "1m")
-    assert done.code == 0, done.text
+    await cli.ok("wait", "api", "--for", "promoted", "--timeout", "1m")
     assert (await app.status())["handledRequests"]["promote"] == nonce
 
 
 async def test_promote_full_skips_the_remaining_steps(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 10, 15, 20], "interval": "30s"})
-    operator.start()
-    await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
-    result = await cli.run("promote", "api", "--full")
-    assert result.code == 0, result.text
+    await app.at_first_step(operator, [5, 10, 15, 20], "30s", exactly=True)
+    result = await cli.ok("promote", "api", "--full")
     assert "requested promoteFull" in result.out
-    done = await cli.run("wait", "api", "--for", "promoted", "--timeout", "30s")
-    assert done.code == 0, done.text
+    await cli.ok("wait", "api", "--for", "promoted", "--timeout", "30s")
     assert await app.weights() == (0, 100)
 
 
 async def test_abort_rolls_back_and_retry_starts_again(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "3s"})
-    operator.start()
-    await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
-    aborted = await cli.run("abort", "api")
-    assert aborted.code == 0, aborted.text
-    rolled_back = await cli.run("wait", "api", "--for", "rolled-back", "--timeout", "1m")
-    assert rolled_back.code == 0, rolled_back.text
+    await app.at_first_step(operator, [5, 25, 50], "3s", exactly=True)
+    await cli.ok("abort", "api")
+    rolled_back = await cli.ok("wait", "api", "--for", "rolled-back", "--timeout", "1m")
     assert "(Aborted)" in rolled_back.out
     # The operator writes RolledBack just before the route (reconciler order): allow a moment.
     await eventually(lambda: _weights_become(app, (100, 0)), within=10, what="100 % stable")
-    retried = await cli.run("retry", "api")
-    assert retried.code == 0, retried.text
-    done = await cli.run("wait", "api", "--for", "promoted", "--timeout", "2m")
-    assert done.code == 0, done.text
+    await cli.ok("retry", "api")
+    await cli.ok("wait", "api", "--for", "promoted", "--timeout", "2m")
 
 
 async def test_pause_holds_wait_without_ending_it_and_resume_finishes(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "2s"})
-    operator.start()
-    await eventually(lambda: _status_where(app, canaryWeight=5), within=60, what="step 1")
-    paused = await cli.run("pause", "api")
-    assert paused.code == 0, paused.text
+    await app.at_first_step(operator, [5, 25, 50], "2s", exactly=True)
+    paused = await cli.ok("pause", "api")
     assert "Paused is not finished" in paused.out
     assert (await app.canary())["spec"]["paused"] is True
     await eventually(lambda: _status_where(app, phase="Paused"), within=30, what="Paused")
     held = await cli.run("wait", "api", "--for", "finished", "--timeout", "3s")
     assert held.code == 3, held.text
     assert "canary resume api" in held.err
-    resumed = await cli.run("resume", "api")
-    assert resumed.code == 0, resumed.text
-    done = await cli.run("wait", "api", "--for", "promoted", "--timeout", "2m")
-    assert done.code == 0, done.text
+    await cli.ok("resume", "api")
+    await cli.ok("wait", "api", "--for", "promoted", "--timeout", "2m")
 
 
 async def test_control_commands_on_a_missing_canary_exit_4(cli: Cli) -> None:

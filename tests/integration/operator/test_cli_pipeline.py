@@ -9,19 +9,16 @@ import os
 from pathlib import Path
 
 import pytest
-from clikit import Cli
-from conftest import App, OperatorProcess, eventually
+from harness.app import App
+from harness.cli import Cli
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.sandbox.controlplane.launcher import ControlPlane, kubectl_path
 
 pytestmark = pytest.mark.integration
 
 SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "pipelines" / "start-rollout.sh"
-
-
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
 
 
 async def start_rollout(control_plane: ControlPlane, app: App, revision: str) -> tuple[int, str]:
@@ -46,14 +43,13 @@ async def start_rollout(control_plane: ControlPlane, app: App, revision: str) ->
 
 
 async def test_the_pipeline_recipe_rolls_out_on_the_idle_slot_and_waits_for_its_revision(
-    app: App, operator: OperatorProcess, cli: Cli, control_plane: ControlPlane
+    app: App, operator: Operators, cli: Cli, control_plane: ControlPlane
 ) -> None:
     app.set_success(100, service="api-svc-v1")
     app.set_success(100, service="api-svc-v2")
     await app.create_canary(revision="r1")  # r1: api-svc-v1 -> api-svc-v2
     operator.start()
-    first = await cli.run("wait", "api", "--for", "promoted", "--revision", "r1", "--timeout", "2m")
-    assert first.code == 0, first.text
+    await cli.ok("wait", "api", "--for", "promoted", "--revision", "r1", "--timeout", "2m")
     assert await app.weights() == (0, 100)
 
     code, out = await start_rollout(control_plane, app, "r2")

@@ -7,33 +7,21 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from clikit import Cli
-from conftest import App, OperatorProcess, eventually
+from harness.app import App
+from harness.cli import Cli
+from harness.operators import Operators
 
-from canary.kube.resources import CANARY, JsonObj
-from canary.sandbox.controlplane.launcher import ControlPlane
+from canary.kube.resources import CANARY
 
 pytestmark = pytest.mark.integration
 
 PROMOTED, FAILED, TIMEOUT, NOT_FOUND = 0, 1, 3, 4
 
 
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
-
-
-async def _phase(app: App, *phases: str) -> JsonObj | None:
-    status = await app.status()
-    return status if status.get("phase") in phases else None
-
-
 async def test_wait_exits_0_once_the_revision_is_promoted(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v1")
-    operator.start()
+    await app.roll_out(operator, 100, revision="v1")
     result = await cli.run(
         "wait", "api", "--for", "promoted", "--revision", "v1", "--timeout", "2m", "-o", "json"
     )
@@ -45,21 +33,17 @@ async def test_wait_exits_0_once_the_revision_is_promoted(
 
 
 async def test_wait_exits_1_when_the_rollout_is_rolled_back(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(50)
-    await app.create_canary(revision="bad")
-    operator.start()
+    await app.roll_out(operator, 50, revision="bad")
     result = await cli.run(
         "wait", "api", "--for", "promoted", "--revision", "bad", "--timeout", "2m"
     )
     assert result.code == FAILED, result.text
     assert "rolled back (MetricChecksFailed)" in result.out
     assert (await app.status())["phase"] == "RolledBack"
-    rolled_back = await cli.run("wait", "api", "--for", "rolled-back", "--timeout", "10s")
-    assert rolled_back.code == 0, rolled_back.text
-    finished = await cli.run("wait", "api", "--for", "finished", "--timeout", "10s")
-    assert finished.code == 0, finished.text
+    await cli.ok("wait", "api", "--for", "rolled-back", "--timeout", "10s")
+    await cli.ok("wait", "api", "--for", "finished", "--timeout", "10s")
 
 
 async def test_wait_exits_3_on_timeout_and_says_what_it_waited_for(app: App, cli: Cli) -> None:
@@ -88,12 +72,10 @@ async def test_wait_for_a_revision_the_canary_does_not_ask_for_fails_at_once(
 
 
 async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_success(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v1")
-    operator.start()
-    await eventually(lambda: _phase(app, "Succeeded"), within=120, what="v1 Succeeded")
+    await app.roll_out(operator, 100, revision="v1")
+    await app.until_phase("Succeeded", within=120, what="v1 Succeeded")
     operator.kill()  # the status stays "v1 Succeeded" while v2 is asked for
     # Same backends as the promoted v1: starting over from stable must be asked for explicitly.
     again = {"spec": {"revision": "v2", "promotion": {"restartFromStable": True}}}
@@ -118,12 +100,10 @@ async def test_wait_for_a_new_revision_never_returns_the_previous_revisions_succ
 
 
 async def test_a_revision_bump_with_the_same_backends_after_a_promotion_is_refused_and_wait_fails(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(revision="v1", steps={"weights": [30], "interval": "1s"})
-    operator.start()
-    await eventually(lambda: _phase(app, "Succeeded"), within=120, what="v1 Succeeded")
+    await app.roll_out(operator, 100, revision="v1", steps={"weights": [30], "interval": "1s"})
+    await app.until_phase("Succeeded", within=120, what="v1 Succeeded")
     await app.kube.patch(CANARY, "api", {"spec": {"revision": "v2"}}, namespace=app.namespace)
     result = await cli.run("wait", "api", "--for", "promoted", "--revision", "v2",
                            "--timeout", "60s")

@@ -7,22 +7,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from clikit import Cli, Result
-from conftest import App, OperatorProcess
+from harness.app import App
+from harness.cli import Cli, Result
+from harness.operators import Operators
 
-from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.exporter import Traffic
 from canary.sandbox.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cli(control_plane: ControlPlane, namespace: str) -> Cli:
-    return Cli(control_plane.kubeconfig, namespace)
-
-
-async def watch_rollout(cli: Cli, operator: OperatorProcess, *args: str) -> Result:
+async def watch_rollout(cli: Cli, operator: Operators, *args: str) -> Result:
     """Start `watch` first, and the operator once the first frame is on screen, so the view
     follows the whole rollout."""
     drawn = asyncio.Event()
@@ -33,7 +28,7 @@ async def watch_rollout(cli: Cli, operator: OperatorProcess, *args: str) -> Resu
 
 
 async def test_watch_draws_the_rollout_step_by_step_and_exits_0_when_promoted(
-    app: App, operator: OperatorProcess, cli: Cli, prometheus: PrometheusServer
+    app: App, operator: Operators, cli: Cli, prometheus: PrometheusServer
 ) -> None:
     app.set_success(100)
     for service, rps in (("api-svc-v1", 30.0), ("api-svc-v2", 10.0)):  # what Envoy would count
@@ -56,7 +51,7 @@ async def test_watch_draws_the_rollout_step_by_step_and_exits_0_when_promoted(
 
 
 async def test_watch_shows_the_failing_metric_and_exits_1_when_rolled_back(
-    app: App, operator: OperatorProcess, cli: Cli
+    app: App, operator: Operators, cli: Cli
 ) -> None:
     app.set_success(50)
     await app.create_canary(revision="v2")

@@ -7,48 +7,40 @@ import asyncio
 import datetime as dt
 
 import pytest
-from conftest import App, OperatorProcess, condition, eventually, gateway_manifest
+from harness.app import App, condition, require_condition
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.errors import NotFound
-from canary.kube.resources import CANARY, GATEWAY, HTTPROUTE, JsonObj
+from canary.kube.resources import CANARY, HTTPROUTE, JsonObj
 
 pytestmark = pytest.mark.integration
 
 
-async def _phase(app: App, *phases: str) -> JsonObj | None:
-    status = await app.status()
-    return status if status.get("phase") in phases else None
-
-
-async def _weight_at_least(app: App, weight: int) -> JsonObj | None:
-    status = await app.status()
-    return status if status.get("canaryWeight", 0) >= weight else None
+# A Canary that must hold is watched for this many reconciles (the operator runs with a 1 s
+# resync, so each is at most a second apart, like the 1 s step intervals it must not take).
+HOLD_PASSES = 3
 
 
 async def test_paused_canary_never_moves_traffic_until_resumed(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(paused=True)
-    operator.start()
-    status = await eventually(lambda: _phase(app, "Paused"), within=60, what="Paused")
-    assert condition(status, "Paused")["status"] == "True"
-    await asyncio.sleep(3)  # three step intervals: a paused canary must not advance
+    await app.roll_out(operator, 100, paused=True, resync=1)
+    status = await app.until_phase("Paused", within=60)
+    assert require_condition(status, "Paused")["status"] == "True"
+    await operator.reconciles(app.key, HOLD_PASSES, within=30)  # a paused canary must not advance
     assert await app.weights() == (100, 0)
     await app.kube.patch(CANARY, "api", {"spec": {"paused": False}}, namespace=app.namespace)
-    await eventually(lambda: _phase(app, "Succeeded"), within=90, what="Succeeded")
+    await app.until_phase("Succeeded", within=90)
 
 
 async def test_pause_step_holds_until_a_promote_request(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(
-        steps={"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
-    )
-    operator.start()
+    steps = {"weights": [5, 25, 50], "interval": "1s", "pauses": [{"atWeight": 25}]}
+    await app.roll_out(operator, 100, steps=steps, resync=1)
 
     async def held_at_25() -> JsonObj | None:
         status = await app.status()
@@ -57,58 +49,45 @@ async def test_pause_step_holds_until_a_promote_request(
         return status if ok else None
 
     await eventually(held_at_25, within=60, what="the pause at 25%")
-    await asyncio.sleep(3)  # it must hold on its own
+    await operator.reconciles(app.key, HOLD_PASSES, within=30)  # it must hold on its own
     assert (await app.status())["canaryWeight"] == 25
     await app.request("promote")
-    await eventually(lambda: _phase(app, "Succeeded"), within=60, what="Succeeded")
+    await app.until_phase("Succeeded", within=60)
     assert await app.weights() == (0, 100)
 
 
 async def test_abort_rolls_back_at_once_and_retry_starts_again(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "3s"})
-    operator.start()
-    await eventually(lambda: _weight_at_least(app, 5), within=60, what="the first step")
+    await app.at_first_step(operator, [5, 25, 50], "3s")
     await app.request("abort")
-    status = await eventually(lambda: _phase(app, "RolledBack"), within=30, what="RolledBack")
-    assert condition(status, "RolledBack")["reason"] == "Aborted"
+    status = await app.until_phase("RolledBack", within=30)
+    assert require_condition(status, "RolledBack")["reason"] == "Aborted"
     assert await app.weights() == (100, 0)
     await app.request("retry")
-    await eventually(lambda: _phase(app, "Succeeded"), within=90, what="Succeeded after retry")
+    await app.until_phase("Succeeded", within=90, what="Succeeded after retry")
     await app.wait_for_events("Aborted", "RolledBack", "Retried")
 
 
 async def test_promote_full_request_skips_the_remaining_steps(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 10, 15, 20], "interval": "30s"})
-    operator.start()
-    await eventually(lambda: _weight_at_least(app, 5), within=60, what="the first step")
+    await app.at_first_step(operator, [5, 10, 15, 20], "30s")
     await app.request("promoteFull")
-    await eventually(lambda: _phase(app, "Succeeded"), within=30, what="Succeeded")
+    await app.until_phase("Succeeded", within=30)
     assert await app.weights() == (0, 100)
 
 
 async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
     app.set_success(100)
-    blocked = gateway_manifest(app.namespace, allowed_from="Selector")
-    blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
-        "matchLabels": {"gateway-access": "true"}
-    }
-    # A merge patch of the spec, not a replace: the gateway controller's status writes would
-    # make a resourceVersion-guarded replace fail with a conflict now and then.
-    listeners = {"spec": {"listeners": blocked["spec"]["listeners"]}}
-    await app.kube.patch(GATEWAY, "gw", listeners, namespace=app.namespace)
+    await app.admit_only_labelled_namespaces()
     await app.create_canary()
-    operator.start()
+    operator.start(resync=1)
 
     async def not_accepted() -> JsonObj | None:
         status = await app.status()
@@ -116,10 +95,10 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
         return status if route and route["status"] == "False" else None
 
     status = await eventually(not_accepted, within=60, what="RouteAccepted=False")
-    accepted = condition(status, "RouteAccepted")
+    accepted = require_condition(status, "RouteAccepted")
     assert accepted["reason"] == "NotAllowedByListeners"
     assert "allowedRoutes" in accepted["message"]
-    await asyncio.sleep(3)  # three step intervals: no weight may change
+    await operator.reconciles(app.key, HOLD_PASSES, within=30)  # no weight may change
     assert await app.weights() == (100, 0)
     assert (await app.status())["canaryWeight"] == 0
     await app.wait_for_events("RouteNotAccepted")
@@ -127,7 +106,7 @@ async def test_route_not_allowed_by_its_gateway_holds_with_the_reason(
 
 async def test_route_naming_a_gateway_that_does_not_exist_holds_with_gateway_not_found(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
     app.set_success(100)
     parent = {"name": "no-such-gateway"}
@@ -157,7 +136,7 @@ async def test_route_naming_a_gateway_that_does_not_exist_holds_with_gateway_not
         subresource="status",
     )
     await app.create_canary()
-    operator.start()
+    operator.start(resync=1)
 
     async def gateway_not_found() -> JsonObj | None:
         route = condition(await app.status(), "RouteAccepted")
@@ -169,7 +148,7 @@ async def test_route_naming_a_gateway_that_does_not_exist_holds_with_gateway_not
     assert f"Gateway no-such-gateway in namespace {app.namespace} does not exist" in message
     assert "create it or fix spec.parentRefs" in message
     assert "allowedRoutes" not in message and "listener" not in message
-    await asyncio.sleep(3)  # three step intervals: no weight may change
+    await operator.reconciles(app.key, HOLD_PASSES, within=30)  # no weight may change
     assert await app.weights() == (100, 0)
     status = await app.status()
     assert (status["phase"], status["canaryWeight"]) == ("Pending", 0)
@@ -178,7 +157,7 @@ async def test_route_naming_a_gateway_that_does_not_exist_holds_with_gateway_not
 
 async def test_a_query_that_can_never_be_rendered_is_invalid_spec_before_any_traffic_moves(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
     app.set_success(100)
     analysis = {
@@ -190,8 +169,8 @@ async def test_a_query_that_can_never_be_rendered_is_invalid_spec_before_any_tra
         ]
     }
     await app.create_canary(analysis=analysis)
-    operator.start()
-    status = await eventually(lambda: _phase(app, "Failed"), within=60, what="Failed")
+    operator.start(resync=1)
+    status = await app.until_phase("Failed", within=60)
     invalid = condition(status, "InvalidSpec")
     assert invalid is not None and invalid["status"] == "True", status
     assert "analysis.metrics[1] (unclosed): the query cannot be rendered" in invalid["message"]
@@ -200,35 +179,37 @@ async def test_a_query_that_can_never_be_rendered_is_invalid_spec_before_any_tra
     assert "Quote the placeholder" in invalid["message"]
     assert "(fine)" not in invalid["message"]
     await app.wait_for_events("InvalidSpec")
-    await asyncio.sleep(3)  # three step intervals: no weight may change
+    await operator.reconciles(app.key, HOLD_PASSES, within=30)  # no weight may change
     assert await app.weights() == (100, 0)
     status = await app.status()
     assert status["phase"] == "Failed" and status.get("canaryWeight", 0) == 0
     assert not status.get("metrics"), "no check may have run"
-    passes = [line for line in operator.log_lines() if line.get("event") == "reconciled"]
+    passes = [line for line in operator.all_lines() if line.get("event") == "reconciled"]
     assert passes and not any(p["wrote_route"] for p in passes)
 
 
 async def test_restarted_operator_resumes_without_repeating_or_skipping_a_step(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
     app.set_success(100)
     interval = 6
     await app.create_canary(steps={"weights": [5, 25, 50, 75], "interval": f"{interval}s"})
     operator.start()
-    first = await eventually(lambda: _weight_at_least(app, 25), within=60, what="step 2")
+    first = await eventually(lambda: app.weight_at_least(25), within=60, what="step 2")
     operator.kill()
     step_applied = dt.datetime.fromisoformat(first["stepStartedAt"])
     await asyncio.sleep(3)
+    # From the route as the killed operator left it: it writes the status first, so a kill
+    # between the two writes leaves the route a step behind the status read above (5, not 25).
+    seen = [(await app.weights())[1]]
     operator.start()
-    seen = [first["canaryWeight"]]
 
     async def record_until_done() -> JsonObj | None:
         weights = await app.weights()
         if seen[-1] != weights[1]:
             seen.append(weights[1])
-        return await _phase(app, "Succeeded")
+        return await app.phase("Succeeded")
 
     await eventually(record_until_done, within=120, what="Succeeded after restart")
     assert seen == sorted(seen), f"the weight went backwards: {seen}"
@@ -244,7 +225,7 @@ async def test_restarted_operator_resumes_without_repeating_or_skipping_a_step(
     assert (advanced - step_applied).total_seconds() < interval + 2.5
     written = [
         line["weights"]["canary"]
-        for line in operator.log_lines()
+        for line in operator.all_lines()
         if line.get("event") == "reconciled" and line.get("wrote_route")
     ]
     assert written == sorted(written)
@@ -253,12 +234,9 @@ async def test_restarted_operator_resumes_without_repeating_or_skipping_a_step(
 
 async def test_deleting_a_canary_mid_rollout_restores_stable(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [10, 30, 60], "interval": "30s"})
-    operator.start()
-    await eventually(lambda: _weight_at_least(app, 10), within=60, what="the first step")
+    await app.at_first_step(operator, [10, 30, 60], "30s")
     assert (await app.weights())[1] == 10
     await app.kube.delete(CANARY, "api", app.namespace)
 

@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import App, OperatorProcess, canary_manifest, eventually, success_query
+from harness.app import App, canary_manifest, success_query
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Invalid, NotFound
@@ -109,15 +111,13 @@ async def refused(app: App) -> AsyncIterator[RefusedStatusWrites]:
 
 
 async def test_a_refused_rollback_status_write_never_gives_traffic_back_to_the_canary(
-    app: App, operator: OperatorProcess, refused: RefusedStatusWrites
+    app: App, operator: Operators, refused: RefusedStatusWrites
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps=STEPS, analysis={**_gate(app), **ANALYSIS})
-    operator.start()
+    await app.roll_out(operator, 100, steps=STEPS, analysis={**_gate(app), **ANALYSIS})
     await eventually(lambda: _canary_weight_is(app, 20), within=60, what="the first step")
     app.set_success(50)  # the canary now fails its gate: the next check decides a rollback
     seen = await _record_weights(app, seconds=12)
-    log = "\n".join(child.log_path.read_text() for child in operator.children)
+    log = "\n".join(child.log_path.read_text() for child in operator.started)
     assert REFUSAL in log, "the fault was never injected: no status write was refused"
     after_zero = seen[seen.index(0):] if 0 in seen else []
     assert all(w == 0 for w in after_zero), f"traffic went back to the failed canary: {seen}"
@@ -132,12 +132,10 @@ async def test_a_refused_rollback_status_write_never_gives_traffic_back_to_the_c
 
 
 async def test_a_rollback_is_recorded_before_the_route_moves(
-    app: App, operator: OperatorProcess
+    app: App, operator: Operators
 ) -> None:
     """Whenever the route shows the canary at 0 %, the status already says why."""
-    app.set_success(100)
-    await app.create_canary(steps=STEPS, analysis={**_gate(app), **ANALYSIS})
-    operator.start()
+    await app.roll_out(operator, 100, steps=STEPS, analysis={**_gate(app), **ANALYSIS})
     await eventually(lambda: _canary_weight_is(app, 20), within=60, what="the first step")
     app.set_success(50)
 

@@ -7,7 +7,9 @@ import asyncio
 import copy
 
 import pytest
-from conftest import App, OperatorProcess, condition, eventually
+from harness.app import App, require_condition
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.resources import HTTPROUTE, JsonObj
 from canary.sandbox.controlplane.launcher import ControlPlane, kubectl_path
@@ -26,14 +28,9 @@ def _without_weights(route: JsonObj) -> JsonObj:
     return clone
 
 
-async def _phase(app: App, *phases: str) -> JsonObj | None:
-    status = await app.status()
-    return status if status.get("phase") in phases else None
-
-
 async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
     control_plane: ControlPlane,
 ) -> None:
     app.set_success(100)
@@ -58,20 +55,20 @@ async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
         weights = await app.weights()
         if not seen or seen[-1] != weights[1]:
             seen.append(weights[1])
-        return await _phase(app, "Succeeded")
+        return await app.phase("Succeeded")
 
     status = await eventually(record_until_promoted, within=120, what="phase Succeeded")
     assert await app.weights() == (0, 100)
     assert seen == sorted(seen), f"the canary weight went backwards: {seen}"
     assert {5, 25, 50, 75, 100} <= {*seen, status["canaryWeight"]}
-    assert condition(status, "Promoted")["status"] == "True"
+    assert require_condition(status, "Promoted")["status"] == "True"
     assert status["failedChecks"] == 0
     assert _without_weights(await app.route()) == before, "the operator touched user fields"
     _, wait_errors = await asyncio.wait_for(waiter.communicate(), timeout=60)
     assert waiter.returncode == 0, wait_errors.decode()
     reasons = await app.wait_for_events("Promoted")
     assert reasons.count("StepAdvanced") >= 3
-    passes = [line for line in operator.log_lines() if line.get("event") == "reconciled"]
+    passes = [line for line in operator.all_lines() if line.get("event") == "reconciled"]
     assert [p["weights"]["canary"] for p in passes if p["wrote_route"]] == [5, 25, 50, 75, 100]
     quiet_writes = [p for p in passes if p["wrote_status"] and not p["actions"]]
     assert len(quiet_writes) <= 1, f"status written without a transition: {quiet_writes}"
@@ -83,15 +80,13 @@ async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
 
 async def test_failing_canary_rolls_back_after_exactly_the_threshold(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(50)
-    await app.create_canary()
-    operator.start()
-    status = await eventually(lambda: _phase(app, "RolledBack"), within=90, what="RolledBack")
+    await app.roll_out(operator, 50)
+    status = await app.until_phase("RolledBack", within=90)
     assert status["failedChecks"] == 2
     assert await app.weights() == (100, 0)
-    assert condition(status, "RolledBack")["status"] == "True"
+    assert require_condition(status, "RolledBack")["status"] == "True"
     gate = status["metrics"][0]
     assert gate["verdict"] == "Fail" and gate["value"] == 50
     assert "{{" not in gate["query"] and "api-svc-v2" in gate["query"]
@@ -101,7 +96,7 @@ async def test_failing_canary_rolls_back_after_exactly_the_threshold(
 
 async def test_no_data_holds_the_rollout_then_counts_as_a_failure_at_the_limit(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
     app.set_success(None)
     analysis = {
@@ -130,7 +125,7 @@ async def test_no_data_holds_the_rollout_then_counts_as_a_failure_at_the_limit(
     assert held["phase"] == "Progressing"
     assert held["canaryWeight"] == 5, "no data must not advance the rollout"
     assert held["metrics"][0]["verdict"] == "Inconclusive"
-    status = await eventually(lambda: _phase(app, "RolledBack"), within=60, what="RolledBack")
+    status = await app.until_phase("RolledBack", within=60)
     assert status["failedChecks"] == 1
     assert await app.weights() == (100, 0)
     await app.wait_for_events("MetricNoData", "RolledBack")
@@ -138,7 +133,7 @@ async def test_no_data_holds_the_rollout_then_counts_as_a_failure_at_the_limit(
 
 async def test_no_data_with_pass_policy_lets_the_rollout_through(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
     analysis = {
         "metrics": [
@@ -153,7 +148,7 @@ async def test_no_data_with_pass_policy_lets_the_rollout_through(
     await app.create_canary(analysis=analysis)
     operator.start()
     status = await eventually(
-        lambda: _phase(app, "Succeeded", "RolledBack"), within=90, what="the rollout to finish"
+        lambda: app.phase("Succeeded", "RolledBack"), within=90, what="the rollout to finish"
     )
     assert status["phase"] == "Succeeded"
     assert status["metrics"][0]["outcome"] == "NoData"
@@ -162,12 +157,10 @@ async def test_no_data_with_pass_policy_lets_the_rollout_through(
 
 async def test_user_edit_to_another_rule_during_the_rollout_survives(
     app: App,
-    operator: OperatorProcess,
+    operator: Operators,
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [5, 25, 50], "interval": "2s"})
-    operator.start()
-    await eventually(lambda: _phase(app, "Progressing"), within=60, what="Progressing")
+    await app.roll_out(operator, 100, steps={"weights": [5, 25, 50], "interval": "2s"})
+    await app.until_phase("Progressing", within=60)
     patch = [
         {
             "op": "add",
@@ -176,7 +169,7 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
         }
     ]
     await app.kube.patch(HTTPROUTE, "api-route", patch, namespace=app.namespace, patch_type="json")
-    await eventually(lambda: _phase(app, "Succeeded"), within=90, what="Succeeded")
+    await app.until_phase("Succeeded", within=90)
     route = await app.route()
     assert route["spec"]["rules"][1]["matches"][0]["headers"] == [
         {"name": "X-Legacy", "value": "1", "type": "Exact"}
@@ -184,18 +177,16 @@ async def test_user_edit_to_another_rule_during_the_rollout_survives(
     assert await app.weights() == (0, 100)
 
 
-async def test_an_idle_operator_writes_nothing(app: App, operator: OperatorProcess) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [50], "interval": "1s"})
-    operator.start(resync=1)
-    await eventually(lambda: _phase(app, "Succeeded"), within=60, what="Succeeded")
-    await asyncio.sleep(2)  # let the last writes land in the watch caches
+async def test_an_idle_operator_writes_nothing(app: App, operator: Operators) -> None:
+    await app.roll_out(operator, 100, steps={"weights": [50], "interval": "1s"}, resync=1)
+    await app.until_phase("Succeeded", within=60)
+    await operator.reconciles(app.key, 2, within=30)  # the last writes are in the watch caches
     canary_rv = (await app.canary())["metadata"]["resourceVersion"]
     route_rv = (await app.route())["metadata"]["resourceVersion"]
     events = len(await app.events())
-    await asyncio.sleep(5)  # five resync periods: every one reconciles, none may write
+    await operator.reconciles(app.key, 5, within=30)  # five passes (1 s resync): none may write
     assert (await app.canary())["metadata"]["resourceVersion"] == canary_rv
     assert (await app.route())["metadata"]["resourceVersion"] == route_rv
     assert len(await app.events()) == events
-    reconciles = [line for line in operator.log_lines() if line.get("event") == "reconciled"]
+    reconciles = [line for line in operator.all_lines() if line.get("event") == "reconciled"]
     assert len(reconciles) >= 3

@@ -15,8 +15,10 @@ import itertools
 from typing import Any
 
 import pytest
-from clikit import Cli
-from conftest import App, OperatorProcess, canary_manifest, condition, eventually
+from harness.app import App, canary_manifest, condition, require_condition
+from harness.cli import Cli
+from harness.operators import Operators
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE
@@ -38,17 +40,20 @@ async def _watch_weights(app: App, seconds: float) -> list[int]:
     return seen
 
 
+async def _at_a_long_first_step(app: App, operator: Operators) -> None:
+    """A rollout of Canary `api` at its first step (10 %), which lasts an hour."""
+    await app.roll_out(operator, 100, steps={"weights": [10, 20], "interval": "1h"})
+    await eventually(lambda: _canary_at(app, 10), within=60, what="the first step")
+
+
 async def _generation(app: App) -> int:
     return int((await app.route())["metadata"]["generation"])
 
 
 async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owner(
-    app: App, operator: OperatorProcess, control_plane: ControlPlane
+    app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
-    operator.start()
-    await eventually(lambda: _canary_at(app, 10), within=60, what="Canary a at 10%")
+    await _at_a_long_first_step(app, operator)
     second = canary_manifest(app.namespace, steps={"weights": [40, 80], "interval": "2s"})
     second["metadata"]["name"] = "intruder"
     before = await _generation(app)
@@ -63,13 +68,13 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
     seen = await _watch_weights(app, seconds=10)
     assert seen == [10], f"the weights moved: {seen}"
     assert await _generation(app) == before, "the route was written"
-    assert "Canary api owns the weights" in condition(status, "WeightsInSync")["message"]
+    assert "Canary api owns the weights" in require_condition(status, "WeightsInSync")["message"]
     assert status["phase"] == "Pending" and status.get("canaryWeight", 0) == 0
     events = [e for e in await app.events() if e["regarding"]["name"] == "intruder"]
     owned = [e for e in events if e["reason"] == "OwnedByAnotherCanary"]
     assert len(owned) == 1 and "Canary api owns" in owned[0]["note"]
     owner = await app.status()
-    assert condition(owner, "WeightsInSync")["status"] == "True"
+    assert require_condition(owner, "WeightsInSync")["status"] == "True"
     checked = await Cli(control_plane.kubeconfig, app.namespace).run("check", "intruder")
     assert checked.code == 1, checked.text
     assert "Canary api already owns the weights" in checked.text
@@ -81,12 +86,9 @@ async def test_a_second_canary_on_the_same_route_never_writes_and_names_the_owne
 
 
 async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_fought(
-    app: App, operator: OperatorProcess, control_plane: ControlPlane
+    app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [10, 20], "interval": "1h"})
-    operator.start()
-    await eventually(lambda: _canary_at(app, 10), within=60, what="the first step")
+    await _at_a_long_first_step(app, operator)
     foreign = await Kube.connect(kubeconfig=control_plane.kubeconfig, field_manager="flagger")
     async with foreign:
         fighter = asyncio.create_task(_keep_setting(foreign, app, weight=40))
@@ -100,7 +102,7 @@ async def test_a_foreign_writer_that_keeps_changing_the_weights_is_held_off_not_
     assert flips <= 2, f"the operator fought the other writer: {seen}"
     assert seen[-1] == 40
     status = await app.status()
-    in_sync = condition(status, "WeightsInSync")
+    in_sync = require_condition(status, "WeightsInSync")
     assert in_sync["status"] == "False" and in_sync["reason"] == "ContestedByFieldManager"
     assert "'flagger'" in in_sync["message"]
     assert status["phase"] == "Progressing" and status["canaryWeight"] == 10
@@ -143,12 +145,10 @@ async def _in_sync(app: App) -> bool:
 
 
 async def test_a_promoted_route_reapplied_from_git_shows_its_real_weight_and_says_so(
-    app: App, operator: OperatorProcess, control_plane: ControlPlane
+    app: App, operator: Operators, control_plane: ControlPlane
 ) -> None:
     """Issue 10, point 4: kubectl shows what the route carries, not what the Canary once set."""
-    app.set_success(100)
-    await app.create_canary(steps={"weights": [50], "interval": "1s"})
-    operator.start()
+    await app.roll_out(operator, 100, steps={"weights": [50], "interval": "1s"})
 
     async def succeeded() -> bool:
         return (await app.status()).get("phase") == "Succeeded"
@@ -164,7 +164,8 @@ async def test_a_promoted_route_reapplied_from_git_shows_its_real_weight_and_say
 
     status = await eventually(reported, within=30, what="WeightsInSync=False/RouteChanged")
     assert status["phase"] == "Succeeded" and status["routeWeight"] == 0
-    assert "changed after the rollout finished" in condition(status, "WeightsInSync")["message"]
+    in_sync = require_condition(status, "WeightsInSync")
+    assert "changed after the rollout finished" in in_sync["message"]
     assert await app.weights() == (100, 0), "a finished rollout's route must be left alone"
     row = control_plane.kubectl("get", "canaries", "-n", app.namespace).splitlines()[1].split()
     assert row[:3] == ["api", "Succeeded", "0"], row

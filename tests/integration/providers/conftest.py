@@ -1,13 +1,12 @@
 """Fixtures for the metric provider tests: a real Prometheus scraping an exporter we control.
 
-One Prometheus and one exporter serve the whole session; tests keep apart by using series
-names of their own. Loopback stand-ins (a hanging server, a bearer-token gate) sit next to the
-real server to create conditions Prometheus cannot; they never replace it.
+One Prometheus and one exporter serve the whole session (tests/harness/fixtures.py); tests keep
+apart by using series names of their own. Loopback stand-ins (a hanging server, a bearer-token
+gate) sit next to the real server to create conditions Prometheus cannot; they never replace it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import urllib.error
 import urllib.request
@@ -16,32 +15,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from harness import waiting
 
 from canary.core.observations import MetricSample
 from canary.providers.base import MetricProvider, PrometheusEndpoint
 from canary.providers.prometheus import PrometheusProvider
 from canary.sandbox.controlplane import certs
-from canary.sandbox.exporter import Exporter
 from canary.sandbox.processes import LOOPBACK
-from canary.sandbox.prometheus import BasicAuthUser, PrometheusServer, ScrapeTarget, ServerTls
+from canary.sandbox.prometheus import BasicAuthUser, PrometheusServer, ServerTls
 
 # bcrypt (cost 4) of "canary-test-password", made once with crypt(3); Prometheus keeps only this.
 TEST_USER = BasicAuthUser(
     "canary", "canary-test-password", "$2b$04$b5fzMnt67uFoDaxTNd.xnesktSnVMO3Pr.7vhbgCEjxM8dHp.2UDC"
 )
-
-
-@pytest.fixture(scope="session")
-def exporter() -> Iterator[Exporter]:
-    with Exporter() as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def prometheus(exporter: Exporter) -> Iterator[PrometheusServer]:
-    with PrometheusServer([ScrapeTarget(exporter.target)], scrape_interval="1s") as server:
-        server.wait_until_scraped(timeout=90)
-        yield server
 
 
 @pytest.fixture
@@ -73,15 +59,16 @@ async def _eventually(
     within: float = 60,
 ) -> MetricSample:
     # Prometheus needs a few scrapes before a rate exists; fail with the last sample seen.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        sample = await provider.query("probe", query)
-        if check(sample):
-            return sample
-        if loop.time() > deadline:
-            pytest.fail(f"no matching sample within {within}s; last: {sample}")
-        await asyncio.sleep(0.25)
+    seen: list[MetricSample] = []
+
+    async def matching() -> MetricSample | None:
+        seen.append(await provider.query("probe", query))
+        return seen[-1] if check(seen[-1]) else None
+
+    return await waiting.eventually(
+        matching, within=within, every=0.25, what="a matching sample",
+        detail=lambda: f"last sample: {seen[-1] if seen else None}",
+    )
 
 
 # -- a Prometheus with TLS and basic auth, configured through its own web config -------------

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
+from harness.procs import wait_dead
 
 from canary.sandbox.exporter import Exporter, Traffic
 from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
 
 pytestmark = pytest.mark.integration
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_targets_can_be_added_by_reload_and_stop_leaves_nothing_behind() -> None:
@@ -31,10 +21,7 @@ def test_targets_can_be_added_by_reload_and_stop_leaves_nothing_behind() -> None
             assert (workdir / "prometheus.yml").read_text().count(exporter.target) == 1
         finally:
             server.stop()
-    deadline = time.monotonic() + 30
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(pid)
+    assert wait_dead([pid], every=0.05) == []
     assert not workdir.exists()
 
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from harness.values import query_variables
 
 from canary.api.templates import BuiltinTemplate
 from canary.core.observations import MetricSample, SampleOutcome
@@ -74,16 +75,7 @@ FAMILIES = {
 
 
 def _variables(unique: str) -> QueryVariables:
-    return QueryVariables(
-        namespace=unique,
-        canary="web",
-        route="web",
-        stable_service="web-stable",
-        stable_port=8080,
-        canary_service="web-canary",
-        canary_port=8081,
-        interval=WINDOW,
-    )
+    return query_variables(namespace=unique, route="web", canary_port=8081, interval=WINDOW)
 
 
 def _query(template: BuiltinTemplate, variables: QueryVariables) -> str:
@@ -101,107 +93,102 @@ def _is_value(expected: float, *, rel: float) -> Callable[[MetricSample], bool]:
     return check
 
 
-@pytest.mark.parametrize("family", FAMILIES.values(), ids=FAMILIES.keys())
-async def test_each_family_measures_the_canary_backend_as_served(
-    family: Family,
+@dataclass(frozen=True)
+class Probe:
+    """One family's templates over traffic served under a namespace no other test uses."""
+
+    family: Family
+    exporter: Exporter
+    provider: PrometheusProvider
+    eventually: Eventually
+    variables: QueryVariables
+
+    def serve(self, service: str, traffic: Traffic) -> None:
+        self.family.serve(self.exporter, self.variables, service, traffic)
+
+    def serve_canary(self, traffic: Traffic) -> None:
+        self.serve(self.variables.canary_service, traffic)
+
+    def query(self, template: BuiltinTemplate) -> str:
+        return _query(template, self.variables)
+
+    async def until(
+        self, template: BuiltinTemplate, check: Callable[[MetricSample], bool]
+    ) -> MetricSample:
+        """The first sample of `template` that passes `check` (the provider polled)."""
+        return await self.eventually(self.provider, self.query(template), check)
+
+    async def once(self, template: BuiltinTemplate) -> MetricSample:
+        return await self.provider.query("gate", self.query(template))
+
+
+@pytest.fixture(params=list(FAMILIES.values()), ids=list(FAMILIES))
+def probe(
+    request: pytest.FixtureRequest,
     exporter: Exporter,
     provider: PrometheusProvider,
     eventually: Eventually,
     unique: str,
-) -> None:
-    variables = _variables(unique)
-    family.serve(
-        exporter,
-        variables,
-        variables.canary_service,
-        Traffic(rps=200, error_ratio=0.05, latency_ms=42),
-    )
-    family.serve(
-        exporter,
-        variables,
-        variables.stable_service,
-        Traffic(rps=50, error_ratio=0.5, latency_ms=300),
-    )
+) -> Probe:
+    return Probe(request.param, exporter, provider, eventually, _variables(unique))
 
-    success = await eventually(
-        provider, _query(family.success_rate, variables), _is_value(95.0, rel=1e-9)
-    )
-    latency = await eventually(
-        provider, _query(family.latency_p99, variables), _is_value(P99_AT_42MS, rel=1e-9)
-    )
-    count = await eventually(
-        provider, _query(family.request_count, variables), _is_value(200 * WINDOW_SECONDS, rel=0.1)
-    )
+
+def _is_a_value(sample: MetricSample) -> bool:
+    return sample.outcome is SampleOutcome.VALUE
+
+
+async def test_each_family_measures_the_canary_backend_as_served(probe: Probe) -> None:
+    family = probe.family
+    probe.serve_canary(Traffic(rps=200, error_ratio=0.05, latency_ms=42))
+    probe.serve(probe.variables.stable_service, Traffic(rps=50, error_ratio=0.5, latency_ms=300))
+
+    success = await probe.until(family.success_rate, _is_value(95.0, rel=1e-9))
+    latency = await probe.until(family.latency_p99, _is_value(P99_AT_42MS, rel=1e-9))
+    count = await probe.until(family.request_count, _is_value(200 * WINDOW_SECONDS, rel=0.1))
 
     assert success.value == pytest.approx(95.0)
     assert latency.value == pytest.approx(P99_AT_42MS)
     assert count.value == pytest.approx(1000, rel=0.1)
 
 
-@pytest.mark.parametrize("family", FAMILIES.values(), ids=FAMILIES.keys())
 async def test_a_canary_that_never_failed_is_at_100_percent_though_no_error_series_exists(
-    family: Family,
-    exporter: Exporter,
-    provider: PrometheusProvider,
-    eventually: Eventually,
-    unique: str,
+    probe: Probe,
 ) -> None:
-    variables = _variables(unique)
-    family.serve(exporter, variables, variables.canary_service, Traffic(rps=20))
-    served = [line for line in exporter.render().splitlines() if unique in line]
+    probe.serve_canary(Traffic(rps=20))
+    served = [
+        line for line in probe.exporter.render().splitlines() if probe.variables.namespace in line
+    ]
     assert served
     errors = re.compile(r'(code|code_class)="5')
     assert not [line for line in served if errors.search(line) and "source" not in line]
-    sample = await eventually(
-        provider, _query(family.success_rate, variables), lambda s: s.outcome is SampleOutcome.VALUE
-    )
+    sample = await probe.until(probe.family.success_rate, _is_a_value)
     assert sample.value == pytest.approx(100.0)
 
 
-@pytest.mark.parametrize("family", FAMILIES.values(), ids=FAMILIES.keys())
-async def test_a_canary_answering_only_errors_is_at_0_percent_not_no_data(
-    family: Family,
-    exporter: Exporter,
-    provider: PrometheusProvider,
-    eventually: Eventually,
-    unique: str,
-) -> None:
-    variables = _variables(unique)
-    family.serve(exporter, variables, variables.canary_service, Traffic(rps=20, error_ratio=1))
-    sample = await eventually(
-        provider, _query(family.success_rate, variables), lambda s: s.outcome is SampleOutcome.VALUE
-    )
+async def test_a_canary_answering_only_errors_is_at_0_percent_not_no_data(probe: Probe) -> None:
+    probe.serve_canary(Traffic(rps=20, error_ratio=1))
+    sample = await probe.until(probe.family.success_rate, _is_a_value)
     assert sample.value == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("family", FAMILIES.values(), ids=FAMILIES.keys())
 async def test_a_canary_whose_traffic_stopped_has_no_data_while_its_count_is_zero(
-    family: Family,
-    exporter: Exporter,
-    provider: PrometheusProvider,
-    eventually: Eventually,
-    unique: str,
+    probe: Probe,
 ) -> None:
-    variables = _variables(unique)
-    family.serve(exporter, variables, variables.canary_service, Traffic(rps=20, latency_ms=42))
-    await eventually(provider, _query(family.success_rate, variables), _is_value(100, rel=1e-9))
+    family = probe.family
+    probe.serve_canary(Traffic(rps=20, latency_ms=42))
+    await probe.until(family.success_rate, _is_value(100, rel=1e-9))
 
-    family.serve(exporter, variables, variables.canary_service, Traffic(rps=0))
-    count = await eventually(provider, _query(family.request_count, variables), _is_value(0, rel=0))
+    probe.serve_canary(Traffic(rps=0))
+    count = await probe.until(family.request_count, _is_value(0, rel=0))
     assert count.value == 0  # the series are there, they just stopped growing: 0/0 = NaN
     for template in (family.success_rate, family.latency_p99):
-        sample = await provider.query("gate", _query(template, variables))
+        sample = await probe.once(template)
         assert sample.outcome is SampleOutcome.NO_DATA, sample
 
 
-@pytest.mark.parametrize("family", FAMILIES.values(), ids=FAMILIES.keys())
-async def test_a_backend_no_one_reports_about_has_no_data(
-    family: Family,
-    provider: PrometheusProvider,
-    unique: str,
-) -> None:
-    variables = _variables(unique)  # nothing served under this namespace
+async def test_a_backend_no_one_reports_about_has_no_data(probe: Probe) -> None:
+    family = probe.family  # nothing served under this namespace
     for template in (family.success_rate, family.latency_p99, family.request_count):
-        sample = await provider.query("gate", _query(template, variables))
+        sample = await probe.once(template)
         assert sample.outcome is SampleOutcome.NO_DATA, sample
         assert sample.error == ""

@@ -9,13 +9,13 @@ import json
 from typing import Any
 
 import pytest
-from interleave import Interleaved
+from harness.interleave import Interleaved
+from harness.values import CANARY, STABLE
 
 from canary.kube.client import Kube
 from canary.kube.errors import Invalid
 from canary.kube.resources import GRPCROUTE, HTTPROUTE, JsonObj, Resource
 from canary.routers import (
-    BackendKey,
     GatewayApiRouter,
     InvalidWeightError,
     RouteChangedUnderDecisionError,
@@ -29,8 +29,6 @@ from canary.routers import (
 
 pytestmark = pytest.mark.integration
 
-STABLE = BackendKey("web-stable", 80)
-CANARY = BackendKey("web-canary", 80)
 
 
 def shop_route(namespace: str) -> JsonObj:
@@ -142,7 +140,7 @@ async def test_a_user_edit_between_read_and_write_survives_and_the_raise_is_deci
     with pytest.raises(RouteChangedUnderDecisionError) as raised:
         await GatewayApiRouter(api).set_weights(target(namespace), canary_weight=30)
     assert api.outcomes == ["Invalid"]  # the guard caught the race
-    fresh = raised.value.route
+    fresh: JsonObj = raised.value.route
     assert fresh["spec"]["rules"][0]["matches"][-1] == user_edit[0]["value"]
     assert weights(fresh) == {"web-stable": 100, "shadow": 0, "web-canary": 0}
     # The next pass decides again on the fresh route; the user's edit survives.

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from gatewaykit import Sandbox, backend, gateway, http_route, route_accepted
+from harness.gateway import Sandbox, backend, gateway, http_route, route_accepted
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE

@@ -7,21 +7,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from gatewaykit import prometheus_samples
+from harness.gateway import prometheus_samples
+from harness.procs import alive
 
 from canary.sandbox.demoapp import DemoApp
 from canary.sandbox.gateway import Envoy
 from canary.sandbox.loadgen import LoadGenerator, send
 
 pytestmark = pytest.mark.integration
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 async def test_the_demo_app_error_rate_and_latency_change_while_it_runs(tmp_path: Path) -> None:
@@ -84,5 +77,5 @@ async def test_the_load_generator_holds_its_rate_over_keepalive_connections(tmp_
 async def test_stopping_envoy_and_a_demo_app_leaves_no_process_behind(tmp_path: Path) -> None:
     async with DemoApp("v1", log_dir=tmp_path) as app, Envoy(tmp_path / "envoy") as envoy:
         pids = [app.pid, envoy.pid]
-        assert all(pid is not None and _alive(pid) for pid in pids)
-    assert [pid for pid in pids if pid is not None and _alive(pid)] == []
+        assert all(pid is not None and alive(pid) for pid in pids)
+    assert [pid for pid in pids if pid is not None and alive(pid)] == []

@@ -8,18 +8,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
-from gatewaykit import (
+from harness.gateway import (
     Sandbox,
     backend,
-    eventually,
     gateway,
     gateway_programmed,
     http_route,
     listener,
     route_accepted,
-    route_condition_is,
     route_conditions,
+    route_reports,
 )
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import (
@@ -28,6 +28,7 @@ from canary.kube.resources import (
     HTTPROUTE,
     NAMESPACE,
     REFERENCEGRANT,
+    JsonObj,
 )
 from canary.sandbox.demoapp import DemoApp
 from canary.sandbox.gateway import register_backend
@@ -47,8 +48,8 @@ async def other_namespace(kube: Kube) -> AsyncIterator[str]:
 
 
 def _route(
-    namespace: str, gateway_namespace: str, rules: list[dict[str, object]], **kw: object
-) -> dict[str, object]:
+    namespace: str, gateway_namespace: str, rules: list[JsonObj], **kw: object
+) -> JsonObj:
     return http_route(
         namespace,
         "app",
@@ -72,15 +73,7 @@ async def test_an_attached_route_is_accepted_and_counted_on_a_programmed_gateway
     rules = [{"backendRefs": [backend("app")]}]
     await kube.create(HTTPROUTE, _route(namespace, namespace, rules), namespace)
 
-    accepted = await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="True",
-        reason="Accepted",
-    )
+    accepted = await route_reports(kube, sandbox, namespace, "Accepted", "True", "Accepted")
     resolved = (await route_conditions(kube, namespace, "app", sandbox.controller_name) or {})[
         "ResolvedRefs"
     ]
@@ -111,15 +104,7 @@ async def test_a_listener_with_an_unsupported_protocol_is_reported_and_the_other
     # A route that asks for the TCP listener only: no listener it selects can take it.
     rules = [{"backendRefs": [backend("app")]}]
     await kube.create(HTTPROUTE, _route(namespace, namespace, rules, sectionName="tcp"), namespace)
-    await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="False",
-        reason="NotAllowedByListeners",
-    )
+    await route_reports(kube, sandbox, namespace, "Accepted", "False", "NotAllowedByListeners")
 
 
 async def test_a_route_from_a_namespace_the_listener_does_not_allow_is_not_accepted(
@@ -129,14 +114,8 @@ async def test_a_route_from_a_namespace_the_listener_does_not_allow_is_not_accep
     rules = [{"backendRefs": [backend("app")]}]
     await kube.create(HTTPROUTE, _route(other_namespace, namespace, rules), other_namespace)
 
-    await route_condition_is(
-        kube,
-        other_namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="False",
-        reason="NotAllowedByListeners",
+    await route_reports(
+        kube, sandbox, other_namespace, "Accepted", "False", "NotAllowedByListeners"
     )
 
     # A selector that admits the route's namespace once it carries the label.
@@ -146,15 +125,7 @@ async def test_a_route_from_a_namespace_the_listener_does_not_allow_is_not_accep
     await kube.patch(
         NAMESPACE, other_namespace, {"metadata": {"labels": {"gateway-access": "true"}}}
     )
-    await route_condition_is(
-        kube,
-        other_namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="True",
-        reason="Accepted",
-    )
+    await route_reports(kube, sandbox, other_namespace, "Accepted", "True", "Accepted")
 
 
 async def test_a_route_to_a_missing_service_has_unresolved_refs_and_answers_500(
@@ -164,15 +135,7 @@ async def test_a_route_to_a_missing_service_has_unresolved_refs_and_answers_500(
     rules = [{"backendRefs": [backend("missing")]}]
     await kube.create(HTTPROUTE, _route(namespace, namespace, rules), namespace)
 
-    cond = await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="ResolvedRefs",
-        status="False",
-        reason="BackendNotFound",
-    )
+    cond = await route_reports(kube, sandbox, namespace, "ResolvedRefs", "False", "BackendNotFound")
     assert "missing" in cond["message"]
     async with asyncio.timeout(30):
         url = await sandbox.controller.wait_for_url(namespace, "gw", 80)
@@ -191,15 +154,7 @@ async def test_a_cross_namespace_backend_needs_a_reference_grant(
     await kube.create(GATEWAY, gateway(namespace, "gw", sandbox.class_name), namespace)
     rules = [{"backendRefs": [backend("app", namespace=other_namespace)]}]
     await kube.create(HTTPROUTE, _route(namespace, namespace, rules), namespace)
-    await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="ResolvedRefs",
-        status="False",
-        reason="RefNotPermitted",
-    )
+    await route_reports(kube, sandbox, namespace, "ResolvedRefs", "False", "RefNotPermitted")
 
     grant = {
         "apiVersion": "gateway.networking.k8s.io/v1beta1",
@@ -213,15 +168,7 @@ async def test_a_cross_namespace_backend_needs_a_reference_grant(
         },
     }
     await kube.create(REFERENCEGRANT, grant, other_namespace)
-    await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="ResolvedRefs",
-        status="True",
-        reason="ResolvedRefs",
-    )
+    await route_reports(kube, sandbox, namespace, "ResolvedRefs", "True", "ResolvedRefs")
     async with asyncio.timeout(30):
         url = await sandbox.controller.wait_for_url(namespace, "gw", 80)
 
@@ -237,15 +184,7 @@ async def test_a_parent_ref_to_an_unknown_listener_gets_no_matching_parent(
     await kube.create(GATEWAY, gateway(namespace, "gw", sandbox.class_name), namespace)
     rules = [{"backendRefs": [backend("app")]}]
     await kube.create(HTTPROUTE, _route(namespace, namespace, rules, sectionName="nope"), namespace)
-    await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="False",
-        reason="NoMatchingParent",
-    )
+    await route_reports(kube, sandbox, namespace, "Accepted", "False", "NoMatchingParent")
 
 
 async def test_a_route_whose_hostnames_miss_the_listener_gets_no_matching_listener_hostname(
@@ -254,17 +193,9 @@ async def test_a_route_whose_hostnames_miss_the_listener_gets_no_matching_listen
     listeners = [listener(hostname="*.example.com")]
     await kube.create(GATEWAY, gateway(namespace, "gw", sandbox.class_name, listeners), namespace)
     route = _route(namespace, namespace, [{"backendRefs": [backend("app")]}])
-    route["spec"]["hostnames"] = ["app.example.org"]  # type: ignore[index]
+    route["spec"]["hostnames"] = ["app.example.org"]
     await kube.create(HTTPROUTE, route, namespace)
-    await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="False",
-        reason="NoMatchingListenerHostname",
-    )
+    await route_reports(kube, sandbox, namespace, "Accepted", "False", "NoMatchingListenerHostname")
 
 
 async def test_an_unchanged_world_does_not_rewrite_any_status(
@@ -275,15 +206,7 @@ async def test_an_unchanged_world_does_not_rewrite_any_status(
     await kube.create(
         HTTPROUTE, _route(namespace, namespace, [{"backendRefs": [backend("app")]}]), namespace
     )
-    await route_condition_is(
-        kube,
-        namespace,
-        "app",
-        sandbox.controller_name,
-        type_="Accepted",
-        status="True",
-        reason="Accepted",
-    )
+    await route_reports(kube, sandbox, namespace, "Accepted", "True", "Accepted")
     await gateway_programmed(kube, namespace, "gw")
     async with asyncio.timeout(30):
         await sandbox.controller.wait_synced()
@@ -354,7 +277,7 @@ async def test_the_gateway_serves_path_header_matches_and_sets_request_headers(
     for app in apps:
         await register_backend(kube, namespace, f"app-{app.version}", 80, app.port)
     await kube.create(GATEWAY, gateway(namespace, "gw", sandbox.class_name), namespace)
-    rules = [
+    rules: list[JsonObj] = [
         {"backendRefs": [backend("app-v1")]},
         {
             "matches": [

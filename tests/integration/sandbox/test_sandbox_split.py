@@ -6,15 +6,8 @@ import asyncio
 import time
 
 import pytest
-from gatewaykit import (
-    Sandbox,
-    backend,
-    eventually,
-    gateway,
-    http_route,
-    prometheus_samples,
-    route_weights,
-)
+from harness.gateway import Sandbox, backend, gateway, http_route, prometheus_samples, route_weights
+from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE

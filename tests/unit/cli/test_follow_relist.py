@@ -3,15 +3,12 @@ the watch's resourceVersion is gone, and a reconnect after the API drops the wat
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
+from harness.fakes import ScriptedApi
 
 from canary.cli.follow import follow
 from canary.kube.errors import Gone, Unavailable
-from canary.kube.resources import JsonObj, Resource
+from canary.kube.resources import JsonObj
 
 pytestmark = pytest.mark.unit
 
@@ -20,38 +17,7 @@ def obj(name: str, version: str, phase: str = "Progressing") -> JsonObj:
     return {"metadata": {"name": name, "resourceVersion": version}, "status": {"phase": phase}}
 
 
-class FakeApi:
-    """Lists return the next listing; each watch replays the next script (events, then maybe
-    an error). Records the resourceVersion every watch started from."""
-
-    def __init__(self, listings: list[list[JsonObj]], watches: list[list[Any]]) -> None:
-        self.listings, self.watches = listings, watches
-        self.lists = 0
-        self.watched_from: list[str] = []
-
-    async def list(
-        self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
-    ) -> tuple[builtins.list[JsonObj], str]:
-        self.lists += 1
-        return self.listings.pop(0), f"list-{self.lists}"
-
-    async def watch(
-        self,
-        res: Resource,
-        namespace: str | None = None,
-        *,
-        resource_version: str,
-        label_selector: str | None = None,
-        timeout_seconds: int = 300,
-    ) -> AsyncIterator[tuple[str, JsonObj]]:
-        self.watched_from.append(resource_version)
-        for step in self.watches.pop(0):
-            if isinstance(step, Exception):
-                raise step
-            yield step
-
-
-async def take(api: FakeApi, count: int) -> list[JsonObj | None]:
+async def take(api: ScriptedApi, count: int) -> list[JsonObj | None]:
     stream = follow(api, "shop", "api", reconnect_delay=0)
     try:
         return [await anext(stream) for _ in range(count)]
@@ -64,7 +30,7 @@ def phases(seen: list[JsonObj | None]) -> list[str | None]:
 
 
 async def test_the_state_comes_first_then_only_this_canarys_changes() -> None:
-    api = FakeApi(
+    api = ScriptedApi(
         [[obj("other", "1"), obj("api", "2", "Pending")]],
         [
             [
@@ -80,12 +46,12 @@ async def test_the_state_comes_first_then_only_this_canarys_changes() -> None:
 
 
 async def test_an_absent_canary_is_none_at_first() -> None:
-    api = FakeApi([[obj("other", "1")]], [[("ADDED", obj("api", "2", "Pending"))]])
+    api = ScriptedApi([[obj("other", "1")]], [[("ADDED", obj("api", "2", "Pending"))]])
     assert phases(await take(api, 2)) == [None, "Pending"]
 
 
 async def test_a_gone_watch_relists_and_resumes_from_the_new_list() -> None:
-    api = FakeApi(
+    api = ScriptedApi(
         [[obj("api", "1", "Pending")], [obj("api", "9", "Progressing")]],
         [[Gone("too old", status=410)], [("MODIFIED", obj("api", "10", "Succeeded"))]],
     )
@@ -94,7 +60,7 @@ async def test_a_gone_watch_relists_and_resumes_from_the_new_list() -> None:
 
 
 async def test_a_dropped_watch_relists_after_the_delay() -> None:
-    api = FakeApi(
+    api = ScriptedApi(
         [[obj("api", "1", "Pending")], [obj("api", "7", "Promoting")]],
         [[("MODIFIED", obj("api", "5", "Progressing")), Unavailable("dropped")], []],
     )
@@ -102,7 +68,7 @@ async def test_a_dropped_watch_relists_after_the_delay() -> None:
 
 
 async def test_a_watch_that_ends_resumes_from_the_last_version_seen() -> None:
-    api = FakeApi(
+    api = ScriptedApi(
         [[obj("api", "1", "Pending")]],
         [[("MODIFIED", obj("api", "5", "Progressing"))], [("MODIFIED", obj("api", "6", "Paused"))]],
     )

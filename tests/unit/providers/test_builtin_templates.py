@@ -5,24 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from harness.values import query_variables
 
 from canary.api.templates import BuiltinTemplate
 from canary.providers.render import render
 from canary.providers.templates import BUILTIN_QUERIES, builtin_query
-from canary.providers.variables import QueryVariables
 
 pytestmark = pytest.mark.unit
 
-VARIABLES = QueryVariables(
-    namespace="shop",
-    canary="web",
-    route="web-route",
-    stable_service="web-stable",
-    stable_port=8080,
-    canary_service="web-canary",
-    canary_port=8080,
-    interval="1m",
-)
+VARIABLES = query_variables()
 
 
 def test_every_builtin_name_has_exactly_one_query() -> None:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 
 # Both quote styles of a PromQL string literal unquote like Python's (we only emit escapes the
 # two languages share), so Python's own parser is an independent check of what we produce.
-any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 def _unquote(literal: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from harness.values import query_variables
 
 from canary.api.analysis import QueryVariable
 from canary.providers.variables import VARIABLE_NAMES, QueryVariables, is_duration
@@ -13,17 +14,8 @@ pytestmark = pytest.mark.unit
 
 
 def _variables(**changes: object) -> QueryVariables:
-    base = QueryVariables(
-        namespace="shop",
-        canary="web",
-        route="r",
-        stable_service="s",
-        stable_port=80,
-        canary_service="c",
-        canary_port=8080,
-        interval="30s",
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    base = {"route": "r", "stable_service": "s", "stable_port": 80, "canary_service": "c"}
+    return query_variables(**{**base, "interval": "30s", **changes})
 
 
 def test_the_variables_are_exactly_the_ones_the_api_lets_queries_use() -> None:

@@ -7,7 +7,14 @@ it implements only what RFC 6902 says about test/add/remove/replace.
 from __future__ import annotations
 
 import copy
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
+
+from harness.values import CANARY, STABLE
+
+from canary.core.observations import RouteObservation
+from canary.routers import RouteKey, observe_route
 
 GW = "gateway.networking.k8s.io"
 
@@ -16,18 +23,18 @@ class PatchTestFailed(Exception):
     """A `test` op did not hold: the server would reject the whole patch."""
 
 
-def ref(name: str, port: int = 80, weight: int | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": name, "port": port, **extra}
-    if weight is not None:
-        body["weight"] = weight
+def _with(body: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """`body` plus each of `optional` that is not None."""
+    body.update({key: value for key, value in optional.items() if value is not None})
     return body
+
+
+def ref(name: str, port: int = 80, weight: int | None = None, **extra: Any) -> dict[str, Any]:
+    return _with({"name": name, "port": port, **extra}, weight=weight)
 
 
 def rule(*refs: dict[str, Any], name: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"backendRefs": list(refs), **extra}
-    if name is not None:
-        body["name"] = name
-    return body
+    return _with({"backendRefs": list(refs), **extra}, name=name)
 
 
 def route(
@@ -68,10 +75,8 @@ def route(
 def cond(
     kind: str, status: str, reason: str, message: str = "", generation: int | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": kind, "status": status, "reason": reason, "message": message}
-    if generation is not None:
-        body["observedGeneration"] = generation
-    return body
+    body = {"type": kind, "status": status, "reason": reason, "message": message}
+    return _with(body, observedGeneration=generation)
 
 
 def parent_status(
@@ -177,3 +182,33 @@ def apply_patch(doc: Any, patch: list[dict[str, Any]]) -> Any:
         else:
             raise ValueError(op)
     return result
+
+
+
+@dataclass
+class World:
+    """A route `app/web` and what surrounds it; by default Gateway infra/gw of class `eg` and
+    both Services."""
+
+    route: dict[str, Any] | None = None
+    gateways: dict[tuple[str, str], Any] = field(
+        default_factory=lambda: {("infra", "gw"): gateway()}
+    )
+    gateway_classes: dict[str, Any] = field(default_factory=lambda: {"eg": gateway_class()})
+    services: dict[tuple[str, str], Any] = field(
+        default_factory=lambda: {("app", "web-stable"): {}, ("app", "web-canary"): {}}
+    )
+    reference_grants: list[Any] = field(default_factory=list)
+    ingresses: list[Any] = field(default_factory=list)
+
+    def observe(self) -> RouteObservation:
+        """`observe_route` of the route `app/web` (backends STABLE, CANARY) in this world."""
+        around = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del around["route"]
+        return observe_route(
+            self.route, stable=STABLE, canary=CANARY, rule_names=None, ref=RouteKey("app", "web"),
+            **around,
+        )
+
+    def with_route(self, route: dict[str, Any] | None) -> World:
+        return dataclasses.replace(self, route=route)

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from routerkit import cond, gateway, gateway_class, parent_status, ref, route, rule
+from routerkit import World, cond, gateway, gateway_class, parent_status, ref, route, rule
 
 from canary.api import CanarySpec, CanaryStatus
 from canary.api.conditions import REASON_PATTERN, ROUTE_REASONS, RouteReason, is_reason
 from canary.core.decide import decide
 from canary.core.observations import Observations, RouteObservation
-from canary.routers import BackendKey, RouteKey, observe_route
+from canary.routers import BackendKey, observe_route
 
 pytestmark = pytest.mark.unit
 
@@ -37,36 +36,6 @@ SPEC = CanarySpec.model_validate(
 ACCEPTED = cond("Accepted", "True", "Accepted")
 RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
 TROUBLESHOOTING = Path(__file__).resolve().parents[3] / "docs" / "troubleshooting.md"
-
-
-@dataclass
-class World:
-    """A route and what surrounds it; by default a healthy, attached route."""
-
-    route: dict[str, Any] | None = None
-    gateways: dict[tuple[str, str], Any] = field(
-        default_factory=lambda: {("infra", "gw"): gateway()}
-    )
-    gateway_classes: dict[str, Any] = field(default_factory=lambda: {"eg": gateway_class()})
-    services: dict[tuple[str, str], Any] = field(
-        default_factory=lambda: {("app", "web-stable"): {}, ("app", "web-canary"): {}}
-    )
-    reference_grants: list[Any] = field(default_factory=list)
-    ingresses: list[Any] = field(default_factory=list)
-
-    def observe(self) -> RouteObservation:
-        return observe_route(
-            self.route,
-            stable=BackendKey("web-stable", 80),
-            canary=BackendKey("web-canary", 80),
-            rule_names=None,
-            gateways=self.gateways,
-            gateway_classes=self.gateway_classes,
-            services=self.services,
-            reference_grants=self.reference_grants,
-            ingresses=self.ingresses,
-            ref=RouteKey("app", "web"),
-        )
 
 
 def web(*parents: dict[str, Any], **overrides: Any) -> dict[str, Any]:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from routerkit import GW, cond, gateway, gateway_class, parent_status, ref, route, rule
+from routerkit import (
+    GW,
+    World,
+    cond,
+    gateway,
+    gateway_class,
+    parent_status,
+    ref,
+    route,
+    rule,
+)
 
 from canary.core.observations import RouteObservation, RouteProblem, RuleWeights
-from canary.routers import BackendKey, RouteKey, observe_route
 
 pytestmark = pytest.mark.unit
 
-STABLE = BackendKey("web-stable", 80)
-CANARY = BackendKey("web-canary", 80)
 ACCEPTED = cond("Accepted", "True", "Accepted")
 RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
 
@@ -31,33 +37,8 @@ def healthy_route(**overrides: Any) -> dict[str, Any]:
     return route(*rules, **arguments)
 
 
-@dataclass
-class World:
-    gateways: dict[tuple[str, str], Any] = field(
-        default_factory=lambda: {("infra", "gw"): gateway()}
-    )
-    gateway_classes: dict[str, Any] = field(default_factory=lambda: {"eg": gateway_class()})
-    services: dict[tuple[str, str], Any] = field(
-        default_factory=lambda: {("app", "web-stable"): {}, ("app", "web-canary"): {}}
-    )
-    reference_grants: list[Any] = field(default_factory=list)
-    ingresses: list[Any] = field(default_factory=list)
-
-
 def observe(r: dict[str, Any] | None, world: World | None = None) -> RouteObservation:
-    w = world or World()
-    return observe_route(
-        r,
-        stable=STABLE,
-        canary=CANARY,
-        rule_names=None,
-        gateways=w.gateways,
-        gateway_classes=w.gateway_classes,
-        services=w.services,
-        reference_grants=w.reference_grants,
-        ingresses=w.ingresses,
-        ref=RouteKey("app", "web"),
-    )
+    return (world or World()).with_route(r).observe()
 
 
 def only_issue(observation: RouteObservation) -> tuple[RouteProblem, str, str]:

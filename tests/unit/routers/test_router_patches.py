@@ -6,12 +6,12 @@ import copy
 from typing import Any
 
 import pytest
+from harness.values import CANARY, STABLE
 from hypothesis import given
 from hypothesis import strategies as st
 from routerkit import PatchTestFailed, apply_patch, ref, route, rule
 
 from canary.routers import (
-    BackendKey,
     InvalidWeightError,
     RouteShapeError,
     managed_rules,
@@ -21,8 +21,6 @@ from canary.routers import (
 
 pytestmark = pytest.mark.unit
 
-STABLE = BackendKey("web-stable", 80)
-CANARY = BackendKey("web-canary", 80)
 
 
 def patch_weights(

@@ -1,15 +1,15 @@
-"""The gateway's `ResourceWatch` relists on 410 Gone and retries dropped watches with backoff."""
+"""The gateway's resource watch relists on 410 Gone and retries dropped watches with backoff."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from harness.fakes import ScriptedApi
 
 from canary.kube.errors import Gone, Unavailable
-from canary.kube.resources import SERVICE, Resource
+from canary.kube.resources import SERVICE
 from canary.sandbox.gateway.watches import ResourceWatch
 
 pytestmark = pytest.mark.unit
@@ -17,39 +17,6 @@ pytestmark = pytest.mark.unit
 
 def _svc(name: str, version: str) -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "ns", "resourceVersion": version}}
-
-
-class ScriptedKube:
-    """Lists return successive snapshots; each watch plays the next scripted step."""
-
-    def __init__(self, lists: list[list[dict[str, Any]]], watches: list[Any]) -> None:
-        self.lists, self.watches = lists, watches
-        self.list_calls, self.watch_versions = 0, []
-
-    async def list(
-        self, res: Resource, namespace: str | None = None, *, label_selector: str | None = None
-    ) -> tuple[list[dict[str, Any]], str]:
-        items = self.lists[min(self.list_calls, len(self.lists) - 1)]
-        self.list_calls += 1
-        return items, str(10 * self.list_calls)
-
-    async def watch(
-        self,
-        res: Resource,
-        namespace: str | None = None,
-        *,
-        resource_version: str,
-        label_selector: str | None = None,
-        timeout_seconds: int = 300,
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        self.watch_versions.append(resource_version)
-        step = self.watches.pop(0) if self.watches else "block"
-        if step == "block":
-            await asyncio.Event().wait()
-        if isinstance(step, Exception):
-            raise step
-        for event in step:
-            yield event
 
 
 class Changes:
@@ -70,31 +37,33 @@ class Changes:
 
 
 async def test_a_gone_watch_relists_and_the_store_matches_the_new_list() -> None:
-    kube = ScriptedKube(
-        lists=[[_svc("a", "1")], [_svc("b", "2")]],
+    kube = ScriptedApi(
+        listings=[[_svc("a", "1")], [_svc("b", "2")]],
         watches=[[("ADDED", _svc("c", "3"))], Gone("too old", status=410)],
+        version=lambda n: str(10 * n),
     )
     changes = Changes()
     watch = ResourceWatch(kube, SERVICE, changes)
     task = asyncio.create_task(watch.run())
     try:
-        await changes.until(lambda: kube.list_calls == 2 and set(watch.store) == {("ns", "b")})
+        await changes.until(lambda: kube.lists == 2 and set(watch.store) == {("ns", "b")})
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert kube.watch_versions[:2] == ["10", "3"]  # resumed from the last event's version
+    assert kube.watched_from[:2] == ["10", "3"]  # resumed from the last event's version
 
 
 async def test_a_dropped_watch_is_retried_after_a_backoff_and_changes_are_signalled() -> None:
     changes = Changes()
-    kube = ScriptedKube(
-        lists=[[_svc("a", "1")]],
+    kube = ScriptedApi(
+        listings=[[_svc("a", "1")]],
         watches=[Unavailable("connection reset"), [("DELETED", _svc("a", "5"))]],
+        version=lambda n: str(10 * n),
     )
     watch = ResourceWatch(kube, SERVICE, changes, max_backoff=0.01)
     task = asyncio.create_task(watch.run())
     try:
-        await changes.until(lambda: kube.list_calls == 2 and watch.store == {})
+        await changes.until(lambda: kube.lists == 2 and watch.store == {})
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

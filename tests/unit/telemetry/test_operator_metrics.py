@@ -39,7 +39,7 @@ def result(name: str, verdict: MetricVerdict, at: dt.datetime = T0) -> MetricRes
 def status(phase: Phase, *, weight: int = 0, step: int = 0, **more: object) -> CanaryStatus:
     return CanaryStatus(
         phase=phase, canary_weight=weight, stable_weight=100 - weight, current_step=step,
-        total_steps=4, **more,  # type: ignore[arg-type]
+        total_steps=4, **more,
     )
 
 

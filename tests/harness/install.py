@@ -4,30 +4,26 @@ of the chart's Deployment as real processes."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 import yaml
 
-from canary.kube.client import Kube
-from canary.kube.resources import CANARY, HTTPROUTE, JsonObj, Resource
-from canary.sandbox.exporter import Exporter
+from canary.kube.resources import CANARY, JsonObj, Resource
 from canary.sandbox.helm import ensure_helm
 from canary.sandbox.processes import LOOPBACK, Child, free_port
+from harness.app import Tenant
+from harness.manifests import canary_manifest, gate
+from harness.operators import Operators, json_lines
 
-T = TypeVar("T")
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "canary-operator"
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 
@@ -110,13 +106,11 @@ class Operator:
     health_port: int
 
     def lines(self) -> list[JsonObj]:
-        found = []
-        for raw in self.child.log_path.read_text(errors="replace").splitlines():
-            if raw.startswith("{"):
-                # The last line of a killed process may be cut short.
-                with contextlib.suppress(ValueError):
-                    found.append(json.loads(raw))
-        return found
+        return json_lines(self.child.log_path)
+
+    def tail(self) -> str:
+        """The log tail, for an `eventually` that timed out (`detail=operator.tail`)."""
+        return f"{self.name} log:\n{self.child.log_tail()}"
 
     def identity(self) -> str | None:
         for line in self.lines():
@@ -147,7 +141,8 @@ class Operator:
 
 @dataclass
 class Replicas:
-    """Operator processes started from the same rendered arguments."""
+    """Operator processes started from the same rendered arguments, each on free loopback ports
+    (later flags win: the chart's arguments are kept, the ports moved)."""
 
     args: list[str]
     kubeconfig: Path
@@ -155,74 +150,46 @@ class Replicas:
     log_dir: Path
     started: list[Operator] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        env = {"KUBECONFIG": str(self.kubeconfig), "POD_NAMESPACE": self.namespace}
+        self.processes = Operators(self.kubeconfig, [self.namespace], "", self.log_dir,
+                                   env=env, command=self.args)
+
     def start(self) -> Operator:
-        index = len(self.started)
         metrics_port, health_port = free_port(), free_port()
-        # Later flags win: keep the chart's arguments, move the ports onto free loopback ones.
-        override = [f"--listen-address={LOOPBACK}", f"--metrics-port={metrics_port}",
-                    f"--health-port={health_port}"]
-        child = Child(
-            f"operator-{index}",
-            [sys.executable, "-m", "canary", *self.args, *override],
-            log_path=self.log_dir / f"operator-{index}.log",
-            env={"KUBECONFIG": str(self.kubeconfig), "POD_NAMESPACE": self.namespace},
-        )
-        operator = Operator(f"operator-{index}", child, metrics_port, health_port)
+        child = self.processes.start(f"--listen-address={LOOPBACK}",
+                                     f"--metrics-port={metrics_port}",
+                                     f"--health-port={health_port}")
+        operator = Operator(child.name, child, metrics_port, health_port)
         self.started.append(operator)
         return operator
 
     def stop(self) -> None:
-        for operator in self.started:
-            operator.child.stop()
+        self.processes.stop()
 
     def reconciled(self) -> list[JsonObj]:
         """Every canonical `reconciled` line of every replica, in time order."""
-        lines = [line for op in self.started for line in op.lines()
-                 if line.get("event") == "reconciled"]
+        lines = self.processes.reconciled()
         return sorted(lines, key=lambda line: str(line.get("timestamp", "")))
 
 
 @dataclass
-class App:
+class App(Tenant):
     """One test's application: Gateway `gw`, Services v1/v2, HTTPRoute `api-route`."""
 
-    kube: Kube
-    namespace: str
-    exporter: Exporter
-    prometheus_url: str
-
-    @property
-    def gauge(self) -> str:
-        return "canary_install_success_" + self.namespace.replace("-", "_")
-
-    def set_success(self, percent: float) -> None:
-        self.exporter.set_gauge(self.gauge, {"service": "api-svc-v2"}, percent)
+    GAUGE_PREFIX: ClassVar[str] = "canary_install_success_"
 
     async def create_canary(self, name: str = "api", *, labels: dict[str, str] | None = None,
                             weights: tuple[int, ...] = (5, 25, 50, 75),
                             interval: str = "1s") -> None:
-        await self.kube.create(CANARY, {
-            "apiVersion": CANARY.api_version, "kind": "Canary",
-            "metadata": {"name": name, "namespace": self.namespace, "labels": labels or {}},
-            "spec": {
-                "routeRef": {"name": "api-route"},
-                "stable": {"name": "api-svc-v1", "port": 8080},
-                "canary": {"name": "api-svc-v2", "port": 8080},
-                "steps": {"weights": list(weights), "interval": interval},
-                "analysis": {"failureThreshold": 2, "metrics": [{
-                    "name": "success-rate", "min": 99, "interval": "5s",
-                    "query": self.gauge + '{service="{{ canary_service }}"}',
-                }]},
-            },
-        }, self.namespace)
+        analysis = gate(self.gauge + '{service="{{ canary_service }}"}')
+        await self.kube.create(CANARY, canary_manifest(
+            self.namespace, name=name, labels=labels, weights=weights, interval=interval,
+            analysis=analysis,
+        ), self.namespace)
 
     async def status(self, name: str = "api") -> JsonObj:
         return (await self.kube.get(CANARY, name, self.namespace)).get("status") or {}
-
-    async def weights(self) -> tuple[int, int]:
-        route = await self.kube.get(HTTPROUTE, "api-route", self.namespace)
-        refs = route["spec"]["rules"][0]["backendRefs"]
-        return int(refs[0]["weight"]), int(refs[1]["weight"])
 
 
 @dataclass
@@ -235,34 +202,6 @@ class Installed:
     args: list[str]
     kubeconfig: Path
     token: str
-
-
-async def eventually(check: Callable[[], Awaitable[T | bool | None]], *, within: float = 60,
-                     what: str = "condition", log: Operator | None = None) -> T:
-    """Poll `check` until it returns something truthy; fail after `within` seconds (with the
-    operator's log tail when given)."""
-    last: object = None
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                last = await check()
-                if last:
-                    return last  # type: ignore[return-value]
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        tail = f"\n{log.name} log:\n{log.child.log_tail()}" if log else ""
-        raise AssertionError(
-            f"timed out after {within}s waiting for {what}; last: {last!r}{tail}"
-        ) from None
-
-
-def became(predicate: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    """An `eventually` check out of a plain predicate on test-local state."""
-
-    async def check() -> bool:
-        return predicate()
-
-    return check
 
 
 SELF_SUBJECT_REVIEW = Resource(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE
 from canary.sandbox.gateway import GatewayController
 from canary.sandbox.gateway.envoy import Envoy
+from harness.manifests import gateway_manifest
+from harness.waiting import eventually
 
-T = TypeVar("T")
 JsonObj = dict[str, Any]
 GROUP = "gateway.networking.k8s.io"
 
@@ -25,15 +24,6 @@ class Sandbox:
     controller: GatewayController
     class_name: str
     controller_name: str
-
-
-def gateway_class(name: str, controller_name: str) -> JsonObj:
-    return {
-        "apiVersion": f"{GROUP}/v1",
-        "kind": "GatewayClass",
-        "metadata": {"name": name},
-        "spec": {"controllerName": controller_name},
-    }
 
 
 def listener(
@@ -55,12 +45,7 @@ def listener(
 def gateway(
     namespace: str, name: str, class_name: str, listeners: list[JsonObj] | None = None
 ) -> JsonObj:
-    return {
-        "apiVersion": f"{GROUP}/v1",
-        "kind": "Gateway",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"gatewayClassName": class_name, "listeners": listeners or [listener()]},
-    }
+    return gateway_manifest(namespace, class_name, name=name, listeners=listeners)
 
 
 def backend(name: str, weight: int | None = None, *, port: int = 80, **extra: Any) -> JsonObj:
@@ -87,24 +72,6 @@ def http_route(
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T | None]], *, within: float = 30, what: str = "condition"
-) -> T:
-    """Poll `check` until it returns something other than None/False; fail after `within` s."""
-    last: T | None = None
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                last = await check()
-                if last is not None and last is not False:
-                    return last
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(
-            f"timed out after {within}s waiting for {what}; last: {last!r}"
-        ) from None
 
 
 async def route_conditions(
@@ -136,6 +103,16 @@ async def route_condition_is(
         return None
 
     return await eventually(check, what=f"{namespace}/{name} {type_}={status}/{reason}")
+
+
+async def route_reports(
+    kube: Kube, sandbox: Sandbox, namespace: str, type_: str, status: str, reason: str,
+    *, name: str = "app",
+) -> JsonObj:
+    """Wait until our parent entry of route `name` has condition `type_`=`status`/`reason`."""
+    return await route_condition_is(
+        kube, namespace, name, sandbox.controller_name, type_=type_, status=status, reason=reason
+    )
 
 
 async def route_accepted(kube: Kube, sandbox: Sandbox, namespace: str, name: str = "app") -> None:

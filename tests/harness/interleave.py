@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 from canary.kube.client import Kube
 from canary.kube.errors import KubeError
@@ -33,21 +33,12 @@ class Interleaved:
     ) -> tuple[builtins.list[JsonObj], str]:
         return await self._kube.list(res, namespace, label_selector=label_selector)
 
-    async def patch(
-        self,
-        res: Resource,
-        name: str,
-        body: object,
-        *,
-        namespace: str | None = None,
-        patch_type: Literal["json", "merge", "apply"] = "merge",
-    ) -> JsonObj:
+    async def patch(self, res: Resource, name: str, body: object, **options: Any) -> JsonObj:
+        """`Kube.patch` with the same options (namespace, patch_type), after the hook."""
         if self._before is not None:
             await self._before(len(self.patches) + 1)
         try:
-            result = await self._kube.patch(
-                res, name, body, namespace=namespace, patch_type=patch_type
-            )
+            result = await self._kube.patch(res, name, body, **options)
         except KubeError as exc:
             self.patches.append((body, type(exc).__name__))
             raise
@@ -55,5 +46,5 @@ class Interleaved:
         return result
 
     @property
-    def outcomes(self) -> list[str]:
+    def outcomes(self) -> builtins.list[str]:
         return [outcome for _, outcome in self.patches]

@@ -61,6 +61,12 @@ class Cli:
         assert process.returncode is not None
         return Result(process.returncode, out.decode(), err.decode())
 
+    async def ok(self, *args: str, within: float = 120, namespaced: bool = True) -> Result:
+        """`run`, which must exit 0 (else the assertion shows its output)."""
+        result = await self.run(*args, within=within, namespaced=namespaced)
+        assert result.code == 0, result.text
+        return result
+
     async def start(self, *args: str) -> asyncio.subprocess.Process:
         """Start a command and leave it running (e.g. a `wait` raced against a change)."""
         return await asyncio.create_subprocess_exec(

@@ -1,0 +1,28 @@
+"""Small value builders several test folders share."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from canary.providers.variables import QueryVariables
+from canary.routers import BackendKey
+
+# The backends of the route `web` in the router tests.
+STABLE = BackendKey("web-stable", 80)
+CANARY = BackendKey("web-canary", 80)
+
+
+def query_variables(**changes: Any) -> QueryVariables:
+    """The query variables of Canary `web` in namespace `shop`; any field can be changed."""
+    base = QueryVariables(
+        namespace="shop",
+        canary="web",
+        route="web-route",
+        stable_service="web-stable",
+        stable_port=8080,
+        canary_service="web-canary",
+        canary_port=8080,
+        interval="1m",
+    )
+    return dataclasses.replace(base, **changes)
