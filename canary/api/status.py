@@ -150,7 +150,13 @@ class CanaryStatus(ApiModel):
     """When this rollout started shifting traffic."""
 
     step_started_at: datetime | None = None
-    """When the current step's weights were applied; its interval is measured from here."""
+    """When the current step's weights were applied (or, after a gateway lag, when the gateway
+    reported them); its interval is measured from here."""
+
+    gateway_lag_since: datetime | None = None
+    """Set when the gateway had still not processed the route's latest generation a few seconds
+    after it changed; cleared once it has. Once it catches up, the step's interval starts again,
+    so the new weight gets its full exposure before the next check."""
 
     paused_at: datetime | None = None
     """When the current pause step began (absent outside pause steps)."""

@@ -240,12 +240,14 @@ def _finish(
 ) -> Decision:
     if not move.status.phase.active:
         problem = route_hold.kept_route(old)
-    elif route_hold.settling(ctx, old):
+    elif route_hold.settling(ctx, old) and not route_hold.overdue(ctx, move.status):
         problem = None
     else:
         problem = route_hold.route_problem(ctx)
     route_weight = _route_weight(ctx, move)
     changes: dict[str, object] = {"route_weight": route_weight}
+    if ctx.observations.route.attached and move.status.gateway_lag_since is not None:
+        changes["gateway_lag_since"] = None  # caught up (a running step restarted its interval)
     if any(isinstance(a, SetWeights | RewriteRoute) for a in move.actions):
         changes["route_generation"] = ctx.observations.route.generation
     new = move.status.model_copy(update=changes)

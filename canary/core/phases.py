@@ -40,6 +40,7 @@ def running_step(ctx: Context, status: CanaryStatus) -> Transition:
     run the metric check when it is due and advance, pause or roll back on its result."""
     if not ctx.observations.route.attached:
         return route_hold.hold(ctx, status)
+    status = route_hold.caught_up(ctx, status)
     observed = ctx.observations.route.canary_weight
     if observed != status.canary_weight:
         return _restore(ctx, status, observed)

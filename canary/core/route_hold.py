@@ -16,6 +16,10 @@ from canary.core.context import Context, Transition, clip, kept_reason
 ROUTE_RECHECK = timedelta(seconds=15)
 SETTLE_RECHECK = timedelta(seconds=1)
 OUTDATED = RouteReason.STATUS_OUTDATED
+LAG_MARK = timedelta(seconds=2)
+"""A gateway this far behind the step's write is lagging: the step restarts once it catches up."""
+LAG_GRACE = timedelta(seconds=10)
+"""A lag this long is reported: RouteAccepted=False (StatusOutdated) and an Event."""
 
 
 def settling(ctx: Context, status: CanaryStatus) -> bool:
@@ -33,14 +37,22 @@ def settling(ctx: Context, status: CanaryStatus) -> bool:
     )
 
 
+def overdue(ctx: Context, status: CanaryStatus) -> bool:
+    """The gateway has lagged longer than the grace: no longer a quiet wait."""
+    since = status.gateway_lag_since
+    return since is not None and ctx.now - since >= LAG_GRACE
+
+
 def hold(ctx: Context, status: CanaryStatus) -> Transition:
     """The route cannot carry traffic: nothing moves, nothing is checked; look again soon."""
     if settling(ctx, status):
-        note = "waiting for the gateway to process the route's latest generation"
-        return Transition(
-            status=status, reason=kept_reason(status), message=status.message,
-            requeue_after=SETTLE_RECHECK, notes=(note,),
-        )
+        status = _mark_lag(ctx, status)
+        if not overdue(ctx, status):
+            note = "waiting for the gateway to process the route's latest generation"
+            return Transition(
+                status=status, reason=kept_reason(status), message=status.message,
+                requeue_after=SETTLE_RECHECK, notes=(note,),
+            )
     issue = route_problem(ctx)
     text = f"Holding at {ctx.step_label(status)}: {issue[1] if issue else 'route not usable'}"
     pending = status.phase is Phase.PENDING
@@ -75,3 +87,23 @@ def kept_route(status: CanaryStatus) -> tuple[str, str] | None:
         return None
     return route.reason, route.message
 
+
+
+def _mark_lag(ctx: Context, status: CanaryStatus) -> CanaryStatus:
+    """Record (once) that the gateway is lagging behind the step's write. A gateway that answers
+    within `LAG_MARK` costs no status write; one that does not gets the step restarted."""
+    began = status.step_started_at
+    if status.gateway_lag_since is not None or began is None or ctx.now - began < LAG_MARK:
+        return status
+    return status.model_copy(update={"gateway_lag_since": ctx.now})
+
+
+def caught_up(ctx: Context, status: CanaryStatus) -> CanaryStatus:
+    """The gateway reports the route's latest generation again: a step that waited for it
+    starts its interval now, so the new weight gets its full exposure before it is checked."""
+    if status.gateway_lag_since is None:
+        return status
+    update: dict[str, object] = {"gateway_lag_since": None}
+    if status.phase in (Phase.PROGRESSING, Phase.PAUSED) and status.step_started_at is not None:
+        update["step_started_at"] = ctx.now
+    return status.model_copy(update=update)
