@@ -1,5 +1,10 @@
 """The traffic split observed at the data plane, for `watch`: the request rate of each backend
-from Prometheus (by default Envoy's per-cluster counters, as the sandbox gateway names them).
+from Prometheus (by default Envoy's per-cluster counters, over a window that fits the step).
+
+Envoy names a backend's cluster `namespace/service/port` in our sandbox and
+`namespace_service_port` in Contour's Prometheus label, so the default query matches both. It
+counts `upstream_rq_xx` (every answer by code class, connection failures included), which
+Contour's Envoy exports for every cluster, unlike a per-route series.
 
 Reuses the metric provider; the math from two samples to a split is the pure `split_of`.
 """
@@ -7,17 +12,26 @@ Reuses the metric provider; the math from two samples to a split is the pure `sp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from canary.api.spec import CanarySpec
 from canary.core.observations import MetricSample, SampleOutcome
 from canary.providers.base import MetricProvider, PrometheusEndpoint
+from canary.providers.queries import prometheus_duration
 from canary.providers.registry import create_provider
 from canary.providers.render import TemplateError, render
 
 DEFAULT_SPLIT_QUERY = (
-    "sum(rate(envoy_cluster_upstream_rq"
-    '{envoy_cluster_name="{{ namespace }}/{{ service }}/{{ port }}"}[1m]))'
+    "sum(rate(envoy_cluster_upstream_rq_xx"
+    '{envoy_cluster_name=~"{{ namespace }}[/_]{{ service }}[/_]{{ port }}"}[{{ interval }}]))'
 )
+MIN_WINDOW = timedelta(seconds=30)
+"""A rate needs a few scrapes: shorter steps are observed over this window."""
+
+
+def window(spec: CanarySpec) -> str:
+    """The rate window: the step interval, but never under `MIN_WINDOW`."""
+    return prometheus_duration(max(spec.steps.interval_length, MIN_WINDOW))
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,10 @@ class SplitSource:
     async def observe(self, namespace: str, spec: CanarySpec) -> Split:
         samples: list[MetricSample] = []
         for role, backend in (("stable", spec.stable), ("canary", spec.canary)):
-            variables = {"namespace": namespace, "service": backend.name, "port": str(backend.port)}
+            variables = {
+                "namespace": namespace, "service": backend.name, "port": str(backend.port),
+                "interval": window(spec),
+            }
             try:
                 promql = render(self._query, variables)
             except TemplateError as exc:

@@ -35,8 +35,8 @@ def watch(
     split_query: Annotated[
         str,
         typer.Option(
-            help="PromQL for one backend's request rate; may use {{ namespace }}, {{ service }} "
-            "and {{ port }}."
+            help="PromQL for one backend's request rate; may use {{ namespace }}, {{ service }}, "
+            "{{ port }} and {{ interval }} (the step interval, at least 30s)."
         ),
     ] = DEFAULT_SPLIT_QUERY,
     every: Annotated[

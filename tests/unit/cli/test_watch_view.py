@@ -10,13 +10,16 @@ import pytest
 from cliworld import snap, status
 from rich.console import Console
 
+from canary.api.spec import CanarySpec
 from canary.cli.conclusion import Conclusion
 from canary.cli.events import EventLine, recent_events
 from canary.cli.exitcodes import ExitCode
 from canary.cli.snapshot import Snapshot
-from canary.cli.split import Split, split_of
+from canary.cli.split import DEFAULT_SPLIT_QUERY, Split, split_of
+from canary.cli.split import window as split_window
 from canary.cli.view import view
 from canary.core.observations import MetricSample
+from canary.providers.render import render
 
 pytestmark = pytest.mark.unit
 
@@ -114,3 +117,20 @@ def test_the_observed_split_is_the_canarys_share_of_both_rates() -> None:
     assert split_of(MetricSample.no_data("s"), MetricSample.of("c", 4.0)).canary_percent == 100
     failed = split_of(MetricSample.failed("s", "refused"), MetricSample.of("c", 1.0))
     assert failed.canary_percent is None and "refused" in failed.note
+
+
+@pytest.mark.parametrize(
+    ("interval", "window"), [("5s", "30s"), ("30s", "30s"), ("2m", "120s"), ("90s", "90s")]
+)
+def test_the_observed_split_is_a_rate_over_the_step_interval_of_at_least_30s(
+    interval: str, window: str
+) -> None:
+    spec = CanarySpec.model_validate({
+        "routeRef": {"name": "web"}, "stable": {"name": "web-v1", "port": 80},
+        "canary": {"name": "web-v2", "port": 80}, "steps": {"weights": [10], "interval": interval},
+    })
+    query = render(DEFAULT_SPLIT_QUERY, {"namespace": "shop", "service": "web-v2", "port": "80",
+                                         "interval": split_window(spec)})
+    assert query.endswith(f"[{window}]))")
+    # Our sandbox's cluster names and Contour's Prometheus label both match.
+    assert 'envoy_cluster_name=~"shop[/_]web-v2[/_]80"' in query
