@@ -230,6 +230,8 @@ class ContourEnvoy(ServerProcess):
         boot = await self.contour.write_bootstrap(path, admin_socket=self.admin_socket)
         json.loads(boot.read_text())  # fail here, not in Envoy, on a broken bootstrap
         cmd = [str(envoy_binary()), "-c", str(boot), "--disable-hot-restart"]
+        # Contour's bootstrap names no node; its Deployment passes these (namespace, Pod name).
+        cmd += ["--service-cluster", "contour", "--service-node", self.workdir.name]
         cmd += ["--concurrency", "1", "--log-level", "warning"]
         await self._spawn("Envoy", cmd, self._ready, log_path=self.log_path, error=ContourError)
         return self
