@@ -90,8 +90,11 @@ def contour_config(gateway: GatewayRef) -> dict[str, Any]:
     return {"gateway": {"gatewayRef": {"namespace": gateway.namespace, "name": gateway.name}}}
 
 
-def serve_command(binary: Path, kubeconfig: Path, config: Path, ports: Ports) -> list[str]:
-    """`contour serve` on loopback with plain-text xDS, no leader election."""
+def serve_command(
+    binary: Path, kubeconfig: Path, config: Path, ports: Ports, *, envoy_address: str = LOOPBACK
+) -> list[str]:
+    """`contour serve` on loopback with plain-text xDS, no leader election; Envoy's Gateway
+    listeners bind `envoy_address`."""
     cmd = [
         str(binary),
         "serve",
@@ -108,6 +111,8 @@ def serve_command(binary: Path, kubeconfig: Path, config: Path, ports: Ports) ->
         f"--debug-http-port={ports.debug}",
         f"--stats-address={LOOPBACK}",
         f"--stats-port={ports.envoy_stats}",
+        f"--envoy-service-http-address={envoy_address}",
+        f"--envoy-service-https-address={envoy_address}",
         "--disable-leader-election",
     ]
     return cmd + [f"--disable-feature={feature}" for feature in DISABLED_FEATURES]
@@ -142,12 +147,14 @@ class Contour(ServerProcess):
         *,
         install_crds: bool = True,
         version: str = versions.CONTOUR_VERSION,
+        envoy_address: str = LOOPBACK,
     ) -> None:
         super().__init__(workdir, prefix="canary-contour-")
         self.kubeconfig = kubeconfig
         self.gateway = gateway
         self.install_crds = install_crds
         self.version = version
+        self.envoy_address = envoy_address
         self.ports = Ports.free()
         self.binary = Path()
 
@@ -173,7 +180,13 @@ class Contour(ServerProcess):
         if self.install_crds:
             await asyncio.to_thread(install_crds, self.kubeconfig, self.version)
         self.config_path.write_text(yaml.safe_dump(contour_config(self.gateway)))
-        cmd = serve_command(self.binary, self.kubeconfig, self.config_path, self.ports)
+        cmd = serve_command(
+            self.binary,
+            self.kubeconfig,
+            self.config_path,
+            self.ports,
+            envoy_address=self.envoy_address,
+        )
         await self._spawn("contour", cmd, self._healthy, log_path=self.log_path, error=ContourError)
         return self
 
@@ -235,6 +248,15 @@ class ContourEnvoy(ServerProcess):
         cmd += ["--concurrency", "1", "--log-level", "warning"]
         await self._spawn("Envoy", cmd, self._ready, log_path=self.log_path, error=ContourError)
         return self
+
+    async def admin(self, path: str) -> str:
+        """GET `path` from Envoy's admin interface (its unix socket)."""
+        connector = aiohttp.UnixConnector(path=str(self.admin_socket))
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.get(f"http://envoy{path}") as response,
+        ):
+            return await response.text()
 
     async def _ready(self, session: aiohttp.ClientSession) -> bool:
         async with session.get(f"{self.stats_url}/ready") as response:

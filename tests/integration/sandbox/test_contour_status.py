@@ -8,6 +8,7 @@ backend here (Kubernetes refuses loopback addresses in EndpointSlices).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -239,4 +240,7 @@ async def test_the_wheels_envoy_takes_contours_xds_and_listens_on_the_listener_p
         # The Service has no endpoints: Envoy itself answers 503 on the route Contour gave it.
         status = await eventually(answered, within=30, what=f"Envoy answering on {url}")
         assert status == 503
+        listeners = json.loads(await envoy.admin("/listeners?format=json"))["listener_statuses"]
+        bound = {entry["local_address"]["socket_address"]["address"] for entry in listeners}
+        assert bound == {LOOPBACK}, listeners
         assert envoy.alive()

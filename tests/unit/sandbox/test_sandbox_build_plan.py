@@ -143,6 +143,7 @@ def test_contour_serves_on_loopback_with_the_kinds_the_crds_no_longer_serve_disa
         "--debug-http-port=4",
         "--stats-address=127.0.0.1",
         "--stats-port=5",
+        "--envoy-service-http-address=127.0.0.1",
         "--disable-leader-election",
         "--disable-feature=tlsroutes",
         "--disable-feature=tcproutes",
