@@ -23,8 +23,9 @@ REPO_CRDS = Path(__file__).resolve().parents[2] / "crds"
 
 @app.command()
 def build_binaries() -> None:
-    """Build (or find in the cache) etcd, kube-apiserver and Prometheus; print their paths."""
-    for path in (build.ensure_etcd(), build.ensure_kube_apiserver(), build.ensure_prometheus()):
+    """Build (or find in the cache) etcd, kube-apiserver, kube-controller-manager,
+    kube-scheduler, Contour and Prometheus; print their paths."""
+    for path in build.all_binaries():
         typer.echo(path)
 
 

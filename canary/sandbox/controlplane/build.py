@@ -1,8 +1,11 @@
-"""Build (once) and cache the control-plane binaries: kube-apiserver and etcd from Go modules.
+"""Build (once) and cache the sandbox's binaries from Go modules: etcd, kube-apiserver,
+kube-controller-manager and kube-scheduler, and the Contour gateway controller (with its CRDs).
 
 No registry ships kube-apiserver, so we compile it from the `k8s.io/kubernetes` module through a
-tiny wrapper module. Binaries are cached outside the repository, keyed by version; a warm
-machine never rebuilds. This module must not start anything: see `launcher.py` for that.
+tiny wrapper module; the controller-manager and the scheduler come from the same release through
+the same kind of wrapper, in one `go build`. Binaries are cached outside the repository, keyed by
+version; a warm machine never rebuilds. This module must not start anything: see `launcher.py`
+and `canary.sandbox.contour` for that.
 """
 
 from __future__ import annotations
@@ -104,14 +107,21 @@ def _version_ldflags(version: str) -> str:
     return "-s -w " + " ".join(flags)
 
 
+def go_build_command(
+    output: Path, packages: list[str], *, ldflags: str, tags: str = ""
+) -> list[str]:
+    """`go build` of `packages` into `output` (a file for one package, a directory for more)."""
+    cmd = ["go", "build", "-trimpath", "-o", str(output), "-ldflags", ldflags]
+    if tags:
+        cmd += ["-tags", tags]
+    return [*cmd, *packages]
+
+
 def build_into(binary: Path, *, work: Path, package: str, ldflags: str, tags: str = "") -> None:
     """Tidy the wrapper module in `work`, then build `package` into `binary` (atomically)."""
     tmp = binary.with_suffix(".tmp")
     run(["go", "mod", "tidy"], cwd=work)
-    cmd = ["go", "build", "-trimpath", "-o", str(tmp), "-ldflags", ldflags]
-    if tags:
-        cmd += ["-tags", tags]
-    run([*cmd, package], cwd=work)
+    run(go_build_command(tmp, [package], ldflags=ldflags, tags=tags), cwd=work)
     tmp.rename(binary)
 
 
@@ -139,28 +149,111 @@ def ensure_built(
     return binary
 
 
+KUBERNETES_TAGS = "selinux,notest,grpcnotrace"
+KUBE_CONTROLLERS = ("kube-controller-manager", "kube-scheduler")
+
+
+def tools_go(packages: list[str]) -> str:
+    """A `tools`-tagged file importing `packages`, so `go mod tidy` keeps what they need."""
+    imports = "".join(f'\t_ "{package}"\n' for package in packages)
+    return f"//go:build tools\n\npackage tools\n\nimport (\n{imports})\n"
+
+
+def write_kubernetes_wrapper(work: Path, version: str, packages: list[str]) -> None:
+    """The wrapper module in `work` that builds `packages` of `k8s.io/kubernetes@version`."""
+    source = go_module_dir("k8s.io/kubernetes", version)
+    staging = staging_modules((source / "go.mod").read_text())
+    if not staging:
+        raise BuildError(f"no staging replaces found in k8s.io/kubernetes@{version} go.mod")
+    (work / "go.mod").write_text(wrapper_go_mod(version, staging))
+    (work / "tools.go").write_text(tools_go(packages))
+
+
 def ensure_kube_apiserver(version: str = versions.KUBERNETES_VERSION) -> Path:
     """Path to a kube-apiserver binary of `version`, building it on first use."""
 
     def build(binary: Path, work: Path) -> None:
-        source = go_module_dir("k8s.io/kubernetes", version)
-        staging = staging_modules((source / "go.mod").read_text())
-        if not staging:
-            raise BuildError(f"no staging replaces found in k8s.io/kubernetes@{version} go.mod")
-        (work / "go.mod").write_text(wrapper_go_mod(version, staging))
-        (work / "tools.go").write_text(
-            '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n'
-        )
+        package = "k8s.io/kubernetes/cmd/kube-apiserver"
+        write_kubernetes_wrapper(work, version, [package])
         build_into(
             binary,
             work=work,
-            package="k8s.io/kubernetes/cmd/kube-apiserver",
+            package=package,
             ldflags=_version_ldflags(version),
-            tags="selinux,notest,grpcnotrace",
+            tags=KUBERNETES_TAGS,
         )
 
     origin = "k8s.io/kubernetes (first run only, ~5 min)"
     return ensure_built("kube-apiserver", version, origin, build)
+
+
+def ensure_kube_controllers(version: str = versions.KUBERNETES_VERSION) -> dict[str, Path]:
+    """kube-controller-manager and kube-scheduler of `version` (the API server's release), by
+    name. Built together on first use: one wrapper module, one `go build` of both packages,
+    which shares most of its work with (and reuses the Go build cache of) kube-apiserver's."""
+    binaries = {name: cached_binary(name, version) for name in KUBE_CONTROLLERS}
+    key = f"kube-controllers-{version}"
+    with locked(key):
+        if all(path.exists() for path in binaries.values()):
+            return binaries
+        work = cache_dir() / "build" / key
+        out = work / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        packages = [f"k8s.io/kubernetes/cmd/{name}" for name in KUBE_CONTROLLERS]
+        started = time.monotonic()
+        say(f"building {', '.join(KUBE_CONTROLLERS)} {version} from k8s.io/kubernetes (~1 min)")
+        write_kubernetes_wrapper(work, version, packages)
+        run(["go", "mod", "tidy"], cwd=work)
+        ldflags = _version_ldflags(version)
+        run(go_build_command(out, packages, ldflags=ldflags, tags=KUBERNETES_TAGS), cwd=work)
+        for name, binary in binaries.items():
+            built = out / name
+            if not built.exists():
+                raise BuildError(f"go build left no {name} in {out}")
+            binary.parent.mkdir(parents=True, exist_ok=True)
+            built.rename(binary)
+        say(f"built {', '.join(map(str, binaries.values()))} in {time.monotonic() - started:.0f}s")
+    return binaries
+
+
+CONTOUR_MODULE = "github.com/projectcontour/contour"
+CONTOUR_CRDS = "01-crds.yaml"
+
+
+def contour_go_mod() -> str:
+    """go.mod of the empty module `go get` adds Contour to (Contour needs no replace lines)."""
+    return "module canary.local/contour\n\ngo 1.26.0\n"
+
+
+def contour_ldflags(version: str) -> str:
+    return f"-s -w -X {CONTOUR_MODULE}/internal/build.Version={version}"
+
+
+def ensure_contour(version: str = versions.CONTOUR_VERSION) -> Path:
+    """Path to a `contour` binary of `version`, built on first use; its CRDs (see
+    `contour_crds`) are copied next to it first, so a cached binary always has them."""
+
+    def build(binary: Path, work: Path) -> None:
+        (work / "go.mod").write_text(contour_go_mod())
+        source = go_module_dir(CONTOUR_MODULE, version)
+        crds = source / "examples" / "contour" / CONTOUR_CRDS
+        if not crds.exists():
+            raise BuildError(f"no {CONTOUR_CRDS} in {CONTOUR_MODULE}@{version}")
+        shutil.copyfile(crds, binary.parent / CONTOUR_CRDS)
+        # Get the package path, not the module: only that records every go.sum line it needs.
+        package = f"{CONTOUR_MODULE}/cmd/contour"
+        run(["go", "get", f"{package}@{version}"], cwd=work)
+        tmp = binary.with_suffix(".tmp")
+        run(go_build_command(tmp, [package], ldflags=contour_ldflags(version)), cwd=work)
+        tmp.rename(binary)
+
+    return ensure_built("contour", version, f"{CONTOUR_MODULE} (first run only, ~3 min)", build)
+
+
+def contour_crds(version: str = versions.CONTOUR_VERSION) -> Path:
+    """Contour's own CRDs (`examples/contour/01-crds.yaml` of its module), from the cache."""
+    return ensure_contour(version).parent / CONTOUR_CRDS
 
 
 def ensure_etcd(version: str = versions.ETCD_VERSION) -> Path:
@@ -219,8 +312,19 @@ def ensure_prometheus(deb_version: str = versions.PROMETHEUS_DEB_VERSION) -> Pat
 
 def main() -> None:
     """`python -m canary.sandbox.controlplane.build`: build everything and print the paths."""
-    for path in (ensure_etcd(), ensure_kube_apiserver(), ensure_prometheus()):
+    for path in all_binaries():
         print(path)
+
+
+def all_binaries() -> list[Path]:
+    """Build (or find in the cache) every binary the sandbox runs; their paths."""
+    return [
+        ensure_etcd(),
+        ensure_kube_apiserver(),
+        *ensure_kube_controllers().values(),
+        ensure_contour(),
+        ensure_prometheus(),
+    ]
 
 
 if __name__ == "__main__":
