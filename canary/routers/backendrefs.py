@@ -95,8 +95,8 @@ def unmanaged_hint(
         RouteProblem.REFS_NOT_RESOLVED,
         reason,
         f"{where}, a rule the canary does not manage, refers to {backend}: {problem}. The "
-        f"gateway cannot send that rule's traffic there (Contour answers 500 for it); the "
-        f"managed rules do not refer to it and are served, so the rollout goes on",
+        f"gateway cannot send that rule's traffic there (Contour answers it with 500s), but "
+        f"the managed rules do not refer to it and are served: the rollout goes on",
     )
 
 
