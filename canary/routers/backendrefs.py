@@ -119,15 +119,21 @@ def _grant_allows(grant: JsonObj, *, route: JsonObj, backend: Backend) -> bool:
     return from_ok and to_ok
 
 
+def _grant_spec(route: JsonObj, backend: Backend) -> str:
+    kind, ns = route_kind(route), route_namespace(route)
+    return (
+        f"from: [{{group: {GATEWAY_GROUP}, kind: {kind}, namespace: {ns}}}] and to: "
+        f'[{{group: "{backend.group}", kind: {backend.kind}, name: {backend.name}}}]'
+    )
+
+
 def _grant_message(route: JsonObj, backend: Backend) -> str:
     kind, ns = route_kind(route), route_namespace(route)
     name = route.get("metadata", {}).get("name", "")
     return (
         f"{kind} {ns}/{name} refers to {backend} in another namespace, and no ReferenceGrant "
         f"in namespace {backend.namespace} allows it. Create a ReferenceGrant in namespace "
-        f"{backend.namespace} with from: [{{group: {GATEWAY_GROUP}, kind: {kind}, "
-        f'namespace: {ns}}}] and to: [{{group: "{backend.group}", kind: {backend.kind}, '
-        f"name: {backend.name}}}]"
+        f"{backend.namespace} with {_grant_spec(route, backend)}"
     )
 
 
@@ -194,7 +200,8 @@ def grant_issues(
             RouteReason.REF_NOT_PERMITTED,
             b,
             rules,
-            f"it needs a ReferenceGrant in namespace {b.namespace} ({_grant_message(route, b)})",
+            f"it needs a ReferenceGrant in namespace {b.namespace}, and none allows it: create "
+            f"one there with {_grant_spec(route, b)}",
         )
         for b, rules in others.items()
     ]
