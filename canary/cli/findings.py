@@ -95,6 +95,34 @@ def route_hint(problem: RouteProblem, ns: str, route: str, reason: str = "") -> 
 
 
 def route_findings(obs: RouteObservation, *, namespace: str, route: str) -> list[Finding]:
+    """Blockers for the route's issues (or OK), then a warning for each of its hints."""
+    return [*_route_state(obs, namespace=namespace, route=route),
+            *hint_findings(obs, namespace=namespace, route=route)]
+
+
+UNCLAIMED_CLASS = (
+    "nothing to do if the controller never writes GatewayClass status (Contour in static "
+    "mode); otherwise read its logs (`kubectl get gatewayclass -o yaml`)"
+)
+
+
+def hint_findings(obs: RouteObservation, *, namespace: str, route: str) -> list[Finding]:
+    """Problems that do not hold the rollout: a class no controller marked accepted while its
+    Gateway is accepted, a backendRef fault in a rule the canary does not manage."""
+    return [
+        Finding(
+            Severity.WARNING,
+            f"route {route}",
+            f"{hint.condition_reason}: {hint.message}",
+            UNCLAIMED_CLASS
+            if hint.problem is RouteProblem.GATEWAY_CLASS_NOT_ACCEPTED
+            else route_hint(hint.problem, namespace, route, hint.condition_reason),
+        )
+        for hint in obs.hints
+    ]
+
+
+def _route_state(obs: RouteObservation, *, namespace: str, route: str) -> list[Finding]:
     subject = f"route {route}"
     if obs.attached:
         rules = len(obs.rules)

@@ -44,8 +44,9 @@ class MetricSample:
 
 
 class RouteProblem(StrEnum):
-    """What kind of problem keeps a route from carrying a canary: the grouping `canary check`
-    hints by. The condition reason is the issue's own, more specific `RouteIssue.reason`."""
+    """What kind of problem keeps a route from carrying a canary (or, in a hint, would if it
+    touched the managed rules): the grouping `canary check` hints by. The condition reason is
+    the issue's own, more specific `RouteIssue.reason`."""
 
     ROUTE_NOT_FOUND = "RouteNotFound"
     BACKENDS_NOT_IN_ROUTE = "BackendsNotInRoute"
@@ -101,11 +102,18 @@ class RuleWeights:
 
 @dataclass(frozen=True)
 class RouteObservation:
-    """The route as read from the cache: managed weights and attachment health."""
+    """The route as read from the cache: managed weights and attachment health.
+
+    `issues` keep the route from carrying the canary (any one holds the rollout); `hints` are
+    problems worth knowing that do not stop it, e.g. a GatewayClass without status whose
+    controller accepted the Gateway and the route, or a backendRef that cannot resolve in a
+    rule the canary does not manage. `attached` ignores hints.
+    """
 
     exists: bool
     rules: tuple[RuleWeights, ...] = ()
     issues: tuple[RouteIssue, ...] = ()
+    hints: tuple[RouteIssue, ...] = ()
     generation: int = 0
     resource_version: str = ""
     writer: str = ""  # the field manager that last wrote the route's rules (managedFields)

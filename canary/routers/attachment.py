@@ -1,10 +1,13 @@
 """Is the route attached? Read what gateway controllers wrote in `status.parents` and on the
 GatewayClass, and turn every "no" into an issue that says what to fix and where.
 
-Pure. `status.parents` entries belong to controllers: only entries matching one of the route's
-own parentRefs count. A missing `observedGeneration` counts as current (some implementations
-never set it); only a present, older one means "not processed yet". A parentRef to a Gateway
-that does not exist is reported as such, whatever a controller wrote for it.
+Pure. The route's own `status.parents` and its parent Gateway's own status decide; a
+GatewayClass nobody marked accepted is only a hint once a controller accepted its Gateway, and a
+backendRef fault only in rules the canary does not manage is a hint too. `status.parents`
+entries belong to controllers: only entries matching one of the route's own parentRefs count.
+A missing `observedGeneration` counts as current (some implementations never set it); only a
+present, older one means "not processed yet". A parentRef to a Gateway that does not exist is
+reported as such, whatever a controller wrote for it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from canary.core.observations import RouteIssue, RouteProblem
 from canary.kube.resources import JsonObj
 from canary.routers import listeners
 from canary.routers.backendrefs import resolved_refs_issues
-from canary.routers.gatewayclass import class_issue, condition, is_outdated
+from canary.routers.gatewayclass import (
+    class_issue,
+    condition,
+    gateway_accepted,
+    is_outdated,
+    unclaimed_class_hint,
+)
 from canary.routers.refs import (
     ParentKey,
     describe_parent,
@@ -106,8 +115,9 @@ def _entry_issues(
     gateway: JsonObj | None,
     services: Mapping[tuple[str, str], JsonObj],
     grants: list[JsonObj],
-) -> list[RouteIssue]:
-    """What one controller's status entry for one parent says is wrong."""
+    managed: Collection[int] | None,
+) -> tuple[list[RouteIssue], list[RouteIssue]]:
+    """What one controller's status entry for one parent says is wrong: issues, hints."""
     title = f"{route_kind(route)} {route_namespace(route)}/{route['metadata'].get('name', '')}"
     generation = int(route["metadata"].get("generation") or 0)
     reporter = (
@@ -123,8 +133,9 @@ def _entry_issues(
                 f"status is for an older generation): wait; if it never catches up, check that "
                 f"controller's logs",
             )
-        ]
+        ], []
     issues: list[RouteIssue] = []
+    hints: list[RouteIssue] = []
     if accepted is not None and accepted.get("status") == "False":
         issues.append(
             _not_accepted(accepted, route=route, key=key, gateway=gateway, reporter=reporter)
@@ -139,10 +150,17 @@ def _entry_issues(
             )
         )
     if resolved is not None and resolved.get("status") == "False":
-        issues += resolved_refs_issues(
-            route, resolved, reporter=reporter, services=services, reference_grants=grants
+        held, noted = resolved_refs_issues(
+            route,
+            resolved,
+            reporter=reporter,
+            services=services,
+            reference_grants=grants,
+            managed=managed,
         )
-    return issues
+        issues += held
+        hints += noted
+    return issues, hints
 
 
 def parent_issues(
@@ -153,12 +171,15 @@ def parent_issues(
     services: Mapping[tuple[str, str], JsonObj],
     reference_grants: Iterable[JsonObj],
     missing_gateways: Collection[tuple[str, str]] | None = None,
-) -> list[RouteIssue]:
-    """Every attachment problem, parent by parent, then each parent Gateway's class.
+    managed: Collection[int] | None = None,
+) -> tuple[list[RouteIssue], list[RouteIssue]]:
+    """Every attachment problem, parent by parent, then each parent Gateway's class; and the
+    hints (problems that do not hold the rollout).
 
     `missing_gateways`: the (namespace, name) of the parent Gateways known not to exist; None
     means every Gateway absent from `gateways` is known not to exist. A Gateway neither given
     nor known missing is one the caller cannot see (a namespace it does not watch).
+    `managed`: the indexes of the rules the canary manages (None: every rule counts).
     """
     ns = route_namespace(route)
     title = f"{route_kind(route)} {ns}/{route['metadata'].get('name', '')}"
@@ -171,9 +192,12 @@ def parent_issues(
             f"{title} has no spec.parentRefs, so no Gateway serves it: add a parentRef "
             f"to the Gateway that should carry the canary's traffic"
         )
-        return [RouteIssue(RouteProblem.PARENT_NOT_FOUND, RouteReason.NO_PARENT_REFS, message)]
+        issue = RouteIssue(RouteProblem.PARENT_NOT_FOUND, RouteReason.NO_PARENT_REFS, message)
+        return [issue], []
     issues: list[RouteIssue] = []
-    class_issues: dict[str, RouteIssue | None] = {}
+    hints: list[RouteIssue] = []
+    class_issues: dict[str, RouteIssue] = {}  # only the classes that hold
+    class_hints: dict[str, RouteIssue] = {}
     for key in parents:
         where = (key.namespace, key.name)
         gateway = gateways.get(where) if is_gateway_parent(key) else None
@@ -188,14 +212,34 @@ def parent_issues(
         class_ok = True
         if gateway is not None:
             name = str(gateway.get("spec", {}).get("gatewayClassName", ""))
-            if name not in class_issues:
-                used_by = f"Gateway {key.namespace}/{key.name}"
-                class_issues[name] = class_issue(name, gateway_classes.get(name), used_by=used_by)
-            class_ok = class_issues[name] is None
+            used_by = f"Gateway {key.namespace}/{key.name}"
+            found = class_issue(name, gateway_classes.get(name), used_by=used_by)
+            if (
+                found is not None
+                and found.reason == RouteReason.GATEWAY_CLASS_NOT_ACCEPTED
+                and gateway_accepted(gateway)
+            ):
+                # No controller marked the class, but one accepted this Gateway: its word and
+                # the route's own status decide.
+                class_hints.setdefault(
+                    name, unclaimed_class_hint(name, gateway_classes[name], used_by=used_by)
+                )
+            elif found is not None:
+                class_issues.setdefault(name, found)
+                class_ok = False
         if not mine and class_ok:  # with an unaccepted class, the class is the root cause
             issues.append(_no_status(title, key, gateway, gateway_classes))
         for entry in mine:
-            issues += _entry_issues(
-                entry, route=route, key=key, gateway=gateway, services=services, grants=grants
+            held, noted = _entry_issues(
+                entry,
+                route=route,
+                key=key,
+                gateway=gateway,
+                services=services,
+                grants=grants,
+                managed=managed,
             )
-    return issues + [issue for issue in class_issues.values() if issue is not None]
+            issues += held
+            hints += noted
+    hints += [hint for name, hint in class_hints.items() if name not in class_issues]
+    return issues + list(class_issues.values()), hints

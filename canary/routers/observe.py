@@ -1,7 +1,8 @@
 """`observe_route`: one route plus what surrounds it, turned into a `RouteObservation`.
 
 Pure: the caller reads the objects (from a cache or the API) and passes them in; nothing here
-does I/O or looks at the clock. Any issue means the rollout holds.
+does I/O or looks at the clock. Any issue means the rollout holds; a hint does not (see
+`RouteObservation.hints`).
 """
 
 from __future__ import annotations
@@ -56,20 +57,25 @@ def observe_route(
             ),
         )
     managed, shape = find_managed(route, stable=stable, canary=canary, rule_names=rule_names)
+    # Faults in other rules are hints; without a managed rule, every rule counts.
+    scope = [rule.index for rule in managed] if managed else None
     grants = list(reference_grants)
     # A controller reports RefNotPermitted only once it processed the route; ours comes first.
+    ungranted, ungranted_elsewhere = grant_issues(route, grants, managed=scope)
+    attachment, noted = parent_issues(
+        route,
+        gateways=gateways,
+        gateway_classes=gateway_classes,
+        services=services,
+        reference_grants=grants,
+        missing_gateways=missing_gateways,
+        managed=scope,
+    )
     issues = _unique(
         [
             *shape,
-            *grant_issues(route, grants),
-            *parent_issues(
-                route,
-                gateways=gateways,
-                gateway_classes=gateway_classes,
-                services=services,
-                reference_grants=grants,
-                missing_gateways=missing_gateways,
-            ),
+            *ungranted,
+            *attachment,
             *ingress_conflicts(route, gateways=gateways, ingresses=ingresses),
         ]
     )
@@ -78,6 +84,7 @@ def observe_route(
         exists=True,
         rules=rule_weights(route, managed),
         issues=issues,
+        hints=_unique([*ungranted_elsewhere, *noted]),
         generation=int(meta.get("generation") or 0),
         resource_version=str(meta.get("resourceVersion", "")),
         writer=rules_writer(route),

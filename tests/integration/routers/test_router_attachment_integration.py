@@ -81,6 +81,17 @@ class World:
         }
         await self.kube.create(GATEWAY, gateway, self.namespace)
 
+    async def accept_gateway(self) -> None:
+        """The Gateway's own status, as Contour writes it (for the Gateway's generation)."""
+        gateway = await self.kube.get(GATEWAY, "gw", self.namespace)
+        generation = gateway["metadata"]["generation"]
+        conditions = [
+            condition("Accepted", "True", "Accepted", generation),
+            condition("Programmed", "True", "Programmed", generation),
+        ]
+        body = {"status": {"conditions": conditions}}
+        await self.kube.patch(GATEWAY, "gw", body, namespace=self.namespace, subresource="status")
+
     async def accept_class(self) -> None:
         status = {"status": {"conditions": [condition("Accepted", "True", "Accepted")]}}
         await self.kube.patch(GATEWAYCLASS, self.class_name, status, subresource="status")
@@ -94,7 +105,7 @@ class World:
         }
         await self.kube.create(SERVICE, body, namespace or self.namespace)
 
-    async def route(self, *extra_refs: JsonObj) -> JsonObj:
+    async def route(self, *extra_refs: JsonObj, other_rules: tuple[JsonObj, ...] = ()) -> JsonObj:
         refs = [
             {"name": "web-stable", "port": 80, "weight": 90},
             {"name": "web-canary", "port": 80, "weight": 10},
@@ -107,7 +118,7 @@ class World:
             "spec": {
                 "parentRefs": [{"name": "gw"}],
                 "hostnames": ["shop.example.com"],
-                "rules": [{"backendRefs": refs}],
+                "rules": [{"backendRefs": refs}, *other_rules],
             },
         }
         return await self.kube.create(HTTPROUTE, body, self.namespace)
@@ -135,6 +146,10 @@ class World:
         await self.service("web-canary")
         await self.route(*extra_refs)
         await self.route_status(ACCEPTED, RESOLVED)
+
+    async def hints(self) -> list[tuple[RouteProblem, str, str]]:
+        observation = await self.router.observe(self.target)
+        return [(i.problem, i.reason, i.message) for i in observation.hints]
 
     async def issues(self) -> list[tuple[RouteProblem, str, str]]:
         observation = await self.router.observe(self.target)
@@ -199,6 +214,45 @@ async def test_a_gateway_class_no_controller_accepted_is_reported_from_the_crd_d
     [(problem, _, message)] = await world.issues()
     assert problem is RouteProblem.GATEWAY_CLASS_NOT_ACCEPTED
     assert f"controllerName {CONTROLLER}" in message
+
+
+async def test_an_unclaimed_class_is_a_hint_once_its_controller_accepted_the_gateway(
+    world: World, kube: Kube
+) -> None:
+    """Contour in static mode never writes GatewayClass status: its Gateway's and the route's
+    own status decide, and the class left at the CRD's Unknown/Pending is only said."""
+    await world.gateway()
+    await world.service("web-stable")
+    await world.service("web-canary")
+    await world.route()
+    await world.route_status(ACCEPTED, RESOLVED)
+    [(problem, _, _)] = await world.issues()  # the Gateway has no status either: hold
+    assert problem is RouteProblem.GATEWAY_CLASS_NOT_ACCEPTED
+    await world.accept_gateway()
+    assert await world.issues() == []
+    [(problem, reason, message)] = await world.hints()
+    assert (problem, reason) == (RouteProblem.GATEWAY_CLASS_NOT_ACCEPTED, "GatewayClassNotAccepted")
+    assert "Accepted is Unknown, Pending" in message and f"Gateway {world.namespace}/gw" in message
+    observation = await world.router.observe(world.target)
+    assert observation.attached and observation.canary_weight == 10
+
+
+async def test_a_missing_grant_in_a_rule_the_canary_does_not_manage_is_a_hint(
+    world: World, kube: Kube, other_namespace: str
+) -> None:
+    await world.service("search", other_namespace)
+    search = {"backendRefs": [{"name": "search", "namespace": other_namespace, "port": 80}]}
+    await world.gateway()
+    await world.accept_class()
+    await world.service("web-stable")
+    await world.service("web-canary")
+    await world.route(other_rules=(search,))
+    await world.route_status(ACCEPTED, condition("ResolvedRefs", "False", "RefNotPermitted"))
+    assert await world.issues() == []
+    [(problem, reason, message)] = await world.hints()
+    assert (problem, reason) == (RouteProblem.REFS_NOT_RESOLVED, "RefNotPermitted")
+    assert "spec.rules[1], a rule the canary does not manage" in message
+    assert f"ReferenceGrant in namespace {other_namespace}" in message
 
 
 async def test_a_route_with_no_status_from_any_controller_names_class_and_controller(

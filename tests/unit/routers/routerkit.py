@@ -105,11 +105,15 @@ def gateway(
     *,
     class_name: str = "eg",
     listeners: list[dict[str, Any]] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+    generation: int = 1,
 ) -> dict[str, Any]:
-    return {
+    """A Gateway; `conditions` its status.conditions as a controller writes them (none: no
+    status)."""
+    body: dict[str, Any] = {
         "apiVersion": f"{GW}/v1",
         "kind": "Gateway",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": name, "namespace": namespace, "generation": generation},
         "spec": {
             "gatewayClassName": class_name,
             "listeners": listeners
@@ -124,6 +128,9 @@ def gateway(
             ],
         },
     }
+    if conditions is not None:
+        body["status"] = {"conditions": conditions}
+    return body
 
 
 def gateway_class(
