@@ -47,6 +47,13 @@ def envoy_port(listener_port: int) -> int:
     return port
 
 
+def free_listener_port() -> int:
+    """A Gateway listener port whose Envoy port (`envoy_port`) was free a moment ago."""
+    while (port := free_port()) < 1024 + ENVOY_PORT_OFFSET:
+        pass
+    return port - ENVOY_PORT_OFFSET
+
+
 class ContourError(RuntimeError):
     """Contour could not be set up, started or asked for a bootstrap."""
 

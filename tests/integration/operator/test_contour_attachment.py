@@ -32,9 +32,8 @@ from canary.kube.resources import (
     SERVICE,
     JsonObj,
 )
-from canary.sandbox.contour import CONTROLLER_NAME, Contour, GatewayRef
+from canary.sandbox.contour import CONTROLLER_NAME, Contour, GatewayRef, free_listener_port
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
-from canary.sandbox.processes import free_port
 from canary.sandbox.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
@@ -94,13 +93,6 @@ def _route(app: str, gateway_ns: str) -> JsonObj:
     }
 
 
-def _listener_port() -> int:
-    """A Gateway listener port whose Envoy port (port + 8000) was free a moment ago."""
-    while (port := free_port()) < 9024:
-        pass
-    return port - 8000
-
-
 @pytest.fixture
 async def world(
     kube: Kube,
@@ -115,7 +107,8 @@ async def world(
     class_name = f"contour-{test_id}"
     await kube.create(GATEWAYCLASS, gateway_class_manifest(class_name, CONTROLLER_NAME))
     allowed = {"from": "Selector", "selector": {"matchLabels": {ADMIT: test_id}}}
-    gw = gateway(gateway_ns, "gw", class_name, [listener(port=_listener_port(), allowed=allowed)])
+    http = listener(port=free_listener_port(), allowed=allowed)
+    gw = gateway(gateway_ns, "gw", class_name, [http])
     await kube.create(GATEWAY, gw, gateway_ns)
     await kube.create(SERVICE, service_manifest("api-svc-v1"), app)
     await kube.create(HTTPROUTE, _route(app, gateway_ns), app)

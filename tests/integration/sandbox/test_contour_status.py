@@ -30,9 +30,16 @@ from canary.kube.resources import (
     SERVICE,
     JsonObj,
 )
-from canary.sandbox.contour import CONTROLLER_NAME, Contour, ContourEnvoy, GatewayRef, envoy_port
+from canary.sandbox.contour import (
+    CONTROLLER_NAME,
+    Contour,
+    ContourEnvoy,
+    GatewayRef,
+    envoy_port,
+    free_listener_port,
+)
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
-from canary.sandbox.processes import LOOPBACK, free_port
+from canary.sandbox.processes import LOOPBACK
 
 pytestmark = pytest.mark.integration
 
@@ -67,13 +74,6 @@ async def _namespace(kube: Kube, labels: dict[str, str] | None = None) -> str:
     return name
 
 
-def _listener_port() -> int:
-    """A Gateway listener port whose Envoy port (port + 8000) was free a moment ago."""
-    while (port := free_port()) < 9024:
-        pass
-    return port - 8000
-
-
 @pytest.fixture
 async def setup(
     kube: Kube, control_plane: ControlPlane | ExistingCluster, tmp_path: Path
@@ -84,7 +84,7 @@ async def setup(
     gateway_ns = await _namespace(kube)
     class_name = f"contour-{test_id}"
     await kube.create(GATEWAYCLASS, gateway_class_manifest(class_name, CONTROLLER_NAME))
-    port = _listener_port()
+    port = free_listener_port()
     allowed = {"from": "Selector", "selector": {"matchLabels": {ADMIT_LABEL: test_id}}}
     gw = gateway(gateway_ns, "gw", class_name, [listener(port=port, allowed=allowed)])
     await kube.create(GATEWAY, gw, gateway_ns)

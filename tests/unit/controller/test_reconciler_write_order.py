@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from harness.jsonpatch import PatchTestFailed, apply_patch
 
 from canary.api.spec import CanarySpec
 from canary.api.status import Phase
@@ -81,8 +82,10 @@ class MemoryApi:
         if patch_type == "merge":
             obj["metadata"].update(body["metadata"])
         else:
-            for op in body:
-                _apply(obj, op)
+            try:
+                obj = apply_patch(obj, body)
+            except PatchTestFailed as exc:
+                raise Conflict(f"test of {exc} failed", status=422) from exc
         written = self.put(res, obj)
         if subresource == "status":
             self.status_writes.append(StatusWrite(obj["status"]["phase"], self.route_weight()))
@@ -95,21 +98,6 @@ class MemoryApi:
         route = self.objects[(HTTPROUTE.plural, NS, "web")]
         refs = route["spec"]["rules"][0]["backendRefs"]
         return int(next(r["weight"] for r in refs if r["name"] == "canary"))
-
-
-def _apply(obj: JsonObj, op: dict[str, Any]) -> None:
-    *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")]
-    node: Any = obj
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    key: Any = int(last) if isinstance(node, list) and last.isdigit() else last
-    if op["op"] == "test":
-        if node[key] != op["value"]:
-            raise Conflict(f"test of {op['path']} failed", status=422)
-    elif op["op"] in ("add", "replace"):
-        node[key] = op["value"]
-    else:
-        raise AssertionError(f"unexpected patch op {op}")
 
 
 @dataclass

@@ -1,26 +1,42 @@
-"""Builders for route-shaped dicts and a tiny RFC 6902 applier, shared by the router unit tests.
-
-The applier exists so the tests can check a patch's effect without the `jsonpatch` package;
-it implements only what RFC 6902 says about test/add/remove/replace.
-"""
+"""Builders for route-shaped dicts, shared by the router unit tests (the RFC 6902 applier they
+check patches with is `harness.jsonpatch`)."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from harness.values import CANARY, STABLE
 
-from canary.core.observations import RouteObservation
+from canary.api import CanarySpec, CanaryStatus
+from canary.api.conditions import Condition
+from canary.core.decide import decide
+from canary.core.decision import Decision
+from canary.core.observations import Observations, RouteObservation
 from canary.routers import RouteKey, observe_route
 
 GW = "gateway.networking.k8s.io"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SPEC = CanarySpec.model_validate(
+    {
+        "routeRef": {"name": "web"},
+        "stable": {"name": "web-stable", "port": 80},
+        "canary": {"name": "web-canary", "port": 80},
+        "steps": {"weights": [10, 50], "interval": "1m"},
+    }
+)
 
 
-class PatchTestFailed(Exception):
-    """A `test` op did not hold: the server would reject the whole patch."""
+def first_decision(observation: RouteObservation) -> tuple[Decision, Condition]:
+    """A new Canary's first decision on this route, and its RouteAccepted condition."""
+    decision = decide(
+        SPEC, CanaryStatus(), observations=Observations(route=observation), now=T0, generation=1
+    )
+    found = decision.status.condition("RouteAccepted")
+    assert found is not None
+    return decision, found
 
 
 def _with(body: dict[str, Any], **optional: Any) -> dict[str, Any]:
@@ -149,47 +165,6 @@ def gateway_class(
             ]
         }
     return body
-
-
-def _walk(doc: Any, pointer: str) -> tuple[Any, str]:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-    parent = doc
-    for part in parts[:-1]:
-        parent = parent[int(part)] if isinstance(parent, list) else parent[part]
-    return parent, parts[-1]
-
-
-def apply_patch(doc: Any, patch: list[dict[str, Any]]) -> Any:
-    """Apply an RFC 6902 patch to a copy of `doc`; raise PatchTestFailed when a test fails."""
-    result = copy.deepcopy(doc)
-    for op in patch:
-        parent, key = _walk(result, op["path"])
-        if isinstance(parent, list):
-            index = len(parent) if key == "-" else int(key)
-            if op["op"] == "test":
-                if index >= len(parent) or parent[index] != op["value"]:
-                    raise PatchTestFailed(op["path"])
-            elif op["op"] == "add":
-                parent.insert(index, copy.deepcopy(op["value"]))
-            elif op["op"] == "remove":
-                del parent[index]
-            elif op["op"] == "replace":
-                parent[index] = copy.deepcopy(op["value"])
-            else:
-                raise ValueError(op)
-        elif op["op"] == "test":
-            if key not in parent or parent[key] != op["value"]:
-                raise PatchTestFailed(op["path"])
-        elif op["op"] in ("add", "replace"):
-            if op["op"] == "replace" and key not in parent:
-                raise KeyError(op["path"])
-            parent[key] = copy.deepcopy(op["value"])
-        elif op["op"] == "remove":
-            del parent[key]
-        else:
-            raise ValueError(op)
-    return result
-
 
 
 @dataclass

@@ -9,30 +9,29 @@ a hint when the managed traffic is served, a hold when it is not.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from harness.values import CANARY, STABLE
-from routerkit import World, cond, gateway, gateway_class, parent_status, ref, route, rule
+from routerkit import (
+    World,
+    cond,
+    first_decision,
+    gateway,
+    gateway_class,
+    parent_status,
+    ref,
+    route,
+    rule,
+)
 
-from canary.api import CanarySpec, CanaryStatus, Phase
+from canary.api import Phase
 from canary.cli.findings import Severity, blocking, route_findings
-from canary.core.decide import decide
-from canary.core.observations import Observations, RouteObservation, RouteProblem
+from canary.core.observations import RouteObservation, RouteProblem
 from canary.routers import RouteKey, observe_route
 
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-SPEC = CanarySpec.model_validate(
-    {
-        "routeRef": {"name": "web"},
-        "stable": {"name": "web-stable", "port": 80},
-        "canary": {"name": "web-canary", "port": 80},
-        "steps": {"weights": [10, 50], "interval": "1m"},
-    }
-)
 ACCEPTED = cond("Accepted", "True", "Accepted")
 RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
 GATEWAY_ACCEPTED = [cond("Accepted", "True", "Accepted"), cond("Programmed", "True", "Programmed")]
@@ -67,11 +66,7 @@ def served() -> dict[str, Any]:
 
 def route_accepted(observation: RouteObservation) -> tuple[str, str, str, Phase]:
     """What a new Canary's RouteAccepted says in this world, and the phase it enters."""
-    decision = decide(
-        SPEC, CanaryStatus(), observations=Observations(route=observation), now=T0, generation=1
-    )
-    found = decision.status.condition("RouteAccepted")
-    assert found is not None
+    decision, found = first_decision(observation)
     return found.status, found.reason, found.message, decision.status.phase
 
 

@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from routerkit import World, cond, gateway, gateway_class, parent_status, ref, route, rule
+from routerkit import (
+    World,
+    cond,
+    first_decision,
+    gateway,
+    gateway_class,
+    parent_status,
+    ref,
+    route,
+    rule,
+)
 
-from canary.api import CanarySpec, CanaryStatus
 from canary.api.conditions import REASON_PATTERN, ROUTE_REASONS, RouteReason, is_reason
-from canary.core.decide import decide
-from canary.core.observations import Observations, RouteObservation
+from canary.core.observations import RouteObservation
 from canary.routers import BackendKey, observe_route
 
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-SPEC = CanarySpec.model_validate(
-    {
-        "routeRef": {"name": "web"},
-        "stable": {"name": "web-stable", "port": 80},
-        "canary": {"name": "web-canary", "port": 80},
-        "steps": {"weights": [10, 50], "interval": "1m"},
-    }
-)
 ACCEPTED = cond("Accepted", "True", "Accepted")
 RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
 TROUBLESHOOTING = Path(__file__).resolve().parents[3] / "docs" / "troubleshooting.md"
@@ -64,10 +62,7 @@ def listener(**allowed: Any) -> dict[str, Any]:
 
 def route_accepted(world: World) -> tuple[str, str, str]:
     """The RouteAccepted condition a new Canary gets in this world: status, reason, message."""
-    observations = Observations(route=world.observe())
-    decision = decide(SPEC, CanaryStatus(), observations=observations, now=T0, generation=1)
-    found = decision.status.condition("RouteAccepted")
-    assert found is not None
+    _, found = first_decision(world.observe())
     return found.status, found.reason, found.message
 
 

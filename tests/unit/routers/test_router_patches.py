@@ -6,10 +6,11 @@ import copy
 from typing import Any
 
 import pytest
+from harness.jsonpatch import PatchTestFailed, apply_patch
 from harness.values import CANARY, STABLE
 from hypothesis import given
 from hypothesis import strategies as st
-from routerkit import PatchTestFailed, apply_patch, ref, route, rule
+from routerkit import ref, route, rule
 
 from canary.routers import (
     InvalidWeightError,
