@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from kubernetes_asyncio import client, config
 
+from canary.sandbox import netns
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 
 # The shared servers (exporter, Prometheus, `kube`): see tests/harness/fixtures.py.
@@ -22,6 +23,14 @@ pytest_plugins = ["harness.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 CRD_DIR = REPO / "crds"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the whole test session inside the sandbox's own network namespace (see
+    canary/sandbox/netns.py): pods get addresses there, and no test traffic can leave it.
+    Against an existing cluster (`CANARY_TEST_KUBECONFIG`) the tests stay on the host network."""
+    if not os.environ.get("CANARY_TEST_KUBECONFIG"):
+        netns.enter()
 
 
 @pytest.fixture(scope="session")
