@@ -242,6 +242,14 @@ class ControlPlane(Service):
         _apply(self.kubeconfig, files)
 
     @property
+    def pki(self) -> certs.CertPaths:
+        """The PKI this control plane was started with (read-only; the controllers need its
+        CA and service-account key)."""
+        if self._pki is None:
+            raise RuntimeError("the control plane is not started")
+        return self._pki
+
+    @property
     def pids(self) -> list[int]:
         return [child.pid for child in self._children]
 
