@@ -18,8 +18,9 @@ from kubernetes_asyncio import client, config
 from canary.sandbox import netns
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 
-# The shared servers (exporter, Prometheus, `kube`): see tests/harness/fixtures.py.
-pytest_plugins = ["harness.fixtures"]
+# The shared servers (exporter, Prometheus, `kube`): see tests/harness/fixtures.py; real Pods
+# (controllers and the node agent, `workloads`): see tests/harness/workloads.py.
+pytest_plugins = ["harness.fixtures", "harness.workloads"]
 
 REPO = Path(__file__).resolve().parent.parent
 CRD_DIR = REPO / "crds"

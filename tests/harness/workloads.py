@@ -1,0 +1,127 @@
+"""Real Pods in the tests (a pytest plugin, registered by tests/conftest.py): the session fixture
+`workloads` runs the real kube-controller-manager and kube-scheduler and the sandbox node agent
+on the session's control plane, and the builders below make a demo app Deployment and Service.
+
+Once a test asked for `workloads`, the controllers run until the session ends: for the rest of
+the session namespaces are really deleted and Services with selectors get EndpointSlices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+from canary.kube.resources import JsonObj, Resource
+from canary.sandbox.controlplane.controllers import Controllers
+from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
+from canary.sandbox.nodeagent import NodeAgent
+
+DEPLOYMENT: Final = Resource("apps", "v1", "deployments", "Deployment")
+DEMO_PORT = 8080
+# Short in tests: a lease renewal shows within seconds (the kubelet's is 10 s).
+LEASE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Workloads:
+    """What runs Pods in this session."""
+
+    kubeconfig: Path
+    controllers: Controllers
+    agent: NodeAgent
+
+
+@pytest.fixture(scope="session")
+async def workloads(
+    control_plane: ControlPlane | ExistingCluster, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Workloads]:
+    if not isinstance(control_plane, ControlPlane):
+        pytest.skip("an existing cluster runs its own controllers and kubelets")
+    workdir = tmp_path_factory.mktemp("workloads")
+    async with (
+        Controllers(control_plane, workdir / "controllers") as controllers,
+        NodeAgent(
+            control_plane.kubeconfig, workdir=workdir / "node", lease_seconds=LEASE_SECONDS
+        ) as agent,
+    ):
+        yield Workloads(control_plane.kubeconfig, controllers, agent)
+
+
+def demo_container(image: str, *, env: dict[str, str] | None = None) -> JsonObj:
+    """One demo app container on port 8080 with a readiness probe every second."""
+    container: JsonObj = {
+        "name": "app",
+        "image": image,
+        "ports": [{"name": "http", "containerPort": DEMO_PORT}],
+        "readinessProbe": {
+            "httpGet": {"path": "/-/healthz", "port": "http"},
+            "periodSeconds": 1,
+        },
+    }
+    if env:
+        container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    return container
+
+
+def demo_deployment_manifest(
+    name: str,
+    *,
+    image: str = "demoapp:v1",
+    replicas: int = 2,
+    env: dict[str, str] | None = None,
+) -> JsonObj:
+    """A Deployment of the demo app, Pods labelled `app: <name>`, rolling one at a time."""
+    labels = {"app": name}
+    return {
+        "apiVersion": DEPLOYMENT.api_version,
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [demo_container(image, env=env)],
+                    "terminationGracePeriodSeconds": 5,
+                },
+            },
+        },
+    }
+
+
+def demo_service_manifest(name: str) -> JsonObj:
+    """A Service selecting the Pods of `demo_deployment_manifest(name)`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"app": name},
+            "ports": [{"name": "http", "port": DEMO_PORT, "targetPort": "http"}],
+        },
+    }
+
+
+def demo_pod_manifest(
+    name: str, image: str, *, restart_policy: str = "Always", env: dict[str, str] | None = None
+) -> JsonObj:
+    """A bare Pod (no controller) of one demo container."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "containers": [demo_container(image, env=env)],
+            "restartPolicy": restart_policy,
+            "terminationGracePeriodSeconds": 5,
+        },
+    }
