@@ -2,7 +2,9 @@
 
 Every answer names its version (header `x-demo-version` and JSON body). Error rate and latency
 are set at start and changed while it runs (`PUT /-/faults`); `/metrics` serves Prometheus
-text. It binds to loopback only and is never meant to serve anything real.
+text. It binds to loopback, or to the address given with `--host` (the node agent passes a pod
+address in the sandbox's network namespace), and is never meant to serve anything real.
+aiohttp sets TCP_NODELAY on every connection, so it serves well over 100 requests a second.
 """
 
 from __future__ import annotations

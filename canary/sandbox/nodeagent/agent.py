@@ -94,7 +94,7 @@ class NodeAgent(AsyncService):
         return self
 
     async def stop(self) -> None:
-        for task in self._background:
+        for task in list(self._background):  # a finishing termination removes itself
             await cancel_and_wait(task)
         self._background = []
         for task in list(self._tasks.values()):

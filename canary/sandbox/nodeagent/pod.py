@@ -105,6 +105,8 @@ class PodWorker:
             await self._write_until_done()
         except NotFound:
             log.info("pod is gone", namespace=self.namespace, pod=self.name)
+        except Exception:  # one broken Pod must not take the agent down; its processes stop
+            log.exception("pod worker failed", namespace=self.namespace, pod=self.name)
         finally:
             await self._stop()
 
