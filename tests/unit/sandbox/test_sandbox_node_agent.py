@@ -4,10 +4,13 @@ thresholds, restart policy and the Pod status a kubelet would write."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from canary.sandbox import netns
+from canary.sandbox.controlplane import certs, controllers
+from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.nodeagent.addresses import AddressesExhausted, PodAddresses
 from canary.sandbox.nodeagent.container import restarts
 from canary.sandbox.nodeagent.images import SANDBOX_IMAGES, ImageRef, UnknownImage, launch
@@ -197,3 +200,21 @@ def test_phases_follow_the_containers() -> None:
     status = backoff.status()
     assert status["lastState"]["terminated"]["exitCode"] == 1
     assert status["restartCount"] == 1
+
+
+def test_the_controllers_run_on_loopback_without_node_ipam_or_leader_election() -> None:
+    pki = certs.CertPaths(*(Path(f"/pki/{n}") for n in "abcdefgh"))
+    plane = ControlPlane(kubeconfig=Path("/k"), _pki=pki)
+    manager = controllers.controller_manager_command(Path("/kcm"), plane, port=1234)
+    assert "--controllers=*,-nodeipam" in manager
+    assert "--leader-elect=false" in manager and "--bind-address=127.0.0.1" in manager
+    assert f"--service-account-private-key-file={pki.sa_private}" in manager
+    assert f"--root-ca-file={pki.ca_cert}" in manager
+    scheduler = controllers.scheduler_command(Path("/ks"), plane, port=1235)
+    assert scheduler[1:] == [
+        "--kubeconfig=/k",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        "--secure-port=1235",
+        "--v=0",
+    ]
