@@ -103,6 +103,8 @@ async def test_a_deployment_runs_ready_pods_that_the_endpointslice_lists_and_tha
         assert container["ready"] and container["started"] and "running" in container["state"]
         assert container["restartCount"] == 0 and container["image"] == "demoapp:v1"
         assert container["imageID"]
+        log = workloads.agent.log_dir / f"{namespace}_{pod['metadata']['name']}.log"
+        assert log.exists()
 
     async def slice_lists_both() -> bool:
         slices, _ = await kube.list(
