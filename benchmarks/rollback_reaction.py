@@ -33,6 +33,7 @@ import aiohttp
 
 from canary.api.status import Phase
 from canary.kube.resources import CANARY, HTTPROUTE
+from canary.sandbox.cluster import pods_running, prepare
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo import observe
@@ -98,7 +99,7 @@ async def _one_run(world: DemoWorld, rng: random.Random, story: Story | None) ->
     version = (await observe.route(world))["metadata"]["resourceVersion"]
     watch = asyncio.create_task(_route_zero(world, version))
     injected = time.time()
-    await world.apps["v3"].set_faults(error_rate=s.bad_error_rate)
+    await world.set_faults("v3", error_rate=s.bad_error_rate)
     async with asyncio.timeout(s.interval * (s.failure_threshold + 3) + 60):
         route_zero = await watch
         dropped = await observe.wait_for_envoy(world, {"v2": 100, "v3": 0})
@@ -109,7 +110,7 @@ async def _one_run(world: DemoWorld, rng: random.Random, story: Story | None) ->
         raise RuntimeError(
             f"expected a rollback, got {result.status.phase}: {result.status.message}"
         )
-    await world.apps["v3"].set_faults(error_rate=0.0)
+    await world.set_faults("v3", error_rate=0.0)
     first_sample = await _first_error_sample(world, injected)
     return Run(injected, first_sample, route_zero, WALL + max(served)), story
 
@@ -160,7 +161,7 @@ def report(runs: list[Run], settings: DemoSettings) -> list[str]:
 
 
 async def bench(
-    kubeconfig: Path,
+    plane: ControlPlane,
     prometheus: PrometheusServer,
     *,
     settings: DemoSettings,
@@ -171,7 +172,10 @@ async def bench(
     rng = random.Random(seed)
     done: list[Run] = []
     story: Story | None = None
-    async with DemoWorld(kubeconfig, prometheus, settings=settings, workdir=workdir) as world:
+    async with (
+        pods_running(plane, workdir) as _,
+        DemoWorld(plane.kubeconfig, prometheus, settings=settings, workdir=workdir) as world,
+    ):
         for i in range(runs):
             run, story = await _one_run(world, rng, story)
             done.append(run)
@@ -199,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     canary_logging.configure(json=False, level="warning")
     settings = DemoSettings(interval=args.interval).but(namespace="bench", class_name="bench")
+    prepare()  # builds what is missing, then enters the sandbox's own network namespace
     with tempfile.TemporaryDirectory(prefix="canary-bench-") as tmp:
         work = Path(tmp)
         with (
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             runs = asyncio.run(
                 bench(
-                    plane.kubeconfig,
+                    plane,
                     prometheus,
                     settings=settings,
                     runs=args.runs,

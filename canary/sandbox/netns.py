@@ -23,9 +23,11 @@ import ipaddress
 import os
 import subprocess
 import threading
+from pathlib import Path
 
 POD_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
 MARKER = "CANARY_SANDBOX_NETNS"  # holds the namespace's inode once a process has entered it
+_STARTED_AS_ROOT = "CANARY_SANDBOX_NETNS_ROOT"  # "0" when `enter()` also made a user namespace
 
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
@@ -37,7 +39,7 @@ class NamespaceError(RuntimeError):
 
 def current() -> int:
     """The inode of this process's network namespace."""
-    return os.stat("/proc/self/ns/net").st_ino
+    return Path("/proc/self/ns/net").stat().st_ino
 
 
 def inside() -> bool:
@@ -66,16 +68,14 @@ def enter() -> int:
     _run("ip", "route", "add", "local", str(POD_CIDR), "dev", "lo")
     inode = current()
     os.environ[MARKER] = str(inode)
+    os.environ[_STARTED_AS_ROOT] = "1" if uid == 0 else "0"
     return inode
 
 
 def _map_to_root(uid: int, gid: int) -> None:
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"0 {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"0 {gid} 1")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
 
 
 def _run(*cmd: str) -> None:
@@ -89,3 +89,11 @@ def pod_address(index: int) -> str:
     if not 0 < index < POD_CIDR.num_addresses - 1:
         raise ValueError(f"pod index {index} is outside {POD_CIDR}")
     return str(POD_CIDR.network_address + index)
+
+
+def enter_command(pid: int) -> str:
+    """The shell prefix that runs a command inside the namespace of process `pid` (made by
+    `enter()`), from another shell of the same user."""
+    if os.geteuid() == 0 and os.environ.get(_STARTED_AS_ROOT, "1") == "1":
+        return f"nsenter --target {pid} --net"
+    return f"nsenter --target {pid} --user --preserve-credentials --net"

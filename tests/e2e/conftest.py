@@ -1,6 +1,7 @@
-"""Fixtures for the end-to-end tests: the demo's whole world (Envoy and its gateway controller,
-demo versions v1/v2/v3, Prometheus, steady load, the operator as a process) on the session's
-control plane, under names of its own so other tests' controllers never see it.
+"""Fixtures for the end-to-end tests: the demo's whole world (Contour and its Envoy, demo versions
+v1/v2/v3 as Deployments whose Pods the node agent runs, Prometheus, steady load, the operator as
+a process) on the session's control plane and its controllers (`workloads`), under names of its
+own so other tests never see it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from canary.sandbox.contour import free_listener_port
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.demo.settings import DemoSettings
 from canary.sandbox.demo.world import DemoWorld
@@ -25,9 +27,7 @@ STEP_SECONDS = 8
 def settings() -> DemoSettings:
     suffix = uuid.uuid4().hex[:8]
     return DemoSettings(interval=STEP_SECONDS).but(
-        namespace=f"e2e-{suffix}",
-        class_name=f"e2e-{suffix}",
-        controller_name=f"canary-operator.io/e2e-gateway-{suffix}",
+        namespace=f"e2e-{suffix}", class_name=f"e2e-{suffix}", listener_port=free_listener_port()
     )
 
 
@@ -40,6 +40,7 @@ def prometheus(settings: DemoSettings) -> Iterator[PrometheusServer]:
 @pytest.fixture
 async def world(
     control_plane: ControlPlane | ExistingCluster,
+    workloads: object,
     prometheus: PrometheusServer,
     settings: DemoSettings,
     tmp_path: Path,

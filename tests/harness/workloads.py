@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 import pytest
 
-from canary.kube.resources import JsonObj, Resource
+from canary.kube.resources import DEPLOYMENT, JsonObj
 from canary.sandbox.controlplane.controllers import Controllers
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.nodeagent import NodeAgent
 
-DEPLOYMENT: Final = Resource("apps", "v1", "deployments", "Deployment")
 DEMO_PORT = 8080
 # Short in tests: a lease renewal shows within seconds (the kubelet's is 10 s).
 LEASE_SECONDS = 2.0

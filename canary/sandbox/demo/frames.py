@@ -62,7 +62,7 @@ class Tracker:
     async def frame(self, story: Story | None) -> Frame:
         world = self.world
         read_at = time.monotonic()
-        running = observe.envoy_weights(world)
+        running = await observe.envoy_weights(world)
         # Count only requests sent while Envoy surely ran `running`: it may have taken newer
         # weights a moment before the gateway controller saw it confirm them.
         observed = Tally.of(

@@ -7,10 +7,12 @@ It starts nothing and changes nothing; the load keeps flowing so Prometheus has 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 from rich.console import Console
 
+from canary.sandbox import netns
 from canary.sandbox.controlplane.launcher import kubectl_path
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo.world import DemoWorld
@@ -18,10 +20,13 @@ from canary.sandbox.demo.world import DemoWorld
 
 def addresses(world: DemoWorld) -> list[str]:
     s = world.settings
-    kubectl = f"{kubectl_path()} --kubeconfig {world.kubeconfig}"
-    envoy_rq = f'envoy_cluster_upstream_rq{{envoy_cluster_name=~"{s.namespace}/.*"}}'
+    inside = netns.enter_command(os.getpid())
+    kubectl = f"{inside} {kubectl_path()} --kubeconfig {world.kubeconfig}"
+    envoy_rq = f'envoy_cluster_upstream_rq_xx{{envoy_cluster_name=~"{s.namespace}_.*"}}'
     return [
         "Everything is still running. Press Ctrl-C to stop it all.",
+        "It lives in the sandbox's own network namespace: run commands from another shell",
+        f"inside it with `{inside} COMMAND` (e.g. `{inside} bash`).",
         f"  kubeconfig:  {world.kubeconfig}",
         f"  gateway:     {world.url}/   (try: curl -si {world.url}/ | grep x-demo-version)",
         f"  Prometheus:  {world.prometheus.url}   (try the query: {envoy_rq})",

@@ -1,5 +1,6 @@
-"""The objects a user of the demo would write: a GatewayClass, a Gateway, an HTTPRoute and a
-Canary, plus the two edits that start the second story.
+"""The objects a user of the demo would write: a GatewayClass (for Contour), a Gateway, a
+Deployment and a Service per version, an HTTPRoute and a Canary, plus the two edits that start
+the second story.
 
 Pure: settings in, JSON-ready dicts out. `docs/quickstart.md` shows the same objects as YAML.
 """
@@ -13,7 +14,10 @@ GATEWAY_NAME = "gw"
 ROUTE_NAME = "app"
 CANARY_NAME = "app"
 PORT = 80
+CONTAINER_PORT = 8080
 VERSIONS = ("v1", "v2", "v3")
+APP_LABEL = "demo-app"
+IMAGE = "canary-sandbox/demoapp"
 
 
 def service(version: str) -> str:
@@ -34,6 +38,48 @@ def gateway_class(settings: DemoSettings) -> JsonObj:
     }
 
 
+def labels(version: str) -> dict[str, str]:
+    return {"app": APP_LABEL, "version": version}
+
+
+def deployment(settings: DemoSettings, version: str) -> JsonObj:
+    """One version of the app: its image tag is the version (the sandbox's node agent runs
+    `canary-sandbox/demoapp:<tag>` as a process; v3's tag is the one that fails requests)."""
+    probe = {"httpGet": {"path": "/-/healthz", "port": CONTAINER_PORT}, "periodSeconds": 1}
+    container = {
+        "name": "app",
+        "image": f"{IMAGE}:{version}",
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
+        "readinessProbe": probe,
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": service(version), "namespace": settings.namespace},
+        "spec": {
+            "replicas": settings.replicas,
+            "selector": {"matchLabels": labels(version)},
+            "template": {
+                "metadata": {"labels": labels(version)},
+                "spec": {"containers": [container]},
+            },
+        },
+    }
+
+
+def service_of(settings: DemoSettings, version: str) -> JsonObj:
+    """The Service in front of one version's Pods."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": service(version), "namespace": settings.namespace},
+        "spec": {
+            "selector": labels(version),
+            "ports": [{"name": "http", "port": PORT, "targetPort": CONTAINER_PORT}],
+        },
+    }
+
+
 def gateway(settings: DemoSettings) -> JsonObj:
     return {
         "apiVersion": f"{GATEWAY_GROUP}/v1",
@@ -41,7 +87,7 @@ def gateway(settings: DemoSettings) -> JsonObj:
         "metadata": {"name": GATEWAY_NAME, "namespace": settings.namespace},
         "spec": {
             "gatewayClassName": settings.class_name,
-            "listeners": [{"name": "http", "port": PORT, "protocol": "HTTP"}],
+            "listeners": [{"name": "http", "port": settings.listener_port, "protocol": "HTTP"}],
         },
     }
 
@@ -98,13 +144,13 @@ def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
                 "metrics": [
                     {
                         "name": "success-rate",
-                        "template": "envoy-success-rate",
+                        "template": "contour-success-rate",
                         "interval": window,
                         "min": settings.min_success,
                     },
                     {
                         "name": "latency-p99",
-                        "template": "envoy-latency-p99",
+                        "template": "contour-latency-p99",
                         "interval": window,
                         "max": settings.max_latency_ms,
                     },
@@ -112,7 +158,7 @@ def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
                 "failureThreshold": settings.failure_threshold,
                 "minRequests": {
                     "count": settings.min_requests,
-                    "template": "envoy-request-count",
+                    "template": "contour-request-count",
                     "interval": window,
                 },
             },

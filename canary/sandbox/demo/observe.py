@@ -7,6 +7,7 @@ Reads only; it never changes the world. The stories, the live view and the tests
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from datetime import datetime
@@ -23,9 +24,9 @@ if TYPE_CHECKING:
 _VERSION = re.compile(r"^app-(v\d+)$")
 
 
-def listener(settings: DemoSettings) -> str:
-    """Envoy's listener (and route table) of the demo Gateway: `namespace/gateway/port`."""
-    return f"{settings.namespace}/{m.GATEWAY_NAME}/{m.PORT}"
+def route_config(settings: DemoSettings) -> str:
+    """The Envoy route table Contour makes for the demo Gateway's listener: `http-<port>`."""
+    return f"http-{settings.listener_port}"
 
 
 def version_of(service: str) -> str | None:
@@ -33,35 +34,55 @@ def version_of(service: str) -> str | None:
     return match.group(1) if match else None
 
 
-def envoy_weights(world: DemoWorld) -> dict[str, int]:
-    """{version: weight} of the demo route, as Envoy last confirmed running it."""
-    config = world.gateway.envoy.running.route_configs.get(listener(world.settings)) or {}
-    prefix = f"{world.settings.namespace}/"
-    for vhost in config.get("virtual_hosts", []):
-        for route in vhost.get("routes", []):
-            clusters = route.get("route", {}).get("weighted_clusters", {}).get("clusters", [])
-            if clusters:
-                return {
-                    v: int(c["weight"])
+def _weights_in(dump: JsonObj, settings: DemoSettings) -> dict[str, int]:
+    """{version: weight} of the demo route in an Envoy route config dump. Contour names a
+    cluster `namespace/service/port/hash`."""
+    for config in dump.get("configs", []):
+        table = config.get("route_config", {})
+        if table.get("name") != route_config(settings):
+            continue
+        for vhost in table.get("virtual_hosts", []):
+            for route in vhost.get("routes", []):
+                clusters = route.get("route", {}).get("weighted_clusters", {}).get("clusters", [])
+                if not clusters and (single := route.get("route", {}).get("cluster")):
+                    clusters = [{"name": single, "weight": 100}]
+                weights = {
+                    v: int(c.get("weight", 1))
                     for c in clusters
-                    if c["name"].startswith(prefix)
-                    and (v := version_of(c["name"].split("/")[1])) is not None
+                    if (parts := str(c["name"]).split("/"))[0] == settings.namespace
+                    and len(parts) > 1
+                    and (v := version_of(parts[1])) is not None
                 }
+                if weights:
+                    return weights
     return {}
+
+
+async def envoy_weights(world: DemoWorld) -> dict[str, int]:
+    """{version: weight} of the demo route, as Envoy runs it now (its admin config dump).
+    A version at weight 0 is absent from Envoy's table: it counts as 0 here."""
+    dump = json.loads(await world.envoy.admin("/config_dump?resource=dynamic_route_configs"))
+    return _weights_in(dump, world.settings)
 
 
 async def wait_for_envoy(
     world: DemoWorld, weights: dict[str, int], *, within: float = 60.0
 ) -> float:
-    """Wait until Envoy runs exactly `weights`; return that moment (`time.monotonic()`)."""
+    """Wait until Envoy runs `weights` (a version at 0 may be absent from its table); return
+    that moment (`time.monotonic()`)."""
+    wanted = {v: w for v, w in weights.items() if w}
+    running: dict[str, int] = {}
     try:
         async with asyncio.timeout(within):
-            while envoy_weights(world) != weights:
+            while True:
+                running = await envoy_weights(world)
+                if {v: w for v, w in running.items() if w} == wanted:
+                    break
                 world.check_operator()
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.02)
     except TimeoutError:
         raise TimeoutError(
-            f"Envoy did not run {weights} within {within:g}s (it runs {envoy_weights(world)})"
+            f"Envoy did not run {weights} within {within:g}s (it runs {running})"
         ) from None
     return time.monotonic()
 
@@ -82,14 +103,17 @@ async def canary(world: DemoWorld) -> JsonObj | None:
 
 
 async def envoy_requests(world: DemoWorld) -> dict[str, int]:
-    """{version: requests Envoy sent to it so far}: the `upstream_rq_total` of each cluster."""
+    """{version: requests Envoy sent to it so far}: each cluster's `upstream_rq_total` (Envoy
+    names a Contour cluster's stats `namespace_service_port`)."""
     ns = re.escape(world.settings.namespace)
-    stats = await world.gateway.envoy.stats(
-        rf"^cluster\.{ns}/app-v\d+/{m.PORT}\.upstream_rq_total$"
+    text = await world.envoy.admin(
+        f"/stats?filter=^cluster\\.{ns}_app-v[0-9]+_{m.PORT}\\.upstream_rq_total$"
     )
     out: dict[str, int] = {}
-    for name, value in stats.items():
-        version = version_of(name.split("/")[1])
+    for line in text.splitlines():
+        name, _, value = line.partition(": ")
+        service = name.removeprefix(f"cluster.{world.settings.namespace}_").split("_")[0]
+        version = version_of(service)
         if version is not None:
             out[version] = int(value)
     return out

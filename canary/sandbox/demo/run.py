@@ -22,6 +22,7 @@ from rich.console import Console
 
 from canary.api.crd import canary_crd
 from canary.kube.errors import KubeError
+from canary.sandbox.cluster import pods_running, prepare
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.demo.frames import Tracker
 from canary.sandbox.demo.keep import keep_running
@@ -44,6 +45,7 @@ FAILED = 1  # as `canary.cli.exitcodes.ExitCode.FAILED`: the stories did not bot
 def run_demo(
     settings: DemoSettings, *, keep: bool = False, workdir: Path | None = None, console: Console
 ) -> int:
+    prepare()  # builds what is missing, then enters the sandbox's own network namespace
     work = workdir or Path(tempfile.mkdtemp(prefix="canary-demo-"))
     log_file = _log_to_file(work / "logs" / "demo.log")
     code = FAILED
@@ -64,7 +66,7 @@ def run_demo(
             )
             code = asyncio.run(
                 _main(
-                    plane.kubeconfig,
+                    plane,
                     prometheus,
                     settings=settings,
                     keep=keep,
@@ -94,7 +96,7 @@ def run_demo(
 
 
 async def _main(
-    kubeconfig: Path,
+    plane: ControlPlane,
     prometheus: PrometheusServer,
     *,
     settings: DemoSettings,
@@ -107,10 +109,14 @@ async def _main(
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     started = time.monotonic()
     try:
-        async with DemoWorld(kubeconfig, prometheus, settings=settings, workdir=work) as world:
+        async with (
+            pods_running(plane, work) as _,
+            DemoWorld(plane.kubeconfig, prometheus, settings=settings, workdir=work) as world,
+        ):
             console.print(
-                f"  Envoy, 3 demo versions, Prometheus, load at {settings.rate:g} req/s and the "
-                f"operator up in {time.monotonic() - started:.0f}s"
+                f"  controllers and node agent, Contour and Envoy, 3 demo versions "
+                f"({settings.replicas} Pods each), Prometheus, load at {settings.rate:g} req/s "
+                f"and the operator up in {time.monotonic() - started:.0f}s"
             )
             results = await _stories(world, console, started)
             traffic = _traffic(world)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from canary.sandbox.gateway import CONTROLLER_NAME
+from canary.sandbox.contour import CONTROLLER_NAME
 
 
 class Speed(StrEnum):
@@ -55,6 +55,12 @@ class DemoSettings:
 
     scrape_interval: int = 1
     """Seconds between Prometheus scrapes of Envoy and the demo apps."""
+
+    replicas: int = 2
+    """Pods per version (each a process the node agent runs)."""
+
+    listener_port: int = 80
+    """The Gateway listener's port; Contour's Envoy listens on it plus 8000."""
 
     namespace: str = "demo"
     class_name: str = "canary-demo"

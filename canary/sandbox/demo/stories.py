@@ -75,8 +75,8 @@ async def begin_story_two(world: DemoWorld, *, inject_fault: bool = True) -> Sto
     """
     s = world.settings
     started = time.monotonic()
-    if inject_fault:
-        await world.apps["v3"].set_faults(error_rate=s.bad_error_rate)
+    # v3's image fails requests; the demo sets its rate (and a benchmark starts it healthy).
+    await world.set_faults("v3", error_rate=s.bad_error_rate if inject_fault else 0.0)
     await world.apply(HTTPROUTE, m.route(s, {"v2": 100, "v3": 0}))
     # Like `kubectl wait` for the route: the rollout then starts on a route that has v3.
     await wait_for_envoy(world, {"v2": 100, "v3": 0})

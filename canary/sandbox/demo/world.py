@@ -1,8 +1,11 @@
-"""The whole demo world around one control plane: Envoy and its gateway controller, three demo
-versions as Services, Prometheus scraping them, a steady load, and the operator as a process.
+"""The whole demo world on a cluster that runs Pods (the sandbox's control plane with its
+controllers and node agent): Contour and its Envoy as the Gateway, three demo versions as
+Deployments behind Services, Prometheus scraping Envoy and the Pods, a steady load, and the
+operator as a process.
 
 It only starts, wires and stops things (`async with DemoWorld(...)`); the stories are
-`stories.py`, and what is read back from the world is `observe.py`.
+`stories.py`, and what is read back from the world is `observe.py`. Everything listens on
+loopback or on Pod addresses inside the sandbox's network namespace (`canary.sandbox.netns`).
 """
 
 from __future__ import annotations
@@ -14,21 +17,32 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Self, TypeVar
 
+import aiohttp
+
 from canary.kube.client import Kube
 from canary.kube.errors import KubeError
-from canary.kube.resources import GATEWAY, GATEWAYCLASS, HTTPROUTE, NAMESPACE, JsonObj, Resource
+from canary.kube.resources import (
+    DEPLOYMENT,
+    GATEWAY,
+    GATEWAYCLASS,
+    HTTPROUTE,
+    NAMESPACE,
+    POD,
+    SERVICE,
+    JsonObj,
+    Resource,
+)
+from canary.sandbox.contour import Contour, ContourEnvoy, GatewayRef, envoy_port
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo.observe import wait_for_envoy
 from canary.sandbox.demo.settings import DemoSettings
-from canary.sandbox.demoapp import DemoApp
-from canary.sandbox.gateway import GatewayController, register_backend, sandbox_gateway
 from canary.sandbox.loadgen import LoadGenerator
 from canary.sandbox.processes import LOOPBACK, Child
 from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
 from canary.sandbox.service import AsyncService
 
 T = TypeVar("T")
-START_TIMEOUT = 90.0
+START_TIMEOUT = 120.0
 # v1 serves everything; v2 is deployed and in the route at weight 0, ready for story 1.
 INITIAL_WEIGHTS = {"v1": 100, "v2": 0}
 
@@ -54,9 +68,9 @@ class DemoWorld(AsyncService):
         self.workdir = workdir
         self._stack = AsyncExitStack()
         self._kube: Kube | None = None
-        self._gateway: GatewayController | None = None
+        self._contour: Contour | None = None
+        self._envoy: ContourEnvoy | None = None
         self._load: LoadGenerator | None = None
-        self.apps: dict[str, DemoApp] = {}
         self.operator: Child | None = None
         self.url = ""
 
@@ -65,8 +79,12 @@ class DemoWorld(AsyncService):
         return _started(self._kube)
 
     @property
-    def gateway(self) -> GatewayController:
-        return _started(self._gateway)
+    def contour(self) -> Contour:
+        return _started(self._contour)
+
+    @property
+    def envoy(self) -> ContourEnvoy:
+        return _started(self._envoy)
 
     @property
     def load(self) -> LoadGenerator:
@@ -86,6 +104,24 @@ class DemoWorld(AsyncService):
         name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
         await self.kube.patch(res, name, obj, namespace=namespace, patch_type="apply", force=True)
 
+    async def pods(self, version: str) -> list[JsonObj]:
+        """The ready Pods of one version."""
+        selector = f"app={m.APP_LABEL},version={version}"
+        items, _ = await self.kube.list(POD, self.settings.namespace, label_selector=selector)
+        return [p for p in items if _ready(p) and p.get("status", {}).get("podIP")]
+
+    async def set_faults(self, version: str, *, error_rate: float) -> None:
+        """Change the share of failed answers of every ready Pod of `version` (the demo app's
+        `PUT /-/faults`, sent to each Pod's address inside the sandbox's namespace)."""
+        pods = await self.pods(version)
+        if not pods:
+            raise RuntimeError(f"no ready Pod of {version}")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            for pod in pods:
+                url = f"http://{pod['status']['podIP']}:{m.CONTAINER_PORT}/-/faults"
+                async with session.put(url, json={"error_rate": error_rate}) as response:
+                    response.raise_for_status()
+
     async def start(self) -> Self:
         try:
             async with asyncio.timeout(START_TIMEOUT):
@@ -99,29 +135,29 @@ class DemoWorld(AsyncService):
         await self._stack.aclose()
 
     async def _start(self) -> None:
-        s, logs = self.settings, self.workdir / "logs"
+        s = self.settings
         self._kube = await Kube.connect(kubeconfig=self.kubeconfig, field_manager="demo-user")
         self._stack.push_async_callback(self._kube.close)
         await self.apply(NAMESPACE, m.namespace(s))
+        self._stack.push_async_callback(self._delete_namespace)
         await self.apply(GATEWAYCLASS, m.gateway_class(s))
         self._stack.push_async_callback(self._delete_class)
-        self._gateway = await self._stack.enter_async_context(
-            sandbox_gateway(
-                self.kube, workdir=self.workdir / "envoy", controller_name=s.controller_name
-            )
-        )
-        for seed, version in enumerate(m.VERSIONS):
-            app = DemoApp(version, latency=s.latency, log_dir=logs, seed=seed)
-            self._stack.push_async_callback(app.stop)
-            self.apps[version] = app
-        await asyncio.gather(*(app.start() for app in self.apps.values()))
-        for version, app in self.apps.items():
-            await register_backend(self.kube, s.namespace, m.service(version), m.PORT, app.port)
+        for version in m.VERSIONS:
+            await self.apply(SERVICE, m.service_of(s, version))
+            await self.apply(DEPLOYMENT, m.deployment(s, version))
         await self.apply(GATEWAY, m.gateway(s))
         await self.apply(HTTPROUTE, m.route(s, INITIAL_WEIGHTS))
-        self.url = await self.gateway.wait_for_url(s.namespace, m.GATEWAY_NAME, m.PORT)
+        gateway = GatewayRef(s.namespace, m.GATEWAY_NAME)
+        self._contour = await self._stack.enter_async_context(
+            Contour(self.kubeconfig, gateway, self.workdir / "contour")
+        )
+        self._envoy = await self._stack.enter_async_context(
+            ContourEnvoy(self.contour, self.workdir / "envoy")
+        )
+        self.url = f"http://{LOOPBACK}:{envoy_port(s.listener_port)}"
+        await self._wait_until_deployed()
         await wait_for_envoy(self, INITIAL_WEIGHTS)
-        await asyncio.to_thread(self.prometheus.set_targets, self._scrape_targets())
+        await asyncio.to_thread(self.prometheus.set_targets, await self._scrape_targets())
         self._load = await self._stack.enter_async_context(LoadGenerator(self.url, rate=s.rate))
         await asyncio.to_thread(self.prometheus.wait_until_scraped, timeout=START_TIMEOUT)
         self.operator = Child(
@@ -140,23 +176,46 @@ class DemoWorld(AsyncService):
         )
         self._stack.push_async_callback(asyncio.to_thread, self.operator.stop)
 
-    def _scrape_targets(self) -> list[ScrapeTarget]:
-        """Envoy's per-cluster stats (what the gates query) and each version's own metrics."""
+    async def _wait_until_deployed(self) -> None:
+        """Every version's Pods ready, as the Deployment controller counts them."""
+        while True:
+            ready = [len(await self.pods(v)) >= self.settings.replicas for v in m.VERSIONS]
+            if all(ready):
+                return
+            await asyncio.sleep(0.2)
+
+    async def _scrape_targets(self) -> list[ScrapeTarget]:
+        """Envoy's stats (what the gates query) and each version's Pods' own metrics."""
         envoy = ScrapeTarget(
-            f"{LOOPBACK}:{self.gateway.envoy.admin_port}",
+            f"{LOOPBACK}:{self.contour.ports.envoy_stats}",
             job="envoy",
             metrics_path="/stats/prometheus",
         )
-        apps = [
+        pods = [
             ScrapeTarget(
-                f"{LOOPBACK}:{app.port}",
+                f"{pod['status']['podIP']}:{m.CONTAINER_PORT}",
                 job="demo-apps",
-                labels={"namespace": self.settings.namespace, "service": m.service(version)},
+                labels={
+                    "namespace": self.settings.namespace,
+                    "service": m.service(version),
+                    "pod": pod["metadata"]["name"],
+                },
             )
-            for version, app in self.apps.items()
+            for version in m.VERSIONS
+            for pod in await self.pods(version)
         ]
-        return [envoy, *apps]
+        return [envoy, *pods]
 
     async def _delete_class(self) -> None:
         with contextlib.suppress(KubeError):
             await self.kube.delete(GATEWAYCLASS, self.settings.class_name)
+
+    async def _delete_namespace(self) -> None:
+        """The demo's namespace goes with its Deployments, so the node agent stops their Pods."""
+        with contextlib.suppress(KubeError):
+            await self.kube.delete(NAMESPACE, self.settings.namespace)
+
+
+def _ready(pod: JsonObj) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from canary.kube.resources import Resource
+from canary.kube.resources import LEASE, POD, Resource
 
-POD: Final = Resource("", "v1", "pods", "Pod")
 NODE: Final = Resource("", "v1", "nodes", "Node", namespaced=False)
-LEASE: Final = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 NODE_LEASE_NAMESPACE: Final = "kube-node-lease"
+
+__all__ = ["LEASE", "NODE", "NODE_LEASE_NAMESPACE", "POD"]

@@ -13,12 +13,21 @@ from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Forbidden
-from canary.kube.resources import CANARY, HTTPROUTE, LEASE, SECRET, SERVICE, JsonObj, Resource
+from canary.kube.resources import (
+    CANARY,
+    DEPLOYMENT,
+    HTTPROUTE,
+    LEASE,
+    SECRET,
+    SERVICE,
+    JsonObj,
+    Resource,
+)
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 
 pytestmark = pytest.mark.integration
 
-DEPLOYMENT = Resource("apps", "v1", "deployments", "Deployment")
+
 FAST_LEASE = {
     "leaderElection.leaseDuration": 4,
     "leaderElection.renewDeadline": 3,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from canary.sandbox import netns
-
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("CANARY_TEST_KUBECONFIG")), reason="on an existing cluster's network"
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_the_session_is_inside_its_own_namespace() -> None:
     assert netns.inside()
-    assert os.stat(f"/proc/{os.getppid()}/ns/net").st_ino != netns.current()
+    assert Path(f"/proc/{os.getppid()}/ns/net").stat().st_ino != netns.current()
 
 
 def test_a_pod_address_accepts_connections_from_inside() -> None:

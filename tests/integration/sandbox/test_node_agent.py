@@ -11,7 +11,6 @@ from harness.procs import wait_dead
 from harness.waiting import eventually
 from harness.workloads import (
     DEMO_PORT,
-    DEPLOYMENT,
     Workloads,
     demo_deployment_manifest,
     demo_pod_manifest,
@@ -19,7 +18,7 @@ from harness.workloads import (
 )
 
 from canary.kube.client import Kube
-from canary.kube.resources import ENDPOINTSLICE, SERVICE, JsonObj
+from canary.kube.resources import DEPLOYMENT, ENDPOINTSLICE, SERVICE, JsonObj
 from canary.sandbox import netns
 from canary.sandbox.nodeagent.kinds import LEASE, NODE, NODE_LEASE_NAMESPACE, POD
 

@@ -13,7 +13,7 @@ from canary.api.spec import CanarySpec
 from canary.api.status import CanaryStatus, MetricOutcome, MetricResult, MetricVerdict, Phase
 from canary.cli.events import EventLine
 from canary.sandbox.demo import manifests as m
-from canary.sandbox.demo import plain, view
+from canary.sandbox.demo import observe, plain, view
 from canary.sandbox.demo.frames import Frame
 from canary.sandbox.demo.observe import declared_weights
 from canary.sandbox.demo.settings import DemoSettings, Speed
@@ -145,3 +145,37 @@ def test_the_live_view_shows_phase_weights_split_and_gates_against_thresholds() 
     assert "v1 300 (75.0%) / v2 100 (25.0%)" in text
     assert "failed 1/2" in text and "next check in 9s" in text
     assert "97.5" in text and ">= 99" in text and "Fail" in text
+
+
+def _dump(clusters: list[dict[str, object]], table: str = "http-80") -> dict[str, object]:
+    """An Envoy admin route config dump, as Envoy prints it for a table Contour made."""
+    route = {"match": {"prefix": "/"}, "route": {"weighted_clusters": {"clusters": clusters}}}
+    config = {"name": table, "virtual_hosts": [{"name": "*", "routes": [route]}]}
+    return {"configs": [{"route_config": config}]}
+
+
+def test_envoy_weights_are_read_from_contours_cluster_names() -> None:
+    dump = _dump(
+        [
+            {"name": "demo/app-v1/80/da39a3ee5e", "weight": 90},
+            {"name": "demo/app-v2/80/da39a3ee5e", "weight": 10},
+            {"name": "other/app-v3/80/da39a3ee5e", "weight": 5},
+        ]
+    )
+    assert observe._weights_in(dump, DemoSettings()) == {"v1": 90, "v2": 10}
+
+
+def test_envoy_weights_of_another_listeners_table_are_not_the_demos() -> None:
+    dump = _dump([{"name": "demo/app-v1/80/da39a3ee5e", "weight": 100}], table="http-81")
+    assert observe._weights_in(dump, DemoSettings()) == {}
+    assert observe._weights_in(dump, DemoSettings(listener_port=81)) == {"v1": 100}
+
+
+def test_each_version_is_a_deployment_of_its_own_image_tag_behind_its_service() -> None:
+    settings = DemoSettings()
+    deployment, service = m.deployment(settings, "v3"), m.service_of(settings, "v3")
+    template = deployment["spec"]["template"]
+    assert template["spec"]["containers"][0]["image"] == f"{m.IMAGE}:v3"
+    assert deployment["spec"]["selector"]["matchLabels"] == template["metadata"]["labels"]
+    assert service["spec"]["selector"] == template["metadata"]["labels"]
+    assert service["metadata"]["name"] == m.service("v3")
