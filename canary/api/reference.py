@@ -169,7 +169,9 @@ def _variables() -> str:
 
 
 _SOURCES = {
-    "envoy": "Envoy's per-backend cluster stats",
+    "contour": "Contour's Envoy: per-backend cluster stats (`namespace_service_port`)",
+    "envoy-gateway": "Envoy Gateway's Envoy: per-route-rule cluster stats (the whole route)",
+    "envoy": "Envoy's per-backend cluster stats (sandbox gateway or Contour naming)",
     "istio": "Istio's standard metrics",
     "app": "the application's `http_requests_total` / `http_request_duration_seconds`",
 }
@@ -183,8 +185,11 @@ _MEASURES = {
 def _templates() -> str:
     rows = []
     for template in BuiltinTemplate:
-        source, _, measure = template.value.partition("-")
-        what, unit = _MEASURES.get(measure, ("", ""))
+        measure = next(m for m in _MEASURES if template.value.endswith("-" + m))
+        source = template.value.removesuffix("-" + measure)
+        what, unit = _MEASURES[measure]
+        if source == "envoy-gateway":
+            what = what.replace("the canary", "the route (stable and canary)")
         rows.append(f"| `{template}` | {what} | {unit} | {_SOURCES.get(source, '')} |")
     return (
         "## Built-in templates\n\n" + unwrap(BuiltinTemplate.__doc__ or "") + " Request-count "

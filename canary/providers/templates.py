@@ -1,6 +1,7 @@
 """The PromQL behind each built-in template name of `canary.api.templates.BuiltinTemplate`.
 
-Every template measures the canary backend only, over `{{ interval }}`. Success rates are in
+Every template measures the canary backend only, over `{{ interval }}` — except Envoy
+Gateway's, which has no per-backend series and measures the route. Success rates are in
 percent, latencies in milliseconds, request counts in requests per window. The labels each
 family assumes are documented in docs/metrics.md; this module must stay pure text.
 """
@@ -35,8 +36,40 @@ def _request_count(requests: str) -> str:
     return f"sum(increase({requests}{_WINDOW}))"
 
 
-# Our sandbox gateway names the Envoy cluster of a backend `namespace/service/port`.
-_ENVOY = 'envoy_cluster_name="{{ namespace }}/{{ canary_service }}/{{ canary_port }}"'
+def _envoy_family(cluster: str) -> dict[str, str]:
+    """Envoy's per-cluster stats for the clusters `cluster` selects (a label matcher).
+
+    Success rate counts `upstream_rq_xx` by code class on both sides: a connection failure
+    (Envoy's own 503) is counted there, but not in `upstream_rq_total`."""
+    answers = _series("envoy_cluster_upstream_rq_xx", cluster)
+    return {
+        "success-rate": _success_rate(
+            errors=_series(
+                "envoy_cluster_upstream_rq_xx", cluster, 'envoy_response_code_class="5"'
+            ),
+            requests=answers,
+        ),
+        # Envoy's request-time histogram is already in milliseconds.
+        "latency-p99": _latency_p99(_series("envoy_cluster_upstream_rq_time_bucket", cluster)),
+        "request-count": _request_count(answers),
+    }
+
+
+# Contour's Envoy names a backend's cluster `namespace/service/port/hash` and gives it the stat
+# name `namespace_service_port` (measured: tests/integration/sandbox/test_contour_templates.py).
+_CONTOUR = _envoy_family(
+    'envoy_cluster_name="{{ namespace }}_{{ canary_service }}_{{ canary_port }}"'
+)
+# The sandbox gateway names it `namespace/service/port`; `envoy-*` reads either naming (a
+# namespace, Service name or port never holds a `/` or `_`).
+_ENVOY = _envoy_family(
+    'envoy_cluster_name=~"{{ namespace }}[/_]{{ canary_service }}[/_]{{ canary_port }}"'
+)
+# Envoy Gateway makes one cluster per route rule, `httproute/namespace/route/rule/N`, holding
+# every backend of the rule: there is no per-backend series, so these measure the whole route.
+_ENVOY_GATEWAY = _envoy_family(
+    'envoy_cluster_name=~"httproute/{{ namespace }}/{{ route }}/rule/[0-9]+"'
+)
 _ISTIO = (
     'reporter="destination"',
     'destination_service_namespace="{{ namespace }}"',
@@ -46,16 +79,15 @@ _APP = ('namespace="{{ namespace }}"', 'service="{{ canary_service }}"')
 
 BUILTIN_QUERIES: Mapping[BuiltinTemplate, str] = MappingProxyType(
     {
-        BuiltinTemplate.ENVOY_SUCCESS_RATE: _success_rate(
-            errors=_series("envoy_cluster_upstream_rq_xx", _ENVOY, 'envoy_response_code_class="5"'),
-            requests=_series("envoy_cluster_upstream_rq", _ENVOY),
-        ),
-        BuiltinTemplate.ENVOY_LATENCY_P99: _latency_p99(
-            _series("envoy_cluster_upstream_rq_time_bucket", _ENVOY)
-        ),
-        BuiltinTemplate.ENVOY_REQUEST_COUNT: _request_count(
-            _series("envoy_cluster_upstream_rq", _ENVOY)
-        ),
+        BuiltinTemplate.CONTOUR_SUCCESS_RATE: _CONTOUR["success-rate"],
+        BuiltinTemplate.CONTOUR_LATENCY_P99: _CONTOUR["latency-p99"],
+        BuiltinTemplate.CONTOUR_REQUEST_COUNT: _CONTOUR["request-count"],
+        BuiltinTemplate.ENVOY_GATEWAY_SUCCESS_RATE: _ENVOY_GATEWAY["success-rate"],
+        BuiltinTemplate.ENVOY_GATEWAY_LATENCY_P99: _ENVOY_GATEWAY["latency-p99"],
+        BuiltinTemplate.ENVOY_GATEWAY_REQUEST_COUNT: _ENVOY_GATEWAY["request-count"],
+        BuiltinTemplate.ENVOY_SUCCESS_RATE: _ENVOY["success-rate"],
+        BuiltinTemplate.ENVOY_LATENCY_P99: _ENVOY["latency-p99"],
+        BuiltinTemplate.ENVOY_REQUEST_COUNT: _ENVOY["request-count"],
         BuiltinTemplate.ISTIO_SUCCESS_RATE: _success_rate(
             errors=_series("istio_requests_total", *_ISTIO, 'response_code=~"5.."'),
             requests=_series("istio_requests_total", *_ISTIO),

