@@ -25,7 +25,7 @@ import aiohttp
 import yaml
 
 from canary.sandbox.controlplane import build, versions
-from canary.sandbox.controlplane.launcher import ExistingCluster
+from canary.sandbox.controlplane.launcher import ExistingCluster, wait_established
 from canary.sandbox.gateway.envoy import envoy_binary
 from canary.sandbox.processes import LOOPBACK, free_port
 from canary.sandbox.prometheus import ScrapeTarget
@@ -76,7 +76,7 @@ def install_crds(kubeconfig: Path, version: str = versions.CONTOUR_VERSION) -> P
     crds = build.contour_crds(version)
     cluster = ExistingCluster(kubeconfig)
     cluster.apply([crds])
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds))
+    wait_established(kubeconfig, "-f", str(crds))
     return crds
 
 

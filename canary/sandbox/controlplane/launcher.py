@@ -54,6 +54,21 @@ def _kubectl(kubeconfig: Path, *args: str, input_text: str | None = None) -> str
     return proc.stdout
 
 
+def wait_established(kubeconfig: Path, *selection: str, timeout: float = 60.0) -> None:
+    """`kubectl wait --for=condition=Established` on the CRDs `selection` names. kubectl fails
+    at once ("accessor error") on a CRD the API server has not written any condition to yet,
+    just after it was created; that case is waited out, not reported."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *selection)
+            return
+        except RuntimeError as exc:
+            if "accessor error" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _apply(kubeconfig: Path, files: list[Path]) -> None:
     args = ["apply", "--server-side", "--force-conflicts", "--field-manager=canary-sandbox"]
     for path in files:
@@ -148,7 +163,7 @@ class ControlPlane(Service):
             crd_files += sorted(directory.glob("*.yaml"))
         if crd_files:
             self.apply(crd_files)
-            self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+            wait_established(self.kubeconfig, "crd", "--all")
         self.ready_seconds = time.monotonic() - started
 
     def _launch_apiserver(self) -> Child:
