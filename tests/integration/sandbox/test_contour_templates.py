@@ -23,8 +23,11 @@ from harness.gateway import backend, gateway, http_route, listener, prometheus_s
 from harness.manifests import gateway_class_manifest
 from harness.waiting import eventually
 
+from canary.api.resource import Canary
 from canary.api.spec import CanarySpec
 from canary.api.templates import BuiltinTemplate
+from canary.cli.findings import Severity
+from canary.cli.preflight import check_canary
 from canary.cli.split import SplitSource
 from canary.core.observations import MetricSample, SampleOutcome
 from canary.kube.client import Kube
@@ -153,6 +156,9 @@ class Live:
     url: str
 
     def spec(self, templates: list[BuiltinTemplate], guard: BuiltinTemplate | None) -> CanarySpec:
+        return CanarySpec.model_validate(self.spec_json(templates, guard))
+
+    def spec_json(self, templates: list[BuiltinTemplate], guard: BuiltinTemplate | None) -> JsonObj:
         analysis: JsonObj = {
             "prometheus": {"address": self.prometheus.url},
             "metrics": [
@@ -162,13 +168,13 @@ class Live:
         }
         if guard is not None:
             analysis["minRequests"] = {"count": 1, "template": guard.value, "interval": "10s"}
-        return CanarySpec.model_validate({
+        return {
             "routeRef": {"name": "web"},
             "stable": {"name": STABLE, "port": SERVICE_PORT},
             "canary": {"name": CANARY, "port": SERVICE_PORT},
             "steps": {"weights": [50], "interval": "10s"},
             "analysis": analysis,
-        })
+        }
 
 
 async def _traffic(url: str, sent: list[int]) -> None:
@@ -255,7 +261,9 @@ async def _all_values(sampler: GateSampler, live: Live, spec: CanarySpec) -> lis
     return await eventually(check, within=60, every=1, what="a value from every template")
 
 
-async def test_every_contour_template_returns_a_value_for_the_live_canary(live: Live) -> None:
+async def test_every_contour_template_returns_a_value_for_the_live_canary(
+    kube: Kube, live: Live
+) -> None:
     await _both_backends_answer(live)
     sent: list[int] = []
     load = asyncio.create_task(_traffic(live.url, sent))
@@ -310,6 +318,29 @@ async def test_every_contour_template_returns_a_value_for_the_live_canary(live: 
             await source.aclose()
         assert split.stable_rate and split.canary_rate, split
         assert split.canary_percent is not None and 20 < split.canary_percent < 80, split
+
+        # `canary check` on gates written for other implementations: Contour has no per-rule
+        # cluster (envoy-gateway-*) and no Istio metric; check names what there is instead.
+        wrong = [BuiltinTemplate.ENVOY_GATEWAY_SUCCESS_RATE, BuiltinTemplate.ISTIO_SUCCESS_RATE]
+        canary = Canary.model_validate({
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": live.spec_json([BuiltinTemplate.CONTOUR_SUCCESS_RATE, *wrong], None),
+        })
+        found = await check_canary(kube, canary, prometheus=live.prometheus.url)
+        by_subject = {(f.severity, f.subject): f for f in found}
+        assert (Severity.OK, "metric contour-success-rate") in by_subject, found
+        eg = [f for f in found if f.subject == "metric envoy-gateway-success-rate"]
+        absent = next(f for f in eg if f.message.startswith("no series match"))
+        assert absent.severity is Severity.WARNING
+        assert f"httproute/{ns}/web/rule" in absent.message
+        # The canary's own cluster comes first among those Envoy has.
+        assert absent.hint.index(f'envoy_cluster_name="{canary_cluster}"') < absent.hint.index(
+            f'envoy_cluster_name="{stable_cluster}"'
+        ), absent.hint
+        istio = [f for f in found if f.subject == "metric istio-success-rate"]
+        no_istio = next(f for f in istio if f.message.startswith("no series match"))
+        assert "no istio_requests_total at all" in no_istio.hint
+        assert "envoy_cluster_upstream_rq_xx (templates contour-*" in no_istio.hint
     finally:
         load.cancel()
         with contextlib.suppress(asyncio.CancelledError):
