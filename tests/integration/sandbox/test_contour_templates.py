@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from harness.gateway import backend, gateway, http_route, listener, prometheus_samples
 from harness.manifests import gateway_class_manifest
-from harness.waiting import eventually
+from harness.waiting import became, eventually
 
 from canary.api.resource import Canary
 from canary.api.spec import CanarySpec
@@ -154,6 +154,7 @@ class Live:
     envoy: ContourEnvoy
     prometheus: PrometheusServer
     url: str
+    canary_app: App
 
     def spec(self, templates: list[BuiltinTemplate], guard: BuiltinTemplate | None) -> CanarySpec:
         return CanarySpec.model_validate(self.spec_json(templates, guard))
@@ -223,7 +224,7 @@ async def live(
                 try:
                     await asyncio.to_thread(server.wait_until_scraped, timeout=60)
                     url = f"http://{LOOPBACK}:{envoy_port(port)}/"
-                    yield Live(namespace, envoy, server, url)
+                    yield Live(namespace, envoy, server, url, canary)
                 finally:
                     await asyncio.to_thread(server.stop)
     finally:
@@ -347,3 +348,53 @@ async def test_every_contour_template_returns_a_value_for_the_live_canary(
             await load
         await sampler.aclose()
     assert 500 in sent and 200 in sent
+
+
+def _counter(text: str, name: str, cluster: str, **labels: str) -> float:
+    return sum(
+        value
+        for got, value in prometheus_samples(text, name)
+        if got.get("envoy_cluster_name") == cluster
+        and all(got.get(k) == v for k, v in labels.items())
+    )
+
+
+async def test_connect_failures_count_in_upstream_rq_xx_not_in_total_and_the_gate_sees_them(
+    live: Live,
+) -> None:
+    await _both_backends_answer(live)
+    cluster = f"{live.namespace}_{CANARY}_{SERVICE_PORT}"
+    live.canary_app.process.terminate()  # the canary pod dies; its EndpointSlice stays
+    await live.canary_app.process.wait()
+    sent: list[int] = []
+    load = asyncio.create_task(_traffic(live.url, sent))
+    sampler = GateSampler(NoSecrets(), default_address=live.prometheus.url)
+    try:
+        await eventually(became(lambda: 503 in sent), within=30, what="Envoy answering 503")
+        before = await _scrape(live)
+        await asyncio.sleep(3)
+        after = await _scrape(live)
+        failed = _counter(after, "envoy_cluster_upstream_rq_xx", cluster,
+                          envoy_response_code_class="5")
+        failed -= _counter(before, "envoy_cluster_upstream_rq_xx", cluster,
+                           envoy_response_code_class="5")
+        total = _counter(after, "envoy_cluster_upstream_rq_total", cluster)
+        total -= _counter(before, "envoy_cluster_upstream_rq_total", cluster)
+        assert failed > 0
+        # What contour-* counts, and why: a connection refused is Envoy's own 503, counted by
+        # class but never as an upstream request (measured: +137 in _xx, +0 in _total).
+        assert total == 0, (failed, total)
+
+        spec = live.spec([BuiltinTemplate.CONTOUR_SUCCESS_RATE], None)
+
+        async def collapsed() -> MetricSample | None:
+            (sample,), _ = await sampler.sample(live.namespace, "web", spec)
+            ok = sample.outcome is SampleOutcome.VALUE and (sample.value or 0) < 5
+            return sample if ok else None
+
+        await eventually(collapsed, within=40, every=1, what="contour-success-rate near 0 %")
+    finally:
+        load.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await load
+        await sampler.aclose()
