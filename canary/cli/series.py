@@ -42,8 +42,11 @@ class Absence:
 
 
 def _rank(labels: Mapping[str, str], hints: Sequence[str]) -> tuple[int, str]:
+    """Sorts first the label sets whose values contain the earlier hints (each hint outweighs
+    all later ones together), then by value."""
     values = " ".join(labels.values())
-    return (-sum(h in values for h in hints if h), values)
+    weight = sum(2 ** (len(hints) - i) for i, h in enumerate(hints) if h and h in values)
+    return (-weight, values)
 
 
 def _show(labels: Mapping[str, str], keys: Sequence[str]) -> str:
@@ -63,8 +66,12 @@ def absence_finding(
     )
     message = f"no series match {absence.selector}{why}"
     if absence.listing_error:
-        return Finding(Severity.WARNING, subject, message,
-                       f"listing the series present failed: {absence.listing_error}")
+        return Finding(
+            Severity.WARNING,
+            subject,
+            message,
+            f"listing the series present failed: {absence.listing_error}",
+        )
     if absence.present:
         ranked = sorted(absence.present, key=lambda labels: _rank(labels, hints))
         shown = ", ".join(_show(labels, absence.labels) for labels in ranked[:SHOWN])
@@ -108,8 +115,12 @@ async def absences(
 
 async def _what_is_there(provider: MetricProvider, selector: Selector, rendered: str) -> Absence:
     if not isinstance(provider, SeriesLister):
-        return Absence(rendered, selector.metric, selector.labels,
-                       listing_error="this provider cannot list series")
+        return Absence(
+            rendered,
+            selector.metric,
+            selector.labels,
+            listing_error="this provider cannot list series",
+        )
     present, error = await provider.label_sets(selector.present_query)
     if error:
         return Absence(rendered, selector.metric, selector.labels, listing_error=error)
@@ -117,8 +128,9 @@ async def _what_is_there(provider: MetricProvider, selector: Selector, rendered:
         return Absence(rendered, selector.metric, selector.labels, tuple(present))
     names, error = await provider.label_sets(family_query())
     families = tuple(sorted({labels.get("__name__", "") for labels in names} - {""}))
-    return Absence(rendered, selector.metric, selector.labels, families=families,
-                   listing_error=error)
+    return Absence(
+        rendered, selector.metric, selector.labels, families=families, listing_error=error
+    )
 
 
 async def series_findings(

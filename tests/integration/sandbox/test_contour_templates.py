@@ -1,6 +1,9 @@
 """The contour-* templates against what Contour's Envoy really exports: a real Contour and Envoy
 route traffic to two demo apps on pod addresses, a real Prometheus scrapes Envoy's
-`/stats/prometheus`, and every template runs through the operator's own sampler.
+`/stats/prometheus`, and every template runs through the operator's own sampler. The same
+live setup checks `canary watch`'s split query, `canary check`'s naming of the series present
+when a gate (written for another implementation) has none, and that a dead canary pod counts in
+`upstream_rq_xx` but not in `upstream_rq_total`.
 
 The pytest session runs inside the sandbox's network namespace (canary/sandbox/netns.py), where
 pod addresses are local: the EndpointSlices this test writes point at demo apps bound to them.
@@ -133,8 +136,12 @@ async def demo_app(version: str, index: int, log: Path, *, error_rate: float) ->
 def _service(name: str, target_port: int) -> JsonObj:
     """A Service without a selector: this test writes its EndpointSlice itself."""
     port = {"name": "http", "port": SERVICE_PORT, "targetPort": target_port, "protocol": "TCP"}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-            "spec": {"ports": [port]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"ports": [port]},
+    }
 
 
 def _endpoint_slice(service: str, app: App) -> JsonObj:
@@ -198,7 +205,8 @@ async def live(
     port = free_listener_port()
     allowed = {"from": "Same"}
     await kube.create(
-        GATEWAY, gateway(namespace, "gw", class_name, [listener(port=port, allowed=allowed)]),
+        GATEWAY,
+        gateway(namespace, "gw", class_name, [listener(port=port, allowed=allowed)]),
         namespace,
     )
     try:
@@ -213,13 +221,15 @@ async def live(
             route = http_route(namespace, "web", parent={"name": "gw"}, rules=rules)
             await kube.create(HTTPROUTE, route, namespace)
             async with (
-                Contour(control_plane.kubeconfig, GatewayRef(namespace, "gw"),
-                        tmp_path / "contour") as contour,
+                Contour(
+                    control_plane.kubeconfig, GatewayRef(namespace, "gw"), tmp_path / "contour"
+                ) as contour,
                 ContourEnvoy(contour, tmp_path / "envoy") as envoy,
             ):
                 (tmp_path / "prometheus").mkdir()
-                server = PrometheusServer([envoy.scrape_target()], scrape_interval="1s",
-                                          workdir=tmp_path / "prometheus")
+                server = PrometheusServer(
+                    [envoy.scrape_target()], scrape_interval="1s", workdir=tmp_path / "prometheus"
+                )
                 await asyncio.to_thread(server.start)
                 try:
                     await asyncio.to_thread(server.wait_until_scraped, timeout=60)
@@ -244,8 +254,12 @@ async def _both_backends_answer(live: Live) -> None:
                     seen.add(version)
         return seen == {"v1", "v2"}
 
-    await eventually(check, within=30, what="both demo apps answering through Envoy",
-                     detail=lambda: f"seen {seen}\n{live.envoy.log_tail()}")
+    await eventually(
+        check,
+        within=30,
+        what="both demo apps answering through Envoy",
+        detail=lambda: f"seen {seen}\n{live.envoy.log_tail()}",
+    )
 
 
 async def _scrape(live: Live) -> str:
@@ -323,10 +337,12 @@ async def test_every_contour_template_returns_a_value_for_the_live_canary(
         # `canary check` on gates written for other implementations: Contour has no per-rule
         # cluster (envoy-gateway-*) and no Istio metric; check names what there is instead.
         wrong = [BuiltinTemplate.ENVOY_GATEWAY_SUCCESS_RATE, BuiltinTemplate.ISTIO_SUCCESS_RATE]
-        canary = Canary.model_validate({
-            "metadata": {"name": "web", "namespace": ns},
-            "spec": live.spec_json([BuiltinTemplate.CONTOUR_SUCCESS_RATE, *wrong], None),
-        })
+        canary = Canary.model_validate(
+            {
+                "metadata": {"name": "web", "namespace": ns},
+                "spec": live.spec_json([BuiltinTemplate.CONTOUR_SUCCESS_RATE, *wrong], None),
+            }
+        )
         found = await check_canary(kube, canary, prometheus=live.prometheus.url)
         by_subject = {(f.severity, f.subject): f for f in found}
         assert (Severity.OK, "metric contour-success-rate") in by_subject, found
@@ -374,10 +390,12 @@ async def test_connect_failures_count_in_upstream_rq_xx_not_in_total_and_the_gat
         before = await _scrape(live)
         await asyncio.sleep(3)
         after = await _scrape(live)
-        failed = _counter(after, "envoy_cluster_upstream_rq_xx", cluster,
-                          envoy_response_code_class="5")
-        failed -= _counter(before, "envoy_cluster_upstream_rq_xx", cluster,
-                           envoy_response_code_class="5")
+        failed = _counter(
+            after, "envoy_cluster_upstream_rq_xx", cluster, envoy_response_code_class="5"
+        )
+        failed -= _counter(
+            before, "envoy_cluster_upstream_rq_xx", cluster, envoy_response_code_class="5"
+        )
         total = _counter(after, "envoy_cluster_upstream_rq_total", cluster)
         total -= _counter(before, "envoy_cluster_upstream_rq_total", cluster)
         assert failed > 0

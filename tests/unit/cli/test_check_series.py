@@ -46,29 +46,38 @@ def _clusters(*names: str) -> list[dict[str, str]]:
 
 
 async def test_a_contour_template_on_the_sandbox_naming_names_the_clusters_that_exist() -> None:
-    prometheus = FakePrometheus(set(), {
-        "count by (envoy_cluster_name) (envoy_cluster_upstream_rq_xx)": _clusters(
-            "other/api/80", "shop/web-stable/8080", "shop/web-canary/8080"
-        ),
-    })
+    # The stable Service sorts before the canary's: the order below is by relevance.
+    variables = query_variables(stable_service="api-a", canary_service="api-b").as_mapping()
+    prometheus = FakePrometheus(
+        set(),
+        {
+            "count by (envoy_cluster_name) (envoy_cluster_upstream_rq_xx)": _clusters(
+                "other/api/80", "shop/api-a/8080", "shop/api-b/8080", "shop/a/80"
+            ),
+        },
+    )
     template = builtin_query(BuiltinTemplate.CONTOUR_SUCCESS_RATE)
 
-    found = await series_findings(prometheus, "metric sr", template, VARIABLES, quiet=False)
+    found = await series_findings(prometheus, "metric sr", template, variables, quiet=False)
 
     assert len(found) == 1
     finding = found[0]
     assert finding.severity is Severity.WARNING
-    assert 'envoy_cluster_name="shop_web-canary_8080"' in finding.message
+    assert 'envoy_cluster_name="shop_api-b_8080"' in finding.message
     assert "no traffic yet" not in finding.message
-    # The canary's own cluster first, then the stable one, then the rest.
-    assert finding.hint.index("shop/web-canary/8080") < finding.hint.index("shop/web-stable/8080")
-    assert finding.hint.index("shop/web-stable/8080") < finding.hint.index("other/api/80")
+    # The canary's own cluster first, then the stable one, then the namespace's, then the rest.
+    assert finding.hint.index("shop/api-b/8080") < finding.hint.index("shop/api-a/8080")
+    assert finding.hint.index("shop/api-a/8080") < finding.hint.index("shop/a/80")
+    assert finding.hint.index("shop/a/80") < finding.hint.index("other/api/80")
 
 
 async def test_an_absent_metric_names_the_template_families_prometheus_has() -> None:
-    prometheus = FakePrometheus(set(), {
-        family_query(): [{"__name__": "envoy_cluster_upstream_rq_xx"}],
-    })
+    prometheus = FakePrometheus(
+        set(),
+        {
+            family_query(): [{"__name__": "envoy_cluster_upstream_rq_xx"}],
+        },
+    )
     template = builtin_query(BuiltinTemplate.ISTIO_SUCCESS_RATE)
 
     found = await series_findings(prometheus, "metric sr", template, VARIABLES, quiet=True)
