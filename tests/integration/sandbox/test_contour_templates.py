@@ -55,7 +55,7 @@ from canary.sandbox.contour import (
 )
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.processes import LOOPBACK
-from canary.sandbox.prometheus import PrometheusServer
+from canary.sandbox.prometheus import PrometheusServer, ScrapeTarget
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +63,7 @@ STABLE, CANARY = "web-stable", "web-canary"
 SERVICE_PORT = 80
 CANARY_ERROR_RATE = 0.2
 CONTOUR_TEMPLATES = [t for t in BuiltinTemplate if t.value.startswith("contour-")]
+APP_TEMPLATES = [t for t in BuiltinTemplate if t.value.startswith("app-")]
 ENVOY_TEMPLATES = [
     BuiltinTemplate.ENVOY_SUCCESS_RATE,
     BuiltinTemplate.ENVOY_LATENCY_P99,
@@ -227,8 +228,19 @@ async def live(
                 ContourEnvoy(contour, tmp_path / "envoy") as envoy,
             ):
                 (tmp_path / "prometheus").mkdir()
+                # The apps as a kubernetes_sd job with the usual relabelling labels them.
+                pods = [
+                    ScrapeTarget(
+                        f"{app.address}:{app.port}",
+                        job="pods",
+                        labels={"namespace": namespace, "service": name},
+                    )
+                    for name, app in ((STABLE, stable), (CANARY, canary))
+                ]
                 server = PrometheusServer(
-                    [envoy.scrape_target()], scrape_interval="1s", workdir=tmp_path / "prometheus"
+                    [envoy.scrape_target(), *pods],
+                    scrape_interval="1s",
+                    workdir=tmp_path / "prometheus",
                 )
                 await asyncio.to_thread(server.start)
                 try:
@@ -311,17 +323,22 @@ async def test_every_contour_template_returns_a_value_for_the_live_canary(
         assert prometheus_samples(text, "envoy_cluster_upstream_rq_total")
 
         # Every contour-* (and envoy-*, which reads Contour's naming too) through the sampler.
-        templates = [*CONTOUR_TEMPLATES, *ENVOY_TEMPLATES]
+        templates = [*CONTOUR_TEMPLATES, *ENVOY_TEMPLATES, *APP_TEMPLATES]
         spec = live.spec(templates, BuiltinTemplate.CONTOUR_REQUEST_COUNT)
         samples = await _all_values(sampler, live, spec)
         values = {s.metric: s.value for s in samples}
-        for name in ("contour-success-rate", "envoy-success-rate"):
+        for name in ("contour-success-rate", "envoy-success-rate", "app-success-rate"):
             rate = values[name]
             assert rate is not None and 50 < rate < 100, values  # ~80 %: v2 fails 20 %
-        for name in ("contour-latency-p99", "envoy-latency-p99"):
+        for name in ("contour-latency-p99", "envoy-latency-p99", "app-latency-p99"):
             latency = values[name]
             assert latency is not None and 0 < latency < 1000, values
-        for name in ("contour-request-count", "envoy-request-count", "minRequests"):
+        for name in (
+            "contour-request-count",
+            "envoy-request-count",
+            "app-request-count",
+            "minRequests",
+        ):
             count = values[name]
             assert count is not None and count > 0, values
 
