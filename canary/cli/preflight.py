@@ -7,21 +7,26 @@ check sees what the operator will see.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import ValidationError
 
-from canary.api.analysis import MetricGate
+from canary.api.analysis import MetricGate, MinRequests
 from canary.api.conditions import ConditionType
 from canary.api.resource import Canary
 from canary.api.route import RouteKind
+from canary.api.spec import CanarySpec
 from canary.cli.findings import Finding, Severity, route_findings, service_findings
 from canary.cli.gates import metric_findings, probe_finding
 from canary.cli.manifest import Manifest, rendering_findings, validation_findings
+from canary.cli.series import series_findings
 from canary.cli.snapshot import Snapshot, snapshot
+from canary.core.observations import MetricSample, SampleOutcome
 from canary.core.ownership import owner_of
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE, SERVICE, JsonObj
-from canary.providers.queries import renderable_only
-from canary.providers.sampler import GateSampler
+from canary.providers.queries import gate_template, gate_variables, renderable_only
+from canary.providers.sampler import ConfigError, GateSampler
 from canary.routers.refs import RouteKey
 from canary.routers.surroundings import diagnose
 from canary.routers.target import claim_of, route_of, target_of
@@ -140,9 +145,44 @@ async def _metrics(
         if found.severity is Severity.BLOCKER:
             return [found]
         samples, guard = await sampler.sample(ns, name, spec)
-        return [found, *metric_findings(analysis, samples, guard, canary_weight=weight)]
+        absent = await _absent_series(sampler, canary, spec, samples, guard, weight)
+        return [found, *metric_findings(analysis, samples, guard, canary_weight=weight), *absent]
     finally:
         await sampler.aclose()
+
+
+async def _absent_series(
+    sampler: GateSampler,
+    canary: Canary,
+    spec: CanarySpec,
+    samples: Sequence[MetricSample],
+    guard: MetricSample | None,
+    weight: int | None,
+) -> list[Finding]:
+    """For each gate with no data: the series its query selects by the Canary's values that
+    do not exist, and the ones that do (`canary.cli.series`)."""
+    ns, name, analysis = canary.metadata.namespace, canary.metadata.name, spec.analysis
+    if analysis is None:
+        return []
+    gates: list[tuple[str, MetricGate | MinRequests, MetricSample]] = [
+        (f"metric {g.name}", g, s) for g, s in zip(analysis.metrics, samples, strict=True)
+    ]
+    if analysis.min_requests is not None and guard is not None:
+        gates.append(("minRequests", analysis.min_requests, guard))
+    quiet = [(subject, gate) for subject, gate, s in gates if s.outcome is SampleOutcome.NO_DATA]
+    if not quiet:
+        return []
+    try:
+        provider = await sampler.provider_for(ns, analysis)
+    except ConfigError:
+        return []  # every gate already says why
+    found: list[Finding] = []
+    for subject, gate in quiet:
+        variables = gate_variables(gate, spec, namespace=ns, name=name).as_mapping()
+        found += await series_findings(
+            provider, subject, gate_template(gate), variables, quiet=not weight
+        )
+    return found
 
 
 async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from canary.core.observations import MetricSample
@@ -30,6 +30,17 @@ class MetricProvider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and worker threads; waits for in-flight queries to give up."""
+        ...
+
+
+@runtime_checkable
+class SeriesLister(Protocol):
+    """A provider that can also list the series a query returns: for diagnostics (`canary
+    check` naming the series present when a gate has none), never for a gate's value."""
+
+    async def label_sets(self, promql: str) -> tuple[list[dict[str, str]], str]:
+        """The label sets of the instant vector `promql` returns, and "" — or no label sets
+        and the reason the query failed."""
         ...
 
 

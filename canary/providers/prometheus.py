@@ -73,6 +73,29 @@ class PrometheusProvider:
             return MetricSample.failed(metric, describe_failure(exc, self._config), query=promql)
         return sample_from_result(metric, promql, result)
 
+    async def label_sets(self, promql: str) -> tuple[list[dict[str, str]], str]:
+        """The label sets `promql` returns (`canary.providers.base.SeriesLister`)."""
+        if self._closed:
+            return [], "the provider was closed"
+        loop = asyncio.get_running_loop()
+        params = {"timeout": f"{self._config.timeout:g}"}
+        try:
+            async with asyncio.timeout(self._config.timeout):
+                result = await loop.run_in_executor(
+                    self._executor, self._client.custom_query, promql, params
+                )
+        except TimeoutError:
+            return [], _timed_out(self._config)
+        except Exception as exc:  # the boundary: every failure becomes a reason
+            return [], describe_failure(exc, self._config)
+        if not isinstance(result, list):
+            return [], f"the query returns {type(result).__name__}, not an instant vector"
+        return [
+            {str(k): str(v) for k, v in (series.get("metric") or {}).items()}
+            for series in result
+            if isinstance(series, dict)
+        ], ""
+
     async def aclose(self) -> None:
         if self._closed:
             return

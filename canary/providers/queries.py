@@ -42,13 +42,19 @@ def gate_variables(
     )
 
 
+def gate_template(gate: MetricGate | MinRequests) -> str:
+    """The query template of `gate`: its inline query or its built-in's (`KeyError` when the
+    built-in is unknown)."""
+    return gate.query if gate.query is not None else builtin_query(str(gate.template))
+
+
 def render_gate(
     gate: MetricGate | MinRequests, spec: CanarySpec, *, namespace: str, name: str
 ) -> str:
     """The PromQL a check runs for `gate`. Raises `TemplateError` (a `ValueError`) when the
     query cannot be rendered, `KeyError` for an unknown built-in template."""
-    template = gate.query if gate.query is not None else builtin_query(str(gate.template))
-    return render(template, gate_variables(gate, spec, namespace=namespace, name=name).as_mapping())
+    variables = gate_variables(gate, spec, namespace=namespace, name=name)
+    return render(gate_template(gate), variables.as_mapping())
 
 
 _GUARD_FIELD = "analysis.minRequests"

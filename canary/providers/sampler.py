@@ -92,6 +92,11 @@ class GateSampler:
             return MetricSample.failed(label, f"query cannot be rendered: {exc}")
         return await provider.query(label, promql)
 
+    async def provider_for(self, namespace: str, analysis: Analysis) -> MetricProvider:
+        """The provider (pooled, owned by this sampler) that runs `analysis`'s queries, for a
+        caller's own diagnostic queries. Raises `ConfigError` as sampling would report it."""
+        return await self._provider(namespace, analysis)
+
     async def _provider(self, namespace: str, analysis: Analysis) -> MetricProvider:
         config = await self._config(namespace, analysis.prometheus)
         provider = self._providers.get(config)
