@@ -27,6 +27,8 @@ class QueryVariable(StrEnum):
     STABLE_PORT = "stable_port"
     CANARY_SERVICE = "canary_service"
     CANARY_PORT = "canary_port"
+    STABLE_NAMESPACE = "stable_namespace"  # the stable Service's namespace (spec.stable.namespace)
+    CANARY_NAMESPACE = "canary_namespace"  # the canary Service's namespace (spec.canary.namespace)
     INTERVAL = "interval"
 
 
