@@ -4,6 +4,8 @@ rejecting what the API server's CEL rule rejects, with the same message."""
 from __future__ import annotations
 
 import copy
+import itertools
+import re
 from typing import Any
 
 import pydantic
@@ -24,6 +26,7 @@ from canary.api import (
     RouteKind,
 )
 from canary.api.model import ApiModel
+from canary.api.query import _KNOWN_PLACEHOLDER
 
 pytestmark = pytest.mark.unit
 
@@ -243,3 +246,11 @@ def test_the_enums_the_executor_and_providers_rely_on_have_stable_values() -> No
     ]
     assert "envoy-success-rate" in {t.value for t in BuiltinTemplate}
     assert [v.value for v in OutcomePolicy] == ["Inconclusive", "Fail", "Pass"]
+
+
+def test_the_compact_placeholder_pattern_admits_exactly_the_query_variables() -> None:
+    names = {v.value for v in QueryVariable}
+    words = ["namespace", "canary", "route", "interval", "stable", "service", "port"]
+    candidates = {*names, *("_".join(pair) for pair in itertools.product(words, repeat=2))}
+    admitted = {n for n in candidates if re.fullmatch(_KNOWN_PLACEHOLDER, "{{ " + n + " }}")}
+    assert admitted == names
