@@ -10,12 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.app import condition
-from harness.gateway import gateway, listener
-from harness.manifests import gateway_class_manifest
-from harness.operators import Operators
-from harness.waiting import eventually
-
 from canary.kube.client import Kube
 from canary.kube.resources import (
     CANARY,
@@ -27,6 +21,11 @@ from canary.kube.resources import (
     JsonObj,
 )
 from canary.sandbox.contour import CONTROLLER_NAME, Contour, GatewayRef, free_listener_port
+from harness.app import condition
+from harness.gateway import gateway, listener
+from harness.manifests import gateway_class_manifest
+from harness.operators import Operators
+from harness.waiting import eventually
 
 ROUTE = "api-route"
 
