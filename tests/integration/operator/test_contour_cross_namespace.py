@@ -80,3 +80,6 @@ async def test_a_cross_namespace_canary_holds_without_a_grant_and_runs_with_the_
     assert await world.weights() == (0, 100)
     resolved = await world.contour_condition("ResolvedRefs")
     assert resolved is not None and resolved["status"] == "True", resolved
+    # Contour in static mode never accepts the GatewayClass: a hint, told once as an Event.
+    hints = [e.get("note", "") for e in await world.events("RouteHint")]
+    assert len(hints) == 1 and "GatewayClass" in hints[0], hints
