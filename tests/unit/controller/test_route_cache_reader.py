@@ -122,4 +122,5 @@ async def test_grants_in_an_unwatched_namespace_are_left_to_the_controller() -> 
     assert (await observe(m.caches, CROSS)).attached  # not "no grant": grants unseen
     fill(m, cross_namespace(REFUSED, version="2"))
     [issue] = (await observe(m.caches, CROSS)).issues
-    assert issue.reason == "RefNotPermitted" and "does not watch namespace canaries" in issue.message
+    assert issue.reason == "RefNotPermitted"
+    assert "does not watch namespace canaries" in issue.message
