@@ -27,11 +27,16 @@ class QueryVariable(StrEnum):
     STABLE_PORT = "stable_port"
     CANARY_SERVICE = "canary_service"
     CANARY_PORT = "canary_port"
+    STABLE_NAMESPACE = "stable_namespace"  # the stable Service's namespace (spec.stable.namespace)
+    CANARY_NAMESPACE = "canary_namespace"  # the canary Service's namespace (spec.canary.namespace)
     INTERVAL = "interval"
 
 
 _PLACEHOLDER = r"\{\{[^}]*\}\}"
-_KNOWN_PLACEHOLDER = r"^\{\{ *(" + "|".join(v.value for v in QueryVariable) + r") *\}\}$"
+# Spelled compactly (the API server's CEL cost estimate grows with the regex's length); a unit
+# test checks it admits exactly the names of `QueryVariable`.
+_KNOWN_NAMES = "namespace|canary|route|interval|(stable|canary)_(service|port|namespace)"
+_KNOWN_PLACEHOLDER = r"^\{\{ *(" + _KNOWN_NAMES + r") *\}\}$"
 _QUERY_RULES_CEL = (
     "self.query.findAll('" + _PLACEHOLDER.replace("\\", "\\\\") + "').all(v, v.matches('"
     + _KNOWN_PLACEHOLDER.replace("\\", "\\\\") + "'))"

@@ -44,7 +44,8 @@ class RouteRef(ApiModel):
 
 
 class BackendRef(ApiModel):
-    """A Service backend exactly as it appears in the route's `backendRefs` (name and port)."""
+    """A Service backend exactly as it appears in the route's `backendRefs` (namespace, name and
+    port)."""
 
     name: str = Field(pattern=DNS_LABEL, min_length=1, max_length=63)
     """Name of the Service."""
@@ -52,5 +53,13 @@ class BackendRef(ApiModel):
     port: int = Field(ge=1, le=65535)
     """Port of the Service, as in the backendRef's `port`."""
 
+    namespace: str | None = Field(default=None, pattern=DNS_LABEL, min_length=1, max_length=63)
+    """Namespace of the Service, as in the backendRef's `namespace`; absent means the Canary's
+    (and the route's) own namespace. A Service in another namespace needs a ReferenceGrant in
+    that namespace allowing HTTPRoutes from the route's namespace to reach it; without one the
+    rollout holds (`RouteAccepted=False`, reason `RefNotPermitted`) and the message gives the
+    grant to create. The operator must watch that namespace too."""
+
     def __str__(self) -> str:
-        return f"{self.name}:{self.port}"
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{where}{self.name}:{self.port}"

@@ -19,9 +19,11 @@ class CanarySpec(ApiModel):
 
     cel_rules = (
         Rule(
-            "self.stable.name != self.canary.name",
+            "self.stable.name != self.canary.name || "
+            "(has(self.stable.__namespace__) ? self.stable.__namespace__ : '') != "
+            "(has(self.canary.__namespace__) ? self.canary.__namespace__ : '')",
             "stable and canary must be different Services",
-            lambda s: s.stable.name != s.canary.name,
+            lambda s: (s.stable.name, s.stable.namespace) != (s.canary.name, s.canary.namespace),
         ),
     )
 

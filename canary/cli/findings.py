@@ -156,18 +156,19 @@ def _route_state(obs: RouteObservation, *, namespace: str, route: str) -> list[F
 
 
 def service_findings(
-    namespace: str, spec: CanarySpec, services: Mapping[str, JsonObj | None]
+    namespace: str, spec: CanarySpec, services: Mapping[tuple[str, str], JsonObj | None]
 ) -> list[Finding]:
     found = []
     for role, backend in (("stable", spec.stable), ("canary", spec.canary)):
-        subject, service = f"service {backend.name}", services.get(backend.name)
+        where = backend.namespace or namespace
+        subject, service = f"service {backend.name}", services.get((where, backend.name))
         if service is None:
             found.append(
                 Finding(
                     Severity.BLOCKER,
                     subject,
-                    f"Service {namespace}/{backend.name} (the {role} backend) does not exist",
-                    f"create it, or fix spec.{role}.name (`kubectl -n {namespace} get services`)",
+                    f"Service {where}/{backend.name} (the {role} backend) does not exist",
+                    f"create it, or fix spec.{role}.name (`kubectl -n {where} get services`)",
                 )
             )
             continue
@@ -177,7 +178,7 @@ def service_findings(
                 Finding(
                     Severity.BLOCKER,
                     subject,
-                    f"Service {namespace}/{backend.name} has no port {backend.port} (ports: "
+                    f"Service {where}/{backend.name} has no port {backend.port} (ports: "
                     f"{', '.join(str(p) for p in ports) or 'none'})",
                     f"set spec.{role}.port (and the route's backendRef port) to a port of the "
                     "Service",

@@ -200,13 +200,17 @@ async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) ->
             )
         )
     else:
-        target = target_of(ns, spec)
+        try:
+            target = target_of(ns, spec)
+        except ValueError as exc:
+            return [Finding(Severity.BLOCKER, "spec.canary", str(exc), "name two Services")]
         route = await kube.get_or_none(HTTPROUTE, spec.route_ref.name, ns)
         observed = await diagnose(kube, target, route)
         weight = observed.canary_weight if observed.rules else 0
         found += route_findings(observed, namespace=ns, route=spec.route_ref.name)
     services = {
-        b.name: await kube.get_or_none(SERVICE, b.name, ns) for b in (spec.stable, spec.canary)
+        (b.namespace or ns, b.name): await kube.get_or_none(SERVICE, b.name, b.namespace or ns)
+        for b in (spec.stable, spec.canary)
     }
     found += service_findings(ns, spec, services)
     found += await ownership_findings(kube, canary)

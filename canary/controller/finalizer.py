@@ -47,7 +47,8 @@ async def finalize(effects: Effects, obj: JsonObj) -> Result:
     try:
         spec = CanarySpec.model_validate(obj.get("spec") or {})
         status = CanaryStatus.model_validate(obj.get("status") or {})
-    except ValidationError:
+        target_of(obj["metadata"]["namespace"], spec)  # one backend twice: nothing was written
+    except (ValidationError, ValueError):
         spec, status = None, CanaryStatus()
     # RollingBack records 0 % before the route shows it: restore whenever a rollout is unfinished.
     rolling_back = status.phase is Phase.ROLLING_BACK

@@ -104,7 +104,8 @@ class Manager:
     def canaries_concerned(self, obj: JsonObj | None) -> list[Key]:
         """A route change concerns the Canaries that reference it (an index lookup, so a busy
         route never costs a scan of thousands of Canaries); a Service change concerns the
-        Canaries of its namespace; Gateways, classes and Ingresses are rare: all Canaries."""
+        Canaries whose backends may live in its namespace (their own, or one a backend names);
+        Gateways, classes, grants and Ingresses are rare: all Canaries."""
         if obj is None:
             return []
         kind = str(obj.get("kind", ""))
@@ -112,10 +113,15 @@ class Manager:
         name = str(obj.get("metadata", {}).get("name", ""))
         if kind in ROUTE_RESOURCES:
             return sorted(self.caches.by_route.get(RouteKey(namespace, name, kind), set()))
-        scope = namespace if kind == "Service" else None
+        if kind == "Service":
+            return [
+                key_of(c["metadata"]["namespace"], c["metadata"]["name"])
+                for c in self.caches.items(CANARY)
+                if namespace in _backend_namespaces(c)
+            ]
         return [
             key_of(c["metadata"]["namespace"], c["metadata"]["name"])
-            for c in self.caches.items(CANARY, scope)
+            for c in self.caches.items(CANARY)
         ]
 
     async def run(self) -> None:
@@ -147,3 +153,11 @@ def _claim_changed(old: JsonObj | None, new: JsonObj | None) -> bool:
         return True
     fields = ("routeRef", "stable", "canary")
     return any(old.get("spec", {}).get(f) != new.get("spec", {}).get(f) for f in fields)
+
+
+def _backend_namespaces(canary: JsonObj) -> set[str]:
+    """The namespaces a Canary's backends live in (read leniently, as `route_of` does)."""
+    own = str(canary["metadata"]["namespace"])
+    spec = canary.get("spec") or {}
+    named = {str((spec.get(role) or {}).get("namespace") or own) for role in ("stable", "canary")}
+    return {own, *named}

@@ -110,7 +110,11 @@ class Reconciler:
             return reject(problem=problem, why=ConditionReason.UNSUPPORTED_ROUTE_KIND), None
         if problems := unrenderable_queries(spec, namespace=meta["namespace"], name=meta["name"]):
             return reject(problem="; ".join(map(str, problems))), None
-        route = await observe(self._caches, target_of(meta["namespace"], spec))
+        try:
+            target = target_of(meta["namespace"], spec)
+        except ValueError as exc:  # stable and canary are one Service (namespace spelled once)
+            return reject(problem=str(exc)), None
+        route = await observe(self._caches, target)
         owner = owner_of_weights(self._caches, obj)
         samples: tuple[MetricSample, ...] = ()
         guard: MetricSample | None = None

@@ -1,6 +1,6 @@
 """Derive the Canary's conditions from the phase, its reason, the route and the spec's validity,
 changing `lastTransitionTime` only when a condition's status changes; and the events announcing
-that RouteAccepted or InvalidSpec changed.
+that RouteAccepted or InvalidSpec changed, and the route hints it newly carries.
 
 Pure: returns new condition tuples and events; the time is passed in.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from canary.api.conditions import Condition, ConditionReason, ConditionStatus, ConditionType
-from canary.api.status import CanaryStatus, Phase
-from canary.core.context import event
+from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
+from canary.core.context import clip, event
 from canary.core.decision import EmitEvent, EventReason
 
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
@@ -33,6 +33,7 @@ class Situation:
     invalid: tuple[str, str] | None  # (reason, message) while the spec cannot be carried out
     paused_by_spec: bool
     weights: tuple[ConditionStatus, str, str] | None = None  # WeightsInSync (None: as it was)
+    route_hints: tuple[str, ...] = ()  # what is worth knowing about the route, not holding it
 
 
 def set_condition(
@@ -68,6 +69,18 @@ def _apply(
     return (*ours, *by_type.values())
 
 
+ACCEPTED_MESSAGE = "The route is accepted and contains both backends."
+HINTS_HEADING = "Worth fixing, though it does not hold the rollout:"
+
+
+def accepted_message(hints: tuple[str, ...]) -> str:
+    """RouteAccepted=True's message: accepted, then each hint as an addendum (clipped)."""
+    if not hints:
+        return ACCEPTED_MESSAGE
+    listed = " ".join(f"({n}) {hint}" for n, hint in enumerate(hints, start=1))
+    return clip(f"{ACCEPTED_MESSAGE} {HINTS_HEADING} {listed}", MESSAGE_LIMIT)
+
+
 def derive(
     conditions: tuple[Condition, ...], situation: Situation, *, now: datetime, generation: int
 ) -> tuple[Condition, ...]:
@@ -94,7 +107,7 @@ def derive(
         table.append((ConditionType.ROUTE_ACCEPTED, F, *s.route_problem))
     else:
         table.append((ConditionType.ROUTE_ACCEPTED, T, ConditionReason.ACCEPTED,
-                      "The route is accepted and contains both backends."))
+                      accepted_message(s.route_hints)))
     if s.invalid is not None:
         table.append((ConditionType.INVALID_SPEC, T, *s.invalid))
     else:
@@ -116,8 +129,20 @@ def condition_events(
             found.append(event(EventReason.ROUTE_NOT_ACCEPTED, now.message, warning=True))
         elif now.status == "True" and was is not None:
             found.append(event(EventReason.ROUTE_ACCEPTED, now.message))
+    found += hint_events(was, now, situation.route_hints)
     if situation.invalid is not None:
         was_invalid = old.condition("InvalidSpec")
         if was_invalid is None or was_invalid.status != "True":
             found.append(event(EventReason.INVALID_SPEC, situation.invalid[1], warning=True))
     return tuple(found)
+
+
+def hint_events(
+    was: Condition | None, now: Condition | None, hints: tuple[str, ...]
+) -> list[EmitEvent]:
+    """A `RouteHint` Warning for each hint the RouteAccepted=True message just gained: once per
+    distinct hint, since the condition carries the hints already told (not every reconcile)."""
+    if now is None or now.status != "True" or (was is not None and was.message == now.message):
+        return []
+    told = was.message if was is not None and was.status == "True" else ""
+    return [event(EventReason.ROUTE_HINT, hint, warning=True) for hint in hints if hint not in told]

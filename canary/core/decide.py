@@ -259,6 +259,7 @@ def _finish(
         invalid=invalid,
         paused_by_spec=ctx.spec.paused,
         weights=ownership.sync_condition(ctx, new, route_weight),
+        route_hints=route_hold.hints(ctx) if problem is None and new.phase.active else (),
     )
     return _decision(old, new, situation, move, ctx.now, generation)
 

@@ -26,6 +26,7 @@ class EventReason(StrEnum):
     NOT_ENOUGH_TRAFFIC = "NotEnoughTraffic"
     ROUTE_NOT_ACCEPTED = "RouteNotAccepted"
     ROUTE_ACCEPTED = "RouteAccepted"
+    ROUTE_HINT = "RouteHint"  # a route problem that does not hold the rollout (once per hint)
     WEIGHTS_RESTORED = "WeightsRestored"
     PAUSED = "Paused"
     RESUMED = "Resumed"

@@ -29,7 +29,7 @@ class Claim:
 
     name: str
     created: str  # metadata.creationTimestamp (RFC 3339, so it sorts by time)
-    backends: frozenset[tuple[str, int]]  # its stable and canary Services (name, port)
+    backends: frozenset[tuple[str, str, int]]  # its stable and canary (namespace, name, port)
 
 
 def owner_of(me: Claim, others: Iterable[Claim]) -> str | None:

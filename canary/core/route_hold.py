@@ -79,6 +79,13 @@ def route_problem(ctx: Context) -> tuple[str, str] | None:
     )
 
 
+def hints(ctx: Context) -> tuple[str, ...]:
+    """What the route diagnosis found worth knowing that does not hold the rollout (an
+    unclaimed GatewayClass whose Gateway is accepted, a fault in a rule the Canary does not
+    manage): told in RouteAccepted's message and, once each, as an Event."""
+    return tuple(hint.message for hint in ctx.observations.route.hints)
+
+
 def kept_route(status: CanaryStatus) -> tuple[str, str] | None:
     """A finished rollout no longer watches its route (after a Rewrite promotion the stable
     backend is gone on purpose): keep what RouteAccepted last said."""

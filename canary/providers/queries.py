@@ -38,6 +38,8 @@ def gate_variables(
         stable_port=spec.stable.port,
         canary_service=spec.canary.name,
         canary_port=spec.canary.port,
+        stable_namespace=spec.stable.namespace or namespace,
+        canary_namespace=spec.canary.namespace or namespace,
         interval=prometheus_duration(window),
     )
 

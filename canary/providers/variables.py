@@ -20,6 +20,8 @@ VARIABLE_NAMES = (
     "stable_port",
     "canary_service",
     "canary_port",
+    "stable_namespace",
+    "canary_namespace",
     "interval",
 )
 
@@ -32,7 +34,8 @@ def is_duration(text: str) -> bool:
 
 @dataclass(frozen=True)
 class QueryVariables:
-    """What a template can refer to: the canary, its route and backends, the query window."""
+    """What a template can refer to: the canary (`namespace` is the Canary's own), its route
+    and backends (each with its own namespace), the query window."""
 
     namespace: str
     canary: str
@@ -41,6 +44,11 @@ class QueryVariables:
     stable_port: int
     canary_service: str
     canary_port: int
+    stable_namespace: str
+    """The stable Service's namespace: `namespace` unless `spec.stable.namespace` names another."""
+    canary_namespace: str
+    """The canary Service's namespace: `namespace` unless `spec.canary.namespace` names another,
+    so a query about a cross-namespace canary names the namespace its metrics are labelled with."""
     interval: str
 
     def __post_init__(self) -> None:

@@ -116,6 +116,7 @@ def _entry_issues(
     services: Mapping[tuple[str, str], JsonObj],
     grants: list[JsonObj],
     managed: Collection[int] | None,
+    unseen_grants: Collection[str],
 ) -> tuple[list[RouteIssue], list[RouteIssue]]:
     """What one controller's status entry for one parent says is wrong: issues, hints."""
     title = f"{route_kind(route)} {route_namespace(route)}/{route['metadata'].get('name', '')}"
@@ -157,6 +158,7 @@ def _entry_issues(
             services=services,
             reference_grants=grants,
             managed=managed,
+            unseen=unseen_grants,
         )
         issues += held
         hints += noted
@@ -172,6 +174,7 @@ def parent_issues(
     reference_grants: Iterable[JsonObj],
     missing_gateways: Collection[tuple[str, str]] | None = None,
     managed: Collection[int] | None = None,
+    unseen_grants: Collection[str] = (),
 ) -> tuple[list[RouteIssue], list[RouteIssue]]:
     """Every attachment problem, parent by parent, then each parent Gateway's class; and the
     hints (problems that do not hold the rollout).
@@ -180,6 +183,7 @@ def parent_issues(
     means every Gateway absent from `gateways` is known not to exist. A Gateway neither given
     nor known missing is one the caller cannot see (a namespace it does not watch).
     `managed`: the indexes of the rules the canary manages (None: every rule counts).
+    `unseen_grants`: namespaces whose ReferenceGrants the caller could not read.
     """
     ns = route_namespace(route)
     title = f"{route_kind(route)} {ns}/{route['metadata'].get('name', '')}"
@@ -238,6 +242,7 @@ def parent_issues(
                 services=services,
                 grants=grants,
                 managed=managed,
+                unseen_grants=unseen_grants,
             )
             issues += held
             hints += noted

@@ -127,22 +127,49 @@ def _grant_spec(route: JsonObj, backend: Backend) -> str:
     )
 
 
+def grant_manifest(route: JsonObj, backend: Backend) -> str:
+    """The smallest ReferenceGrant that lets `route` refer to `backend`, as a `kubectl apply`
+    a person can paste."""
+    kind, ns = route_kind(route), route_namespace(route)
+    return (
+        f"kubectl apply -f - <<EOF\n"
+        f"apiVersion: {GATEWAY_GROUP}/v1beta1\n"
+        f"kind: ReferenceGrant\n"
+        f"metadata:\n"
+        f"  name: allow-{kind.lower()}s-from-{ns}\n"
+        f"  namespace: {backend.namespace}\n"
+        f"spec:\n"
+        f"  from:\n"
+        f"  - {{group: {GATEWAY_GROUP}, kind: {kind}, namespace: {ns}}}\n"
+        f"  to:\n"
+        f'  - {{group: "{backend.group}", kind: {backend.kind}, name: {backend.name}}}\n'
+        f"EOF"
+    )
+
+
 def _grant_message(route: JsonObj, backend: Backend) -> str:
     kind, ns = route_kind(route), route_namespace(route)
     name = route.get("metadata", {}).get("name", "")
     return (
         f"{kind} {ns}/{name} refers to {backend} in another namespace, and no ReferenceGrant "
         f"in namespace {backend.namespace} allows it. Create a ReferenceGrant in namespace "
-        f"{backend.namespace} with {_grant_spec(route, backend)}"
+        f"{backend.namespace} with {_grant_spec(route, backend)}:\n"
+        f"{grant_manifest(route, backend)}"
     )
 
 
-def _ungranted(route: JsonObj, grants: list[JsonObj]) -> list[Backend]:
+def _ungranted(
+    route: JsonObj, grants: list[JsonObj], unseen: Collection[str] = ()
+) -> list[Backend]:
+    """Cross-namespace backends no grant allows; namespaces in `unseen` (whose grants the
+    caller cannot read) are left to the gateway controller's word."""
     ns = route_namespace(route)
     return [
         b
         for b in backends(route)
-        if b.namespace != ns and not any(_grant_allows(g, route=route, backend=b) for g in grants)
+        if b.namespace != ns
+        and b.namespace not in unseen
+        and not any(_grant_allows(g, route=route, backend=b) for g in grants)
     ]
 
 
@@ -183,11 +210,14 @@ def grant_issues(
     reference_grants: Iterable[JsonObj],
     *,
     managed: Collection[int] | None = None,
+    unseen: Collection[str] = (),
 ) -> tuple[list[RouteIssue], list[RouteIssue]]:
     """Cross-namespace backends no ReferenceGrant allows: an issue (RefNotPermitted) for each
     one a managed rule refers to, a hint for each one only other rules refer to. `managed`
-    None: every rule counts as managed."""
-    inside, others = outside(route, _ungranted(route, list(reference_grants)), managed)
+    None: every rule counts as managed. `unseen`: namespaces whose grants were not read (the
+    operator does not watch them); their backends are judged by the controller's status."""
+    ungranted = _ungranted(route, list(reference_grants), unseen)
+    inside, others = outside(route, ungranted, managed)
     issues = [
         RouteIssue(
             RouteProblem.REFS_NOT_RESOLVED, RouteReason.REF_NOT_PERMITTED, _grant_message(route, b)
@@ -236,6 +266,7 @@ def resolved_refs_issues(
     services: Mapping[tuple[str, str], JsonObj],
     reference_grants: Iterable[JsonObj],
     managed: Collection[int] | None = None,
+    unseen: Collection[str] = (),
 ) -> tuple[list[RouteIssue], list[RouteIssue]]:
     """Explain a ResolvedRefs=False written by `reporter` (controller and parent): the issues
     that hold, and the hints that do not.
@@ -255,6 +286,8 @@ def resolved_refs_issues(
         culprits = _missing_services(route, services) + _without_port(route, services)
     elif reason == "RefNotPermitted":
         culprits = _ungranted(route, list(reference_grants))
+        if set(culprits) - set(_ungranted(route, list(reference_grants), unseen)):
+            return _refused_unseen(route, said, culprits, unseen=unseen, managed=managed)
     elif reason == "InvalidKind":
         culprits = _not_services(route)
     if reason == "RefNotPermitted" and culprits:
@@ -279,3 +312,39 @@ def resolved_refs_issues(
         ], hints
     advice = ADVICE.get(reason, "fix what the controller's message names")
     return [RouteIssue(RouteProblem.REFS_NOT_RESOLVED, reason, f"{said}: {advice}")], hints
+
+
+def _refused_unseen(
+    route: JsonObj,
+    said: str,
+    culprits: list[Backend],
+    *,
+    unseen: Collection[str],
+    managed: Collection[int] | None,
+) -> tuple[list[RouteIssue], list[RouteIssue]]:
+    """The controller says RefNotPermitted, and some candidate backends sit in namespaces whose
+    grants we cannot read: its word decides for those, with the grant each one would need."""
+    blind = [b for b in culprits if b.namespace in unseen]
+    inside, others = outside(route, blind, managed)
+    issues = [
+        RouteIssue(
+            RouteProblem.REFS_NOT_RESOLVED,
+            RouteReason.REF_NOT_PERMITTED,
+            f"{said}. {_grant_message(route, b)}\n(The operator does not watch namespace "
+            f"{b.namespace}, so it cannot see the grants there itself: let it watch that "
+            f"namespace too.)",
+        )
+        for b in inside
+    ]
+    hints = [
+        unmanaged_hint(
+            route,
+            RouteReason.REF_NOT_PERMITTED,
+            b,
+            rules,
+            f"{said}; create a ReferenceGrant in namespace {b.namespace} with "
+            f"{_grant_spec(route, b)}",
+        )
+        for b, rules in others.items()
+    ]
+    return issues, hints

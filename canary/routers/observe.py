@@ -36,11 +36,14 @@ def observe_route(
     ingresses: Iterable[JsonObj],
     ref: RouteKey | None = None,
     missing_gateways: Collection[tuple[str, str]] | None = None,
+    unseen_grants: Collection[str] = (),
 ) -> RouteObservation:
     """The managed weights and every diagnosed problem; `ref` names a route that is missing.
 
     `missing_gateways` names the parent Gateways known not to exist; by default every parent
-    Gateway absent from `gateways` is (see `attachment.parent_issues`).
+    Gateway absent from `gateways` is (see `attachment.parent_issues`). `unseen_grants` names
+    the namespaces whose ReferenceGrants the caller could not read: backends there are judged
+    by the gateway controller's ResolvedRefs alone.
     """
     if route is None:
         what = str(ref) if ref else "the route the Canary refers to"
@@ -61,7 +64,9 @@ def observe_route(
     scope = [rule.index for rule in managed] if managed else None
     grants = list(reference_grants)
     # A controller reports RefNotPermitted only once it processed the route; ours comes first.
-    ungranted, ungranted_elsewhere = grant_issues(route, grants, managed=scope)
+    ungranted, ungranted_elsewhere = grant_issues(
+        route, grants, managed=scope, unseen=unseen_grants
+    )
     attachment, noted = parent_issues(
         route,
         gateways=gateways,
@@ -70,6 +75,7 @@ def observe_route(
         reference_grants=grants,
         missing_gateways=missing_gateways,
         managed=scope,
+        unseen_grants=unseen_grants,
     )
     issues = _unique(
         [

@@ -62,6 +62,8 @@ def _guards(route: JsonObj, touched: list[tuple[int, int]]) -> JsonPatch:
         path = _ref_path(rule, ref)
         ops.append({"op": "test", "path": f"{path}/name", "value": current["name"]})
         ops.append({"op": "test", "path": f"{path}/port", "value": current["port"]})
+        if "namespace" in current:  # a cross-namespace backend: the same name elsewhere is not it
+            ops.append({"op": "test", "path": f"{path}/namespace", "value": current["namespace"]})
     return ops
 
 

@@ -35,6 +35,7 @@ class Surroundings:
     reference_grants: list[JsonObj] = field(default_factory=list)
     ingresses: list[JsonObj] = field(default_factory=list)
     missing_gateways: set[tuple[str, str]] = field(default_factory=set)  # known not to exist
+    unseen_grants: set[str] = field(default_factory=set)  # namespaces whose grants are unread
 
 
 async def read_surroundings(api: RouteReader, route: JsonObj) -> Surroundings:
@@ -65,6 +66,9 @@ async def read_surroundings(api: RouteReader, route: JsonObj) -> Surroundings:
         if backend.namespace != ns:
             foreign.add(backend.namespace)
     for namespace in sorted(foreign):
+        if isinstance(api, ScopedReader) and not api.sees(REFERENCEGRANT, namespace):
+            found.unseen_grants.add(namespace)  # "none in the cache" would not mean "none"
+            continue
         grants, _ = await api.list(REFERENCEGRANT, namespace)
         found.reference_grants += grants
     found.ingresses, _ = await api.list(INGRESS)
@@ -89,4 +93,5 @@ async def diagnose(
         ingresses=around.ingresses,
         ref=target.route,
         missing_gateways=around.missing_gateways,
+        unseen_grants=around.unseen_grants,
     )

@@ -7,19 +7,28 @@ way.
 
 from __future__ import annotations
 
+from canary.api.route import BackendRef
 from canary.api.spec import CanarySpec
 from canary.core.ownership import Claim
 from canary.kube.resources import JsonObj
 from canary.routers.refs import BackendKey, RouteKey, RouteTarget
 
 
+def backend_key(namespace: str, backend: BackendRef) -> BackendKey:
+    """A backend as the router matches it: a namespace other than the Canary's (and so the
+    route's) own is kept, the Canary's own is left implicit, as a backendRef would leave it."""
+    other = backend.namespace if backend.namespace not in (None, namespace) else None
+    return BackendKey(backend.name, backend.port, other)
+
+
 def target_of(namespace: str, spec: CanarySpec) -> RouteTarget:
-    """What the router needs to find the managed weights of this Canary."""
+    """What the router needs to find the managed weights of this Canary. Raises ValueError when
+    stable and canary are one backend (one names the Canary's namespace, the other omits it)."""
     ref = spec.route_ref
     return RouteTarget(
         route=RouteKey(namespace=namespace, name=ref.name, kind=str(ref.kind)),
-        stable=BackendKey(spec.stable.name, spec.stable.port),
-        canary=BackendKey(spec.canary.name, spec.canary.port),
+        stable=backend_key(namespace, spec.stable),
+        canary=backend_key(namespace, spec.canary),
         rule_names=tuple(ref.rule_names) if ref.rule_names is not None else None,
     )
 
@@ -37,9 +46,10 @@ def route_of(canary: JsonObj) -> RouteKey:
 def claim_of(canary: JsonObj) -> Claim:
     """A Canary's claim on its route's weights, from its manifest."""
     spec = canary.get("spec") or {}
+    meta = canary["metadata"]
+    own = str(meta.get("namespace", ""))
     backends = frozenset(
-        (str(ref.get("name", "")), int(ref.get("port") or 0))
+        (str(ref.get("namespace") or own), str(ref.get("name", "")), int(ref.get("port") or 0))
         for ref in (spec.get("stable") or {}, spec.get("canary") or {})
     )
-    meta = canary["metadata"]
     return Claim(str(meta["name"]), str(meta.get("creationTimestamp", "")), backends)

@@ -23,6 +23,8 @@ def query_variables(**changes: Any) -> QueryVariables:
         stable_port=8080,
         canary_service="web-canary",
         canary_port=8080,
+        stable_namespace="shop",
+        canary_namespace="shop",
         interval="1m",
     )
     return dataclasses.replace(base, **changes)

@@ -4,6 +4,8 @@ rejecting what the API server's CEL rule rejects, with the same message."""
 from __future__ import annotations
 
 import copy
+import itertools
+import re
 from typing import Any
 
 import pydantic
@@ -24,6 +26,7 @@ from canary.api import (
     RouteKind,
 )
 from canary.api.model import ApiModel
+from canary.api.query import _KNOWN_PLACEHOLDER
 
 pytestmark = pytest.mark.unit
 
@@ -45,6 +48,18 @@ def spec_with(change: Any) -> dict[str, Any]:
 
 def gate(**fields: Any) -> Any:
     return lambda spec: spec["analysis"]["metrics"][0].update(fields)
+
+
+def test_a_backend_namespace_is_optional_and_a_same_named_service_elsewhere_is_another() -> None:
+    spec = CanarySpec.model_validate(VALID)
+    assert spec.stable.namespace is None and spec.canary.namespace is None
+    other = CanarySpec.model_validate(
+        spec_with(lambda s: s["canary"].update(name="api-svc-v1", namespace="api-canary"))
+    )
+    assert other.canary.namespace == "api-canary"
+    assert str(other.canary) == "api-canary/api-svc-v1:80"
+    assert other.to_api()["canary"] == {"name": "api-svc-v1", "port": 80, "namespace": "api-canary"}
+    assert "namespace" not in spec.to_api()["canary"]
 
 
 def test_a_minimal_spec_gets_the_documented_defaults() -> None:
@@ -146,6 +161,13 @@ REJECTED = {
     "stable equal to canary": (
         lambda s: s["canary"].update(name="api-svc-v1"), "must be different Services"
     ),
+    "stable equal to canary, both in one other namespace": (
+        lambda s: [s[role].update(name="api", namespace="other") for role in ("stable", "canary")],
+        "must be different Services",
+    ),
+    "backend namespace not a DNS label": (
+        lambda s: s["canary"].update(namespace="Other_NS"), "string_pattern"
+    ),
     "port out of range": (lambda s: s["stable"].update(port=70000), "less than or equal"),
     "failure threshold zero": (
         lambda s: s["analysis"].update(failureThreshold=0), "greater than or equal"
@@ -220,7 +242,15 @@ def _types_in(annotation: Any) -> list[Any]:
 def test_the_enums_the_executor_and_providers_rely_on_have_stable_values() -> None:
     assert [v.value for v in QueryVariable] == [
         "namespace", "canary", "route", "stable_service", "stable_port", "canary_service",
-        "canary_port", "interval",
+        "canary_port", "stable_namespace", "canary_namespace", "interval",
     ]
     assert "envoy-success-rate" in {t.value for t in BuiltinTemplate}
     assert [v.value for v in OutcomePolicy] == ["Inconclusive", "Fail", "Pass"]
+
+
+def test_the_compact_placeholder_pattern_admits_exactly_the_query_variables() -> None:
+    names = {v.value for v in QueryVariable}
+    words = ["namespace", "canary", "route", "interval", "stable", "service", "port"]
+    candidates = {*names, *("_".join(pair) for pair in itertools.product(words, repeat=2))}
+    admitted = {n for n in candidates if re.fullmatch(_KNOWN_PLACEHOLDER, "{{ " + n + " }}")}
+    assert admitted == names

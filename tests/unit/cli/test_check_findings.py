@@ -84,7 +84,7 @@ def test_an_attached_route_is_ok_and_says_the_weight() -> None:
 
 
 def test_a_missing_service_and_a_wrong_port_block() -> None:
-    services = {"api-v1": None, "api-v2": {"spec": {"ports": [{"port": 80}]}}}
+    services = {("shop", "api-v1"): None, ("shop", "api-v2"): {"spec": {"ports": [{"port": 80}]}}}
     stable, canary = service_findings("shop", SPEC, services)
     assert stable.severity is Severity.BLOCKER and "does not exist" in stable.message
     assert "kubectl -n shop get services" in stable.hint
@@ -92,9 +92,22 @@ def test_a_missing_service_and_a_wrong_port_block() -> None:
     assert blocking([stable, canary])
 
 
+def test_a_canary_service_in_another_namespace_is_looked_up_there() -> None:
+    spec = SPEC.model_copy(
+        update={"canary": SPEC.canary.model_copy(update={"namespace": "shop-canary"})}
+    )
+    service = {"spec": {"ports": [{"port": 8080}]}}
+    stable, canary = service_findings("shop", spec, {("shop", "api-v1"): service})
+    assert stable.severity is Severity.OK
+    assert canary.severity is Severity.BLOCKER
+    assert "Service shop-canary/api-v2" in canary.message
+    assert "kubectl -n shop-canary get services" in canary.hint
+
+
 def test_services_with_the_port_are_ok() -> None:
     service = {"spec": {"ports": [{"port": 8080}]}}
-    found = service_findings("shop", SPEC, {"api-v1": service, "api-v2": service})
+    services = {("shop", "api-v1"): service, ("shop", "api-v2"): service}
+    found = service_findings("shop", SPEC, services)
     assert [f.severity for f in found] == [Severity.OK, Severity.OK]
     assert not blocking(found)
 

@@ -11,7 +11,7 @@ from canary.controller.manager import Manager
 from canary.controller.queue import Key, key_of
 from canary.controller.result import Done, Result
 from canary.controller.settings import OperatorSettings
-from canary.kube.resources import JsonObj
+from canary.kube.resources import CANARY, JsonObj
 from canary.routers.refs import RouteKey
 from canary.routers.registry import ROUTE_RESOURCES
 
@@ -68,3 +68,17 @@ def test_the_manager_watches_exactly_the_route_kinds_of_the_router_registry() ->
     routes = {r.plural for r in ROUTE_RESOURCES.values()}
     assert routes <= watched
     assert "grpcroutes" not in watched  # a cluster without that CRD must still start
+
+
+def test_a_service_change_concerns_the_canaries_whose_backends_live_in_its_namespace() -> None:
+    m = manager()
+    home = canary("a", "home", "web")
+    cross = canary("a", "cross", "web")
+    cross["spec"]["canary"] = {"name": "web-v2", "port": 80, "namespace": "b"}
+    elsewhere = canary("c", "other", "web")
+    for obj in (home, cross, elsewhere):
+        m.caches.upsert(CANARY, obj)
+    service: JsonObj = {"kind": "Service", "metadata": {"namespace": "b", "name": "web-v2"}}
+    assert m.canaries_concerned(service) == [key_of("a", "cross")]
+    service = {"kind": "Service", "metadata": {"namespace": "a", "name": "web-v1"}}
+    assert sorted(m.canaries_concerned(service)) == [key_of("a", "cross"), key_of("a", "home")]

@@ -14,7 +14,7 @@ from canary.controller.queue import Key
 from canary.controller.result import Done, Result
 from canary.controller.routes import CacheReader, observe
 from canary.controller.settings import OperatorSettings
-from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE, JsonObj
+from canary.kube.resources import GATEWAY, HTTPROUTE, REFERENCEGRANT, SERVICE, JsonObj
 from canary.routers import BackendKey, RouteKey, RouteTarget
 
 pytestmark = pytest.mark.unit
@@ -85,3 +85,42 @@ async def test_a_gateway_in_an_unwatched_namespace_is_trusted_to_its_controller(
     fill(m, {**route(parent), "metadata": {**route(parent)["metadata"], "resourceVersion": "2"}})
     [issue] = (await observe(m.caches, TARGET)).issues
     assert issue.reason == "NoParentStatus" and "does not watch namespace infra" in issue.message
+
+
+def cross_namespace(resolved: JsonObj, version: str = "1") -> JsonObj:
+    parent = {"name": "public", "namespace": "infra"}  # unwatched: trusted to its controller
+    r = route(parent, accepted(parent))
+    r["metadata"]["resourceVersion"] = version
+    r["spec"]["rules"][0]["backendRefs"][1]["namespace"] = "canaries"
+    r["status"]["parents"][0]["conditions"][1] = resolved
+    return r
+
+
+CROSS = RouteTarget(
+    RouteKey("shop", "web"), BackendKey("stable", 80), BackendKey("canary", 80, "canaries")
+)
+RESOLVED = {"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs"}
+REFUSED = {"type": "ResolvedRefs", "status": "False", "reason": "RefNotPermitted"}
+
+
+async def test_grants_in_a_watched_namespace_are_judged_by_the_operator() -> None:
+    m = manager("shop", "canaries")
+    fill(m, cross_namespace(RESOLVED))
+    [issue] = (await observe(m.caches, CROSS)).issues
+    assert issue.reason == "RefNotPermitted" and "kubectl apply" in issue.message
+    m.caches.upsert(REFERENCEGRANT, {
+        "metadata": {"namespace": "canaries", "name": "allow", "resourceVersion": "1"},
+        "spec": {"from": [{"group": GW, "kind": "HTTPRoute", "namespace": "shop"}],
+                 "to": [{"group": "", "kind": "Service"}]},
+    })
+    assert (await observe(m.caches, CROSS)).attached
+
+
+async def test_grants_in_an_unwatched_namespace_are_left_to_the_controller() -> None:
+    m = manager("shop")
+    fill(m, cross_namespace(RESOLVED))
+    assert (await observe(m.caches, CROSS)).attached  # not "no grant": grants unseen
+    fill(m, cross_namespace(REFUSED, version="2"))
+    [issue] = (await observe(m.caches, CROSS)).issues
+    assert issue.reason == "RefNotPermitted"
+    assert "does not watch namespace canaries" in issue.message

@@ -57,13 +57,13 @@ def make_spec(**extra: Any) -> CanarySpec:
 
 def route_at(
     canary: int, *, issues: tuple[RouteIssue, ...] = (), exists: bool = True,
-    generation: int = 1, writer: str = "kubectl",
+    generation: int = 1, writer: str = "kubectl", hints: tuple[RouteIssue, ...] = (),
 ) -> RouteObservation:
     if not exists:
         return RouteObservation(exists=False)
     return RouteObservation(
         exists=True, rules=(RuleWeights(0, None, 100 - canary, canary),), issues=issues,
-        generation=generation, writer=writer,
+        generation=generation, writer=writer, hints=hints,
     )
 
 
@@ -92,6 +92,7 @@ class World:
     canary_weight: int = 0
     now: datetime = T0
     issues: tuple[RouteIssue, ...] = ()
+    hints: tuple[RouteIssue, ...] = ()  # route problems that do not hold the rollout
     rewritten: bool = False
     generation: int = 1
     history: list[Decision] = field(default_factory=list)
@@ -100,7 +101,7 @@ class World:
 
     @property
     def route(self) -> RouteObservation:
-        return route_at(self.canary_weight, issues=self.issues,
+        return route_at(self.canary_weight, issues=self.issues, hints=self.hints,
                         generation=self.route_generation, writer=self.writer)
 
     def observe(

@@ -30,7 +30,15 @@ V1, V2, V3 = ("api-svc-v1", 80), ("api-svc-v2", 80), ("api-svc-v3", 80)
 
 
 def claim(name: str, created: str, *backends: tuple[str, int]) -> Claim:
-    return Claim(name, created, frozenset(backends))
+    return Claim(name, created, frozenset(("app", *backend) for backend in backends))
+
+
+def test_a_backend_of_the_same_name_in_another_namespace_is_not_shared() -> None:
+    a = claim("a", "2026-12-01T10:00:00Z", V1, V2)
+    b = Claim("b", "2026-12-01T10:05:00Z", frozenset({("app", *V1), ("other", *V3)}))
+    c = Claim("c", "2026-12-01T10:06:00Z", frozenset({("app", *V3), ("other", *V2)}))
+    assert owner_of(b, [a, b, c]) == "a"
+    assert owner_of(c, [a, b, c]) is None
 
 
 def test_the_oldest_canary_naming_a_shared_backend_owns_the_weights() -> None:

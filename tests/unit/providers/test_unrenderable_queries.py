@@ -197,3 +197,13 @@ def test_renderable_only_drops_exactly_the_gates_that_cannot_render() -> None:
     assert unrenderable_queries(kept, namespace=NAMESPACE, name="web") == []
     fine = spec(gate("vector(1)"))
     assert renderable_only(fine, namespace=NAMESPACE, name="web") is fine
+
+
+def test_a_cross_namespace_backend_renders_its_own_namespace() -> None:
+    raw = spec(gate('up{ns="{{ canary_namespace }}", stable="{{ stable_namespace }}", '
+                    'canary="{{ namespace }}"}')).to_api()
+    raw["canary"]["namespace"] = "shop-canary"
+    cross = CanarySpec.model_validate(raw)
+    assert cross.analysis is not None
+    query = render_gate(cross.analysis.metrics[0], cross, namespace=NAMESPACE, name="web")
+    assert query == 'up{ns="shop-canary", stable="shop", canary="shop"}'

@@ -28,6 +28,9 @@ from routerkit import (
 from canary.api.conditions import REASON_PATTERN, ROUTE_REASONS, RouteReason, is_reason
 from canary.core.observations import RouteObservation
 from canary.routers import BackendKey, observe_route
+from canary.routers.backendrefs import ADVICE
+from canary.routers.listeners import explain_not_accepted
+from canary.routers.refs import parent_key
 
 pytestmark = pytest.mark.unit
 
@@ -335,3 +338,36 @@ def test_a_gateway_the_operator_cannot_see_is_not_called_missing() -> None:
     assert issue.reason == "NoParentStatus" and "does not watch" in issue.message
     [issue] = observe(web(accepted_false("NotAllowedByListeners"))).issues
     assert issue.reason == "NotAllowedByListeners" and "does not exist" not in issue.message
+
+
+# Every False/Unknown reason of an HTTPRoute's Accepted and ResolvedRefs conditions in the
+# Gateway API (apis/v1/shared_types.go, v1.6.3), besides ParentRefNotPermitted (GEP-1748 era).
+SPEC_ACCEPTED_REASONS = (
+    "NotAllowedByListeners", "NoMatchingListenerHostname", "NoMatchingParent",
+    "UnsupportedValue", "Pending", "IncompatibleFilters",
+)
+SPEC_RESOLVED_REFS_REASONS = (
+    "RefNotPermitted", "InvalidKind", "BackendNotFound", "UnsupportedProtocol",
+)
+
+
+@pytest.mark.parametrize("reason", SPEC_ACCEPTED_REASONS + SPEC_RESOLVED_REFS_REASONS)
+def test_every_gateway_api_route_reason_is_ours_described_and_kept_as_the_condition_reason(
+    reason: str,
+) -> None:
+    assert reason in {r.value for r in RouteReason}
+    assert ROUTE_REASONS[RouteReason(reason)]
+    assert any(p.values[1] == reason for p in TABLE)  # a failure mode that ends in it
+
+
+@pytest.mark.parametrize("reason", [r for r in SPEC_ACCEPTED_REASONS if r != "Pending"])
+def test_every_gateway_api_accepted_false_reason_has_its_own_explanation(reason: str) -> None:
+    r = web(parent_status(ACCEPTED, RESOLVED))
+    key = parent_key({"name": "gw", "namespace": "infra"}, "app")
+    generic = explain_not_accepted("SomethingElse", route=r, key=key, gateway=None)
+    assert explain_not_accepted(reason, route=r, key=key, gateway=None) != generic
+
+
+@pytest.mark.parametrize("reason", SPEC_RESOLVED_REFS_REASONS)
+def test_every_gateway_api_resolved_refs_reason_has_its_own_advice(reason: str) -> None:
+    assert ADVICE[reason]

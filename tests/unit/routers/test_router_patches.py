@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from routerkit import ref, route, rule
 
 from canary.routers import (
+    BackendKey,
     InvalidWeightError,
     RouteShapeError,
     managed_rules,
@@ -91,6 +92,22 @@ def test_a_reordered_route_fails_the_identity_guards() -> None:
     reordered["spec"]["rules"][0]["backendRefs"].reverse()
     with pytest.raises(PatchTestFailed, match="backendRefs/0/name"):
         apply_patch(reordered, [op for op in patch if op["path"] != "/metadata/resourceVersion"])
+
+
+def test_a_cross_namespace_canary_is_guarded_by_its_namespace_too() -> None:
+    elsewhere = BackendKey("web-canary", 80, "canary-ns")
+    r = route(rule(ref("web-stable", weight=100), ref("web-canary", weight=0,
+                                                      namespace="canary-ns")))
+    patch = weight_patch(r, stable=STABLE, canary=elsewhere, rule_names=None, canary_weight=20)
+    guard = {"op": "test", "path": "/spec/rules/0/backendRefs/1/namespace", "value": "canary-ns"}
+    assert guard in patch
+    moved = copy.deepcopy(r)
+    moved["spec"]["rules"][0]["backendRefs"][1]["namespace"] = "other-ns"
+    with pytest.raises(PatchTestFailed, match="backendRefs/1/namespace"):
+        apply_patch(moved, [op for op in patch if op["path"] != "/metadata/resourceVersion"])
+    applied = apply_patch(copy.deepcopy(r), patch)
+    weights = [b["weight"] for b in applied["spec"]["rules"][0]["backendRefs"]]
+    assert weights == [80, 20]
 
 
 def test_a_route_changed_since_it_was_read_fails_the_resource_version_guard() -> None:
