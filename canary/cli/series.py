@@ -142,7 +142,10 @@ async def series_findings(
     quiet: bool,
 ) -> list[Finding]:
     """A warning per selector of a no-data gate that matches no series at all."""
-    hints = [variables.get(k, "") for k in ("canary_service", "stable_service", "namespace")]
+    hints = [
+        variables.get(k, "")
+        for k in ("canary_service", "stable_service", "canary_namespace", "namespace")
+    ]
     return [
         absence_finding(subject, absence, hints=hints, quiet=quiet)
         for absence in await absences(provider, template, variables)

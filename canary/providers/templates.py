@@ -58,13 +58,15 @@ def _envoy_family(cluster: str) -> dict[str, str]:
 # Contour's Envoy names a backend's cluster `namespace/service/port/hash` and gives it the stat
 # name `namespace_service_port` (measured: tests/integration/sandbox/test_contour_templates.py).
 _CONTOUR = _envoy_family(
-    'envoy_cluster_name="{{ namespace }}_{{ canary_service }}_{{ canary_port }}"'
+    'envoy_cluster_name="{{ canary_namespace }}_{{ canary_service }}_{{ canary_port }}"'
 )
 # The sandbox gateway names it `namespace/service/port`; `envoy-*` reads either naming (a
 # namespace, Service name or port never holds a `/` or `_`).
 _ENVOY = _envoy_family(
-    'envoy_cluster_name=~"{{ namespace }}[/_]{{ canary_service }}[/_]{{ canary_port }}"'
+    'envoy_cluster_name=~"{{ canary_namespace }}[/_]{{ canary_service }}[/_]{{ canary_port }}"'
 )
+# Every per-backend family names the canary Service's own namespace (`canary_namespace`: the
+# Canary's unless `spec.canary.namespace` names another). The route is in the Canary's.
 # Envoy Gateway makes one cluster per route rule, `httproute/namespace/route/rule/N`, holding
 # every backend of the rule: there is no per-backend series, so these measure the whole route.
 _ENVOY_GATEWAY = _envoy_family(
@@ -72,10 +74,10 @@ _ENVOY_GATEWAY = _envoy_family(
 )
 _ISTIO = (
     'reporter="destination"',
-    'destination_service_namespace="{{ namespace }}"',
+    'destination_service_namespace="{{ canary_namespace }}"',
     'destination_service_name="{{ canary_service }}"',
 )
-_APP = ('namespace="{{ namespace }}"', 'service="{{ canary_service }}"')
+_APP = ('namespace="{{ canary_namespace }}"', 'service="{{ canary_service }}"')
 
 BUILTIN_QUERIES: Mapping[BuiltinTemplate, str] = MappingProxyType(
     {
