@@ -136,3 +136,13 @@ def test_a_builtin_can_be_looked_up_by_its_string_name() -> None:
 def test_an_unknown_builtin_name_is_an_error_listing_the_known_ones() -> None:
     with pytest.raises(KeyError, match=r"unknown built-in template 'envoy-p50'.*envoy-latency-p99"):
         builtin_query("envoy-p50")
+
+
+@pytest.mark.parametrize("name", [t for t in BuiltinTemplate if t not in ENVOY_GATEWAY])
+def test_a_canary_in_another_namespace_is_measured_in_its_own_namespace(
+    name: BuiltinTemplate,
+) -> None:
+    elsewhere = query_variables(canary_namespace="shop-next")
+    rendered = render(BUILTIN_QUERIES[name], elsewhere.as_mapping())
+    assert "shop-next" in rendered
+    assert re.search(r'"shop[_"\[]', rendered) is None  # never the Canary's own namespace
