@@ -171,7 +171,7 @@ def _variables() -> str:
 _SOURCES = {
     "contour": "Contour's Envoy: per-backend cluster stats (`namespace_service_port`)",
     "envoy-gateway": "Envoy Gateway's Envoy: per-route-rule cluster stats (the whole route)",
-    "envoy": "Envoy's per-backend cluster stats (sandbox gateway or Contour naming)",
+    "envoy": "Envoy's per-backend cluster stats (`namespace/service/port` or Contour naming)",
     "istio": "Istio's standard metrics",
     "app": "the application's `http_requests_total` / `http_request_duration_seconds`",
 }
