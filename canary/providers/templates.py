@@ -61,8 +61,7 @@ _CONTOUR = _envoy_family(
     'envoy_cluster_name="{{ canary_namespace }}_{{ canary_service }}_{{ canary_port }}"'
 )
 # A hand-configured Envoy (and our first sandbox gateway) names it `namespace/service/port`;
-# `envoy-*` reads either naming (a
-# namespace, Service name or port never holds a `/` or `_`).
+# `envoy-*` reads either naming (a namespace, Service name or port never holds a `/` or `_`).
 _ENVOY = _envoy_family(
     'envoy_cluster_name=~"{{ canary_namespace }}[/_]{{ canary_service }}[/_]{{ canary_port }}"'
 )
