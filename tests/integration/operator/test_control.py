@@ -108,6 +108,9 @@ async def test_route_naming_a_gateway_that_does_not_exist_holds_with_gateway_not
     app: App,
     operator: Operators,
 ) -> None:
+    """The refusal below is written by the test, under another controller's name: Contour
+    serves only Gateway `gw` (static mode) and writes nothing for a parent that does not exist,
+    but some controllers do write such a refusal, and it must not mislead the diagnosis."""
     app.set_success(100)
     parent = {"name": "no-such-gateway"}
     await app.kube.patch(
