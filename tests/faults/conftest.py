@@ -1,7 +1,8 @@
 """Fixtures of the fault suite: a control plane of its own (its API server gets stopped and
 restarted), the session's real Prometheus scraping the exporter the tests steer (shared:
-tests/harness/fixtures.py; scenarios that stop it start it again), the sandbox gateway
-controller (pausable) writing real route status, and a namespace per test.
+tests/harness/fixtures.py; scenarios that stop it start it again), and per test a namespace
+and the real Contour serving its Gateway, writing the route status (a scenario may stop and
+restart it: tests/faults/faultkit.py `ContourServer`).
 
 The suite never runs against `CANARY_TEST_KUBECONFIG`: it kills and restarts servers, so it
 needs servers it owns. Every test here carries the `faults` marker.
@@ -15,15 +16,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from faults.faultkit import CLASS_NAME, CONTROLLER_NAME, App, results_dir
+from faults.faultkit import CLASS_NAME, App, ContourServer, results_dir
+from harness.contour import contour_gateway_class, install_contour_crds
 from harness.fixtures import connected, create_namespace
-from harness.manifests import served_gateway_class
 from harness.operators import Operators
 
 from canary.kube.client import Kube
 from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.exporter import Exporter
-from canary.sandbox.gateway import GatewayController
 from canary.sandbox.prometheus import PrometheusServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,15 +50,11 @@ async def fault_kube(fault_plane: ControlPlane) -> AsyncIterator[Kube]:
 
 
 @pytest.fixture(scope="session")
-async def fault_gateway(
-    fault_kube: Kube, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[GatewayController]:
-    workdir = tmp_path_factory.mktemp("envoy-faults")
-    async with served_gateway_class(
-        fault_kube, CLASS_NAME, CONTROLLER_NAME, workdir=workdir, keep=True
-    ) as controller:
-        yield controller
-        controller.resume_status()
+async def fault_gateway_class(fault_plane: ControlPlane, fault_kube: Kube) -> AsyncIterator[str]:
+    """Contour's CRDs and a GatewayClass of its controller name, on the suite's own plane."""
+    await install_contour_crds(fault_plane.kubeconfig)
+    async with contour_gateway_class(fault_kube, CLASS_NAME, keep=True) as name:
+        yield name
 
 
 @pytest.fixture
@@ -69,11 +65,25 @@ async def fault_namespace(fault_kube: Kube) -> str:
 
 
 @pytest.fixture
+async def fault_gateway(
+    fault_plane: ControlPlane, fault_namespace: str, fault_gateway_class: str, tmp_path: Path
+) -> AsyncIterator[ContourServer]:
+    """The real Contour serving the test namespace's Gateway `gw` (no Envoy: route status only;
+    the metrics come from the exporter the tests steer)."""
+    server = ContourServer(fault_plane.kubeconfig, fault_namespace, tmp_path)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
 async def fault_app(
     fault_kube: Kube,
     fault_namespace: str,
     exporter: Exporter,
-    fault_gateway: GatewayController,
+    fault_gateway: ContourServer,
     prometheus: PrometheusServer,
 ) -> App:
     return App(fault_kube, fault_namespace, exporter)

@@ -18,18 +18,19 @@ from typing import Any
 
 from faults.invariants import Expected, History, RouteSample, StatusSample, check
 from harness import manifests
+from harness.contour import contour_for
 from harness.operators import Operators
 from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.errors import Gone, KubeError
 from canary.kube.resources import CANARY, GATEWAY, HTTPROUTE, SERVICE, JsonObj, Resource
+from canary.sandbox.contour import Contour
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.processes import Child
 
 HERE = Path(__file__).resolve().parent
-CLASS_NAME = "fault-tests"
-CONTROLLER_NAME = "canary-operator.io/fault-tests-gateway"
+CLASS_NAME = "fault-tests"  # of the real Contour's controller name (tests/harness/contour.py)
 GAUGE = "canary_fault_success"
 HEALTHY, FAILING = 100.0, 50.0
 
@@ -47,6 +48,33 @@ def record_result(scenario: str, figures: dict[str, Any]) -> Path:
     body = {"scenario": scenario, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     path.write_text(json.dumps({**body, **figures}, indent=2, sort_keys=False) + "\n")
     return path
+
+
+# -- the gateway controller ------------------------------------------------------------------
+
+
+@dataclass
+class ContourServer:
+    """The real Contour (static mode) serving Gateway `gw` of the test's namespace, the only
+    writer of route status there. A scenario may stop it (nothing writes route status then) and
+    start it again: a new process, which lists everything afresh and catches up."""
+
+    kubeconfig: Path
+    namespace: str
+    workdir: Path
+    running: Contour | None = None
+    starts: int = 0
+
+    async def start(self) -> Contour:
+        self.starts += 1
+        workdir = self.workdir / f"contour-{self.starts}"
+        self.running = await contour_for(self.kubeconfig, self.namespace, workdir).start()
+        return self.running
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
 
 
 # -- the application -------------------------------------------------------------------------
@@ -158,7 +186,7 @@ class App:
         return callback
 
     async def wait_until_accepted(self, routes: Iterable[str], within: float = 60) -> None:
-        """Every route accepted by the sandbox gateway (the operator would hold otherwise)."""
+        """Every route accepted by Contour (the operator would hold otherwise)."""
         names = set(routes)
 
         async def accepted() -> bool:

@@ -19,8 +19,8 @@ from harness import manifests
 from harness.operators import Operators
 from harness.waiting import eventually
 
-# The integration suites' GatewayClass (tests/integration/conftest.py serves it).
-CONTROLLER_NAME = "canary-operator.io/integration-tests-gateway"
+# The integration suites' GatewayClass, of the real Contour's controller name
+# (tests/integration/conftest.py; a Contour per test serves its Gateway).
 CLASS_NAME = "integration-tests"
 service_manifest = manifests.service_manifest
 
@@ -171,7 +171,7 @@ class App(Tenant):
         blocked["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {
             "matchLabels": {"gateway-access": "true"}
         }
-        # A merge patch of the spec, not a replace: the gateway controller's status writes would
+        # A merge patch of the spec, not a replace: Contour's status writes would
         # make a resourceVersion-guarded replace fail with a conflict now and then.
         listeners = {"spec": {"listeners": blocked["spec"]["listeners"]}}
         await self.kube.patch(GATEWAY, "gw", listeners, namespace=self.namespace)

@@ -1,29 +1,18 @@
-"""Manifests and polling helpers for the sandbox gateway tests (no assertions live here)."""
+"""Gateway API manifests and status polling helpers, for any controller (no assertions live
+here). What only our own sandbox gateway controller has is in tests/harness/sandbox_gateway.py."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE
-from canary.sandbox.gateway import GatewayController
-from canary.sandbox.gateway.envoy import Envoy
 from harness.manifests import gateway_manifest
 from harness.waiting import eventually
 
 JsonObj = dict[str, Any]
 GROUP = "gateway.networking.k8s.io"
-
-
-@dataclass(frozen=True)
-class Sandbox:
-    """A running gateway controller + Envoy, and the GatewayClass it owns."""
-
-    controller: GatewayController
-    class_name: str
-    controller_name: str
 
 
 def listener(
@@ -77,7 +66,8 @@ def http_route(
 async def route_conditions(
     kube: Kube, namespace: str, name: str, controller_name: str
 ) -> dict[str, JsonObj] | None:
-    """Our parent entry's conditions by type (first parent), or None before we wrote any."""
+    """The conditions by type of the parent entry `controller_name` wrote (the first), or None
+    before it wrote any."""
     route = await kube.get(HTTPROUTE, name, namespace)
     for parent in (route.get("status") or {}).get("parents") or []:
         if parent.get("controllerName") == controller_name:
@@ -105,29 +95,6 @@ async def route_condition_is(
     return await eventually(check, what=f"{namespace}/{name} {type_}={status}/{reason}")
 
 
-async def route_reports(
-    kube: Kube, sandbox: Sandbox, namespace: str, type_: str, status: str, reason: str,
-    *, name: str = "app",
-) -> JsonObj:
-    """Wait until our parent entry of route `name` has condition `type_`=`status`/`reason`."""
-    return await route_condition_is(
-        kube, namespace, name, sandbox.controller_name, type_=type_, status=status, reason=reason
-    )
-
-
-async def route_accepted(kube: Kube, sandbox: Sandbox, namespace: str, name: str = "app") -> None:
-    """Wait for Accepted=True: the pass that wrote it had already pushed the route to Envoy."""
-    await route_condition_is(
-        kube,
-        namespace,
-        name,
-        sandbox.controller_name,
-        type_="Accepted",
-        status="True",
-        reason="Accepted",
-    )
-
-
 async def gateway_programmed(kube: Kube, namespace: str, name: str) -> JsonObj:
     async def check() -> JsonObj | None:
         gw = await kube.get(GATEWAY, name, namespace)
@@ -136,18 +103,6 @@ async def gateway_programmed(kube: Kube, namespace: str, name: str) -> JsonObj:
         return gw if programmed.get("status") == "True" else None
 
     return await eventually(check, what=f"Gateway {namespace}/{name} Programmed=True")
-
-
-def route_weights(envoy: Envoy, listener_name: str) -> dict[str, int]:
-    """The cluster weights Envoy confirmed for the first route of the catch-all virtual host."""
-    config = envoy.running.route_configs.get(listener_name)
-    if not config:
-        return {}
-    for vhost in config["virtual_hosts"]:
-        for route in vhost["routes"]:
-            clusters = route.get("route", {}).get("weighted_clusters", {}).get("clusters", [])
-            return {c["name"]: int(c["weight"]) for c in clusters}
-    return {}
 
 
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(\{(?P<labels>.*)\})? (?P<value>\S+)$")

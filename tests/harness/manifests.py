@@ -1,16 +1,13 @@
-"""The manifests every suite builds: GatewayClass (and its sandbox gateway controller), Gateway,
-Service, a two-backend HTTPRoute, a Canary and its metric gate."""
+"""The manifests every suite builds: GatewayClass, Gateway, Service, a two-backend HTTPRoute, a
+Canary and its metric gate. (The controllers that serve them: tests/harness/contour.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, GATEWAY, GATEWAYCLASS, HTTPROUTE, JsonObj
-from canary.sandbox.gateway import GatewayController, sandbox_gateway
 
 HTTP_LISTENER: JsonObj = {"name": "http", "port": 80, "protocol": "HTTP"}
 
@@ -22,23 +19,6 @@ def gateway_class_manifest(name: str, controller_name: str) -> JsonObj:
         "metadata": {"name": name},
         "spec": {"controllerName": controller_name},
     }
-
-
-@asynccontextmanager
-async def served_gateway_class(
-    kube: Kube, name: str, controller_name: str, *, workdir: Path, keep: bool = False
-) -> AsyncIterator[GatewayController]:
-    """A GatewayClass served by the sandbox gateway controller (a real Envoy behind it);
-    deleted afterwards unless `keep`."""
-    await kube.create(GATEWAYCLASS, gateway_class_manifest(name, controller_name))
-    try:
-        async with sandbox_gateway(
-            kube, workdir=workdir, controller_name=controller_name
-        ) as controller:
-            yield controller
-    finally:
-        if not keep:
-            await kube.delete(GATEWAYCLASS, name)
 
 
 def gateway_manifest(

@@ -3,7 +3,8 @@ real API server, a token for its ServiceAccount, and an application (Gateway, Se
 a metric gate served through a real Prometheus) for the operator to roll out.
 
 The exporter, Prometheus, `kube` and the GatewayClass are the session's shared ones
-(tests/harness/fixtures.py, tests/integration/conftest.py); the gauge names are this suite's
+(tests/harness/fixtures.py, tests/integration/conftest.py), and the route status is written by
+the real Contour (one per test, serving the test's Gateway); the gauge names are this suite's
 own, so suites sharing a session never step on each other.
 """
 
@@ -33,6 +34,7 @@ from harness.manifests import (
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE, JsonObj
+from canary.sandbox.contour import Contour
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.prometheus import PrometheusServer
@@ -58,8 +60,9 @@ async def operator_namespace(admin: Kube) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def app(admin: Kube, namespace: str, gateway_class: str,
+async def app(admin: Kube, namespace: str, gateway_class: str, contour: Contour,
               exporter: Exporter, prometheus: PrometheusServer) -> App:
+    """Gateway `gw` (served by `contour`), Services v1/v2 and api-route in the test's namespace."""
     await admin.create(GATEWAY, gateway_manifest(namespace, gateway_class), namespace)
     for service in ("api-svc-v1", "api-svc-v2"):
         await admin.create(SERVICE, service_manifest(service), namespace)

@@ -1,6 +1,7 @@
 """Fixtures for the operator tests: a real Prometheus scraping an exporter the test controls (the
-shared session servers, tests/harness/fixtures.py), the sandbox gateway controller writing real
-route status, and the operator as a real process (tests/harness/operators.py)."""
+shared session servers, tests/harness/fixtures.py), the real Contour writing route status (one
+per test, for the test's Gateway: tests/integration/conftest.py), and the operator as a real
+process (tests/harness/operators.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from harness.operators import Operators
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE, SERVICE
+from canary.sandbox.contour import Contour
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.exporter import Exporter
 from canary.sandbox.prometheus import PrometheusServer
@@ -26,8 +28,13 @@ from canary.sandbox.prometheus import PrometheusServer
 
 @pytest.fixture
 async def app(
-    kube: Kube, namespace: str, gateway_class: str, exporter: Exporter, prometheus: PrometheusServer
+    kube: Kube,
+    namespace: str,
+    contour: Contour,
+    exporter: Exporter,
+    prometheus: PrometheusServer,
 ) -> App:
+    """Gateway `gw` (served by `contour`), Services, api-route, in the test's namespace."""
     await kube.create(GATEWAY, gateway_manifest(namespace), namespace)
     for name in ("api-svc-v1", "api-svc-v2", "api-svc-mirror"):
         await kube.create(SERVICE, service_manifest(name), namespace)

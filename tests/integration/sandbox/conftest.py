@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness.gateway import Sandbox
-from harness.manifests import served_gateway_class
+from harness.sandbox_gateway import Sandbox, served_gateway_class
 
 from canary.kube.client import Kube
 from canary.sandbox.demoapp import DemoApp

@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from harness.gateway import Sandbox, backend, gateway, http_route, route_accepted
+from harness.gateway import backend, gateway, http_route
+from harness.sandbox_gateway import Sandbox, route_accepted
 
 from canary.kube.client import Kube
 from canary.kube.resources import GATEWAY, HTTPROUTE

@@ -9,16 +9,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import pytest
 from harness.gateway import (
-    Sandbox,
     backend,
     gateway,
     gateway_programmed,
     http_route,
     listener,
-    route_accepted,
     route_conditions,
-    route_reports,
 )
+from harness.sandbox_gateway import Sandbox, route_accepted, route_reports
 from harness.waiting import eventually
 
 from canary.kube.client import Kube

@@ -6,7 +6,8 @@ import asyncio
 import time
 
 import pytest
-from harness.gateway import Sandbox, backend, gateway, http_route, prometheus_samples, route_weights
+from harness.gateway import backend, gateway, http_route, prometheus_samples
+from harness.sandbox_gateway import Sandbox, route_weights
 from harness.waiting import eventually
 
 from canary.kube.client import Kube
