@@ -102,8 +102,8 @@ def test_only_matchers_on_the_canarys_values_are_checked_not_constant_ones() -> 
     selectors = identity_selectors(builtin_query(BuiltinTemplate.CONTOUR_SUCCESS_RATE))
     # Errors and answers select the same cluster: one check; the 5xx class may rightly be absent.
     assert [s.template for s in selectors] == [
-        'envoy_cluster_upstream_rq_xx{envoy_cluster_name="{{ canary_namespace }}_{{ canary_service }}_'
-        '{{ canary_port }}"}'
+        'envoy_cluster_upstream_rq_xx{envoy_cluster_name="{{ canary_namespace }}_'
+        '{{ canary_service }}_{{ canary_port }}"}'
     ]
 
 
