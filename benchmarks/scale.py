@@ -11,8 +11,8 @@ What it does, against the real kube-apiserver + etcd (`ControlPlane`):
    gated on a real Prometheus query per step instead);
 2. runs a STAND-IN gateway controller in this process: it accepts the GatewayClass and writes
    each HTTPRoute's `status.parents` (Accepted, ResolvedRefs, observedGeneration) whenever the
-   route's generation changes. It is not the sandbox gateway controller (at thousands of routes
-   that would measure Envoy config churn, not us); its writes are counted separately and never
+   route's generation changes. It is not Contour (at thousands of routes that would measure
+   Contour's and Envoy's config churn, not us); its writes are counted separately and never
    attributed to the operator;
 3. starts `canary operator` as a real child process once every route is accepted, and times
    caches synced, each rollout (watch events of the Canaries) and all Succeeded;

@@ -14,8 +14,8 @@ class BuiltinTemplate(StrEnum):
     (milliseconds) and request count (requests in the window), named for the implementation
     whose series they read: Contour's Envoy, Envoy Gateway's Envoy (per route rule: it has no
     per-backend series), Istio's standard metrics, or the application's own HTTP metrics.
-    `envoy-*` reads Envoy's per-backend cluster stats under either naming (the sandbox
-    gateway's or Contour's) and is kept for compatibility."""
+    `envoy-*` reads Envoy's per-backend cluster stats under either naming
+    (`namespace/service/port` or Contour's) and is kept for compatibility."""
 
     CONTOUR_SUCCESS_RATE = "contour-success-rate"
     CONTOUR_LATENCY_P99 = "contour-latency-p99"

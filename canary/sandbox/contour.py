@@ -26,7 +26,7 @@ import yaml
 
 from canary.sandbox.controlplane import build, versions
 from canary.sandbox.controlplane.launcher import ExistingCluster, wait_established
-from canary.sandbox.gateway.envoy import envoy_binary
+from canary.sandbox.envoy import envoy_binary
 from canary.sandbox.processes import LOOPBACK, free_port
 from canary.sandbox.prometheus import ScrapeTarget
 from canary.sandbox.service import ServerProcess

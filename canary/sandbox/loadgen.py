@@ -1,4 +1,5 @@
-"""Load through the sandbox gateway at a steady rate, counting answers per backend version.
+"""Load through the sandbox's gateway (Contour's Envoy) at a steady rate, counting answers
+per backend version.
 
 Open loop: requests start on a fixed schedule whether or not earlier ones finished, so a slow
 backend shows up as latency, not as a lower rate. It only counts; judging a split against

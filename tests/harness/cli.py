@@ -1,6 +1,6 @@
 """Run the installed `canary` console script as a subprocess against the test control plane,
-plainly or inside a pseudo-terminal, without blocking the event loop (the sandbox gateway
-controller runs on it and must keep writing route status meanwhile).
+plainly or inside a pseudo-terminal, without blocking the event loop (other servers of the
+test may run on it meanwhile).
 """
 
 from __future__ import annotations

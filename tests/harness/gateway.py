@@ -1,5 +1,5 @@
 """Gateway API manifests and status polling helpers, for any controller (no assertions live
-here). What only our own sandbox gateway controller has is in tests/harness/sandbox_gateway.py."""
+here)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,6 @@ from canary.kube.client import Kube
 from canary.kube.errors import KubeError
 from canary.kube.resources import JsonObj
 from canary.sandbox.controlplane.launcher import ExistingCluster
-from canary.sandbox.gateway.watches import ResourceWatch
 from canary.sandbox.nodeagent import node
 from canary.sandbox.nodeagent.addresses import PodAddresses
 from canary.sandbox.nodeagent.images import SANDBOX_IMAGES, Runner
@@ -29,6 +28,7 @@ from canary.sandbox.nodeagent.kinds import POD
 from canary.sandbox.nodeagent.pod import PodWorker
 from canary.sandbox.processes import LOOPBACK
 from canary.sandbox.service import AsyncService, cancel_and_wait
+from canary.sandbox.watch import ResourceWatch
 
 log = structlog.get_logger(__name__)
 

@@ -1,5 +1,5 @@
 """The operator on the real Contour (static mode): every route status here is written by
-Contour itself, not by a test or by our sandbox gateway.
+Contour itself, not by a test.
 
 A route in a namespace the Gateway's listener does not admit holds the rollout with Contour's
 own reason, `NotAllowedByListeners`, and our fix (the `kubectl label namespace`); a missing

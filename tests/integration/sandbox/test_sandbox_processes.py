@@ -1,4 +1,5 @@
-"""The sandbox's demo apps, load generator and Envoy: behaviour while running, and clean stops."""
+"""The sandbox's demo apps, load generator, Contour and its Envoy: behaviour while running, and
+clean stops."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from harness.gateway import prometheus_samples
 from harness.procs import alive
 
+from canary.sandbox.contour import Contour, ContourEnvoy, GatewayRef
+from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.demoapp import DemoApp
-from canary.sandbox.gateway import Envoy
 from canary.sandbox.loadgen import LoadGenerator, send
 
 pytestmark = pytest.mark.integration
@@ -74,8 +76,15 @@ async def test_the_load_generator_holds_its_rate_over_keepalive_connections(tmp_
     assert results[149].started - load.started_at <= 150 / rate + 1.5
 
 
-async def test_stopping_envoy_and_a_demo_app_leaves_no_process_behind(tmp_path: Path) -> None:
-    async with DemoApp("v1", log_dir=tmp_path) as app, Envoy(tmp_path / "envoy") as envoy:
-        pids = [app.pid, envoy.pid]
+async def test_stopping_contour_its_envoy_and_a_demo_app_leaves_no_process_behind(
+    control_plane: ControlPlane | ExistingCluster, namespace: str, tmp_path: Path
+) -> None:
+    gateway = GatewayRef(namespace, "gw")
+    async with (
+        DemoApp("v1", log_dir=tmp_path) as app,
+        Contour(control_plane.kubeconfig, gateway, tmp_path / "contour") as contour,
+        ContourEnvoy(contour, tmp_path / "envoy") as envoy,
+    ):
+        pids = [app.pid, contour.pid, envoy.pid]
         assert all(pid is not None and alive(pid) for pid in pids)
     assert [pid for pid in pids if pid is not None and alive(pid)] == []

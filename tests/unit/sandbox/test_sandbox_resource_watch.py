@@ -10,7 +10,7 @@ from harness.fakes import ScriptedApi
 
 from canary.kube.errors import Gone, Unavailable
 from canary.kube.resources import SERVICE
-from canary.sandbox.gateway.watches import ResourceWatch
+from canary.sandbox.watch import ResourceWatch
 
 pytestmark = pytest.mark.unit
 

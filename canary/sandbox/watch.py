@@ -1,4 +1,4 @@
-"""A list-and-watch cache of one resource kind across all namespaces, for the sandbox gateway.
+"""A list-and-watch cache of one resource kind across all namespaces, for the node agent.
 
 It relists on 410 Gone and reconnects dropped watches with capped exponential backoff; it only
 keeps objects and signals changes, and never decides anything about them.
@@ -13,8 +13,14 @@ from typing import Protocol
 import structlog
 
 from canary.kube.errors import Gone, KubeError
-from canary.kube.resources import Resource
-from canary.sandbox.gateway.world import JsonObj, Key, key_of
+from canary.kube.resources import JsonObj, Resource
+
+Key = tuple[str, str]  # (namespace, name); namespace is "" for cluster-scoped objects
+
+
+def key_of(obj: JsonObj) -> Key:
+    meta = obj.get("metadata", {})
+    return str(meta.get("namespace", "")), str(meta["name"])
 
 log = structlog.get_logger(__name__)
 
