@@ -56,8 +56,28 @@ class PrometheusProvider:
         return self._config
 
     async def query(self, metric: str, promql: str) -> MetricSample:
+        result, failure = await self._run(promql)
+        if failure:
+            return MetricSample.failed(metric, failure, query=promql)
+        return sample_from_result(metric, promql, result)
+
+    async def label_sets(self, promql: str) -> tuple[list[dict[str, str]], str]:
+        """The label sets `promql` returns (`canary.providers.base.SeriesLister`)."""
+        result, failure = await self._run(promql)
+        if failure:
+            return [], failure
+        if not isinstance(result, list):
+            return [], f"the query returns {type(result).__name__}, not an instant vector"
+        return [
+            {str(k): str(v) for k, v in (series.get("metric") or {}).items()}
+            for series in result
+            if isinstance(series, dict)
+        ], ""
+
+    async def _run(self, promql: str) -> tuple[Any, str]:
+        """The raw result of an instant query, or a failure reason ("" when it answered)."""
         if self._closed:  # e.g. its settings changed while a check was under way
-            return MetricSample.failed(metric, "the provider was closed", query=promql)
+            return None, "the provider was closed"
         loop = asyncio.get_running_loop()
         # Ask Prometheus to give up at the same deadline, so it does not keep evaluating.
         # Plain seconds: Prometheus accepts a float there, but no fraction with a unit.
@@ -68,33 +88,10 @@ class PrometheusProvider:
                     self._executor, self._client.custom_query, promql, params
                 )
         except TimeoutError:
-            return MetricSample.failed(metric, _timed_out(self._config), query=promql)
-        except Exception as exc:  # the boundary: every failure becomes a sample
-            return MetricSample.failed(metric, describe_failure(exc, self._config), query=promql)
-        return sample_from_result(metric, promql, result)
-
-    async def label_sets(self, promql: str) -> tuple[list[dict[str, str]], str]:
-        """The label sets `promql` returns (`canary.providers.base.SeriesLister`)."""
-        if self._closed:
-            return [], "the provider was closed"
-        loop = asyncio.get_running_loop()
-        params = {"timeout": f"{self._config.timeout:g}"}
-        try:
-            async with asyncio.timeout(self._config.timeout):
-                result = await loop.run_in_executor(
-                    self._executor, self._client.custom_query, promql, params
-                )
-        except TimeoutError:
-            return [], _timed_out(self._config)
+            return None, _timed_out(self._config)
         except Exception as exc:  # the boundary: every failure becomes a reason
-            return [], describe_failure(exc, self._config)
-        if not isinstance(result, list):
-            return [], f"the query returns {type(result).__name__}, not an instant vector"
-        return [
-            {str(k): str(v) for k, v in (series.get("metric") or {}).items()}
-            for series in result
-            if isinstance(series, dict)
-        ], ""
+            return None, describe_failure(exc, self._config)
+        return result, ""
 
     async def aclose(self) -> None:
         if self._closed:

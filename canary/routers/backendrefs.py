@@ -7,7 +7,7 @@ gateway controller saying `RefNotPermitted`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from canary.api.conditions import RouteReason
@@ -217,25 +217,14 @@ def grant_issues(
     None: every rule counts as managed. `unseen`: namespaces whose grants were not read (the
     operator does not watch them); their backends are judged by the controller's status."""
     ungranted = _ungranted(route, list(reference_grants), unseen)
-    inside, others = outside(route, ungranted, managed)
-    issues = [
-        RouteIssue(
-            RouteProblem.REFS_NOT_RESOLVED, RouteReason.REF_NOT_PERMITTED, _grant_message(route, b)
-        )
-        for b in inside
-    ]
-    hints = [
-        unmanaged_hint(
-            route,
-            RouteReason.REF_NOT_PERMITTED,
-            b,
-            rules,
-            f"it needs a ReferenceGrant in namespace {b.namespace}, and none allows it: create "
-            f"one there with {_grant_spec(route, b)}",
-        )
-        for b, rules in others.items()
-    ]
-    return issues, hints
+    return _ungranted_findings(
+        route,
+        ungranted,
+        managed,
+        issue=lambda b: _grant_message(route, b),
+        hint=lambda b: f"it needs a ReferenceGrant in namespace {b.namespace}, and none allows "
+        f"it: create one there with {_grant_spec(route, b)}",
+    )
 
 
 def _fault(reason: str, backend: Backend) -> str:
@@ -325,26 +314,35 @@ def _refused_unseen(
     """The controller says RefNotPermitted, and some candidate backends sit in namespaces whose
     grants we cannot read: its word decides for those, with the grant each one would need."""
     blind = [b for b in culprits if b.namespace in unseen]
-    inside, others = outside(route, blind, managed)
+    return _ungranted_findings(
+        route,
+        blind,
+        managed,
+        issue=lambda b: f"{said}. {_grant_message(route, b)}\n(The operator does not watch "
+        f"namespace {b.namespace}, so it cannot see the grants there itself: let it watch that "
+        f"namespace too.)",
+        hint=lambda b: f"{said}; create a ReferenceGrant in namespace {b.namespace} with "
+        f"{_grant_spec(route, b)}",
+    )
+
+
+def _ungranted_findings(
+    route: JsonObj,
+    ungranted: list[Backend],
+    managed: Collection[int] | None,
+    *,
+    issue: Callable[[Backend], str],
+    hint: Callable[[Backend], str],
+) -> tuple[list[RouteIssue], list[RouteIssue]]:
+    """RefNotPermitted for backends no grant allows: an issue (message `issue(b)`) for each one a
+    managed rule refers to, a hint (`hint(b)`) for each one only other rules refer to."""
+    inside, others = outside(route, ungranted, managed)
     issues = [
-        RouteIssue(
-            RouteProblem.REFS_NOT_RESOLVED,
-            RouteReason.REF_NOT_PERMITTED,
-            f"{said}. {_grant_message(route, b)}\n(The operator does not watch namespace "
-            f"{b.namespace}, so it cannot see the grants there itself: let it watch that "
-            f"namespace too.)",
-        )
+        RouteIssue(RouteProblem.REFS_NOT_RESOLVED, RouteReason.REF_NOT_PERMITTED, issue(b))
         for b in inside
     ]
     hints = [
-        unmanaged_hint(
-            route,
-            RouteReason.REF_NOT_PERMITTED,
-            b,
-            rules,
-            f"{said}; create a ReferenceGrant in namespace {b.namespace} with "
-            f"{_grant_spec(route, b)}",
-        )
+        unmanaged_hint(route, RouteReason.REF_NOT_PERMITTED, b, rules, hint(b))
         for b, rules in others.items()
     ]
     return issues, hints
