@@ -7,6 +7,7 @@ Pure apart from reading the text given; nothing here talks to the cluster.
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from dataclasses import dataclass
@@ -40,13 +41,19 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _closest_first(wrong: str, names: list[str]) -> list[str]:
+    """`names`, the ones most like `wrong` (a misspelling) first."""
+    close = difflib.get_close_matches(wrong, names, n=len(names), cutoff=0.6)
+    return close + [n for n in names if n not in close]
+
+
 def validation_findings(exc: ValidationError) -> list[Finding]:
     found = []
     for error in exc.errors():
         path = field_path(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "enum" and error["loc"][-1:] == ("template",):
-            known = ", ".join(t.value for t in BuiltinTemplate)
+            known = ", ".join(_closest_first(str(error.get("input")), list(BuiltinTemplate)))
             found.append(
                 Finding(
                     Severity.BLOCKER,

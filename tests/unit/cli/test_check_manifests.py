@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from canary.api.resource import Canary
 from canary.cli.findings import Severity
-from canary.cli.manifest import field_path, load_manifests
+from canary.cli.manifest import field_path, load_manifests, validation_findings
 from canary.cli.preflight import in_cluster
 
 pytestmark = pytest.mark.unit
@@ -127,3 +129,24 @@ def test_a_canary_in_the_cluster_is_checked_the_same_way() -> None:
     assert [f.subject for f in manifest.findings if f.severity is Severity.BLOCKER] == [
         "spec.analysis.metrics[0] (unclosed)"
     ]
+
+
+def test_a_misspelt_template_is_answered_with_the_closest_names_first() -> None:
+    manifest = {
+        "apiVersion": "rollouts.canary-operator.io/v1alpha1",
+        "kind": "Canary",
+        "metadata": {"name": "api", "namespace": "shop"},
+        "spec": {
+            "routeRef": {"name": "r"},
+            "stable": {"name": "a", "port": 80},
+            "canary": {"name": "b", "port": 80},
+            "analysis": {"metrics": [{"name": "sr", "template": "contour-succes-rate", "min": 1}]},
+        },
+    }
+    try:
+        Canary.model_validate(manifest)
+    except ValidationError as exc:
+        [finding] = [f for f in validation_findings(exc) if "template" in f.subject]
+    else:
+        raise AssertionError("a misspelt template validated")
+    assert finding.hint.startswith("use one of contour-success-rate, ")
