@@ -14,7 +14,8 @@ CANARY = BackendKey("web-canary", 80)
 
 
 def query_variables(**changes: Any) -> QueryVariables:
-    """The query variables of Canary `web` in namespace `shop`; any field can be changed."""
+    """The query variables of Canary `web` in namespace `shop`; any field can be changed (a
+    changed `namespace` is also the backends' unless they are given their own)."""
     base = QueryVariables(
         namespace="shop",
         canary="web",
@@ -27,4 +28,7 @@ def query_variables(**changes: Any) -> QueryVariables:
         canary_namespace="shop",
         interval="1m",
     )
+    if "namespace" in changes:  # the backends live in the Canary's namespace unless told
+        changes.setdefault("stable_namespace", changes["namespace"])
+        changes.setdefault("canary_namespace", changes["namespace"])
     return dataclasses.replace(base, **changes)
