@@ -6,12 +6,15 @@ Plain values only: no Kubernetes client, no clock, no I/O.
 
 from canary.api.analysis import (
     Analysis,
+    Comparison,
     MetricGate,
     MinRequests,
     OutcomePolicy,
     PrometheusConfig,
     SecretRef,
+    Sequential,
 )
+from canary.api.comparison import ComparisonTemplate, ErrorRateComparison, LatencyComparison
 from canary.api.conditions import (
     Condition,
     ConditionReason,
@@ -49,11 +52,15 @@ __all__ = [
     "Canary",
     "CanarySpec",
     "CanaryStatus",
+    "Comparison",
+    "ComparisonTemplate",
     "Condition",
     "ConditionReason",
     "ConditionStatus",
     "ConditionType",
+    "ErrorRateComparison",
     "HandledRequests",
+    "LatencyComparison",
     "MetricGate",
     "MetricOutcome",
     "MetricResult",
@@ -73,6 +80,7 @@ __all__ = [
     "RouteReason",
     "RouteRef",
     "SecretRef",
+    "Sequential",
     "Steps",
     "parse_duration",
 ]

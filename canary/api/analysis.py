@@ -8,40 +8,47 @@ Declarations only: rendering and running queries is `canary.providers`' job, jud
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
 
 from pydantic import Field
 
+from canary.api.comparison import Comparison, Sequential
 from canary.api.duration import Duration, parse_duration
 from canary.api.model import ApiModel, Rule
+from canary.api.policy import OutcomePolicy
 from canary.api.query import Query, QueryVariable, query_rules
 from canary.api.route import DNS_LABEL, OBJECT_NAME
 from canary.api.templates import BuiltinTemplate
 
 # QueryVariable is re-exported: it is part of what a gate declares.
 __all__ = [
-    "Analysis", "MetricGate", "MinRequests", "OutcomePolicy", "PrometheusConfig",
-    "QueryVariable", "SecretRef",
+    "Analysis", "Comparison", "MetricGate", "MinRequests", "OutcomePolicy", "PrometheusConfig",
+    "QueryVariable", "SecretRef", "Sequential",
 ]
 
 
-class OutcomePolicy(StrEnum):
-    """How a query outcome that has no value to judge (no data, or an error) counts."""
-
-    INCONCLUSIVE = "Inconclusive"
-    FAIL = "Fail"
-    PASS = "Pass"
-
-
 class MetricGate(ApiModel):
-    """One metric gate: a query whose value must stay within `[min, max]` at every check."""
+    """One metric gate: a query whose value must stay within `[min, max]` at every check (a
+    threshold gate), or a comparison of the canary with the stable backend (`compare`)."""
 
     cel_rules = (
-        *query_rules("metric"),
         Rule(
-            "has(self.min) || has(self.max)",
+            "has(self.compare) ? !has(self.template) && !has(self.query) : "
+            "has(self.template) != has(self.query)",
+            "metric: set exactly one of template (a built-in), query (inline PromQL) or compare",
+            lambda m: (m.template is None and m.query is None) if m.compare is not None
+            else (m.template is None) != (m.query is None),
+        ),
+        *query_rules("metric", exclusive=False),
+        Rule(
+            "!has(self.compare) || (!has(self.min) && !has(self.max) && !has(self.interval))",
+            "metric: a comparison has no min, max or interval (it compares the canary with the "
+            "stable backend over everything since the rollout started)",
+            lambda m: m.compare is None or (m.min is None and m.max is None and m.interval is None),
+        ),
+        Rule(
+            "has(self.compare) || has(self.min) || has(self.max)",
             "metric: set min, max or both (a gate without a threshold would always pass)",
-            lambda m: m.min is not None or m.max is not None,
+            lambda m: m.compare is not None or m.min is not None or m.max is not None,
         ),
         Rule(
             "!has(self.min) || !has(self.max) || self.min <= self.max",
@@ -62,6 +69,12 @@ class MetricGate(ApiModel):
     `{{ route }}`, `{{ stable_service }}`, `{{ stable_port }}`, `{{ canary_service }}`,
     `{{ canary_port }}` and `{{ interval }}`. Excludes `template`."""
 
+    compare: Comparison | None = None
+    """Compare the canary with the stable backend instead of a threshold: error rates or latency
+    distributions, looked at every `analysis.sequential.every` and rolled back at once on
+    conclusive evidence of harm (docs/judgement.md). Excludes `template`, `query`, `min`, `max`
+    and `interval`."""
+
     interval: Duration | None = None
     """The query's look-back window (`{{ interval }}`), e.g. `1m`. Defaults to the step
     interval."""
@@ -79,6 +92,16 @@ class MetricGate(ApiModel):
     on_error: OutcomePolicy = OutcomePolicy.INCONCLUSIVE
     """What a failed query (Prometheus unreachable, timeout, bad PromQL) counts as; same
     choices as `onNoData`."""
+
+    fail_early: bool = False
+    """A threshold gate: also judge it at every look between checks (every
+    `analysis.sequential.every`), so that a failure counts at once instead of at the step's end.
+    Each failing look counts as a failed check towards `failureThreshold`."""
+
+    @property
+    def sequential(self) -> bool:
+        """Looked at between checks: a comparison, or a threshold gate that fails early."""
+        return self.compare is not None or self.fail_early
 
     def window(self, step_interval: timedelta) -> timedelta:
         return step_interval if self.interval is None else parse_duration(self.interval)
@@ -161,4 +184,17 @@ class Analysis(ApiModel):
     the rollout holds until data arrives or a person acts."""
 
     min_requests: MinRequests | None = None
-    """Optional traffic guard evaluated before any metric is judged."""
+    """Optional traffic guard evaluated before any metric is judged (threshold gates only:
+    comparisons weigh their own sample counts)."""
+
+    sequential: Sequential = Field(default_factory=Sequential)
+    """How often comparison gates (and `failEarly` threshold gates) are looked at during a step,
+    and the false-rollback rate the comparisons keep to."""
+
+    @property
+    def comparisons(self) -> tuple[MetricGate, ...]:
+        return tuple(g for g in self.metrics if g.compare is not None)
+
+    def comparison_alpha(self) -> float:
+        """Each comparison gate's share of the false-rollback rate."""
+        return self.sequential.false_rollback_rate / max(1, len(self.comparisons))

@@ -48,31 +48,44 @@ QUERY_VARIABLES_MESSAGE = "query may only use the variables " + ", ".join(
 Query = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
-def query_rules(what: str) -> tuple[Rule, ...]:
-    """The rules shared by every model that holds a `template` XOR an inline `query`."""
+def query_text_rules(what: str, field: str = "query") -> tuple[Rule, ...]:
+    """The rules of an optional inline-PromQL field `field`: not blank, known variables only."""
+
+    def text(model: Any) -> str | None:
+        value: str | None = getattr(model, field)
+        return value
 
     def known_variables(model: Any) -> bool:
-        found = re.findall(_PLACEHOLDER, model.query or "")
+        found = re.findall(_PLACEHOLDER, text(model) or "")
         return all(re.fullmatch(_KNOWN_PLACEHOLDER, v) for v in found)
 
     return (
         Rule(
-            "has(self.template) != has(self.query)",
-            f"{what}: set exactly one of template (a built-in) or query (inline PromQL)",
-            lambda m: (m.template is None) != (m.query is None),
+            f"!has(self.{field}) || self.{field}.trim().size() > 0",
+            f"{what}: {field} must not be empty",
+            lambda m: text(m) is None or bool((text(m) or "").strip()),
+            field_path=f".{field}",
         ),
         Rule(
-            "!has(self.query) || self.query.trim().size() > 0",
-            f"{what}: query must not be empty",
-            lambda m: m.query is None or bool(m.query.strip()),
-            field_path=".query",
-        ),
-        Rule(
-            "!has(self.query) || " + _QUERY_RULES_CEL,
-            f"{what}: {QUERY_VARIABLES_MESSAGE}",
+            f"!has(self.{field}) || " + _QUERY_RULES_CEL.replace("self.query", f"self.{field}"),
+            f"{what}: {QUERY_VARIABLES_MESSAGE}".replace("query may", f"{field} may"),
             known_variables,
-            field_path=".query",
+            field_path=f".{field}",
         ),
+    )
+
+
+def query_rules(what: str, *, exclusive: bool = True) -> tuple[Rule, ...]:
+    """The rules shared by every model that holds a `template` XOR an inline `query`
+    (`exclusive=False`: the holder states its own rule about which of them it needs)."""
+    exclusive_rule = Rule(
+        "has(self.template) != has(self.query)",
+        f"{what}: set exactly one of template (a built-in) or query (inline PromQL)",
+        lambda m: (m.template is None) != (m.query is None),
+    )
+    return (
+        *((exclusive_rule,) if exclusive else ()),
+        *query_text_rules(what),
         Rule(
             "!has(self.interval) || duration(self.interval) >= duration('1s')",
             f"{what}: interval must be at least 1s",

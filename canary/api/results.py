@@ -33,6 +33,62 @@ class MetricVerdict(StrEnum):
     INCONCLUSIVE = "Inconclusive"
 
 
+class BackendSamples(ApiModel):
+    """One backend's samples in a comparison, over the window since the rollout started."""
+
+    requests: float
+    """Requests in the window."""
+
+    failures: float
+    """Failed requests (a latency comparison: requests slower than the boundary)."""
+
+
+class ComparisonKind(StrEnum):
+    ERROR_RATE = "ErrorRate"
+    LATENCY = "Latency"
+
+
+class ComparisonEvidence(ApiModel):
+    """The evidence of a comparison gate at its last look: the effect, its confidence sequence,
+    the test statistic and the samples it rests on."""
+
+    kind: ComparisonKind
+    """`ErrorRate` or `Latency`."""
+
+    effect: float
+    """Estimated canary minus stable, in percentage points of requests (errors; for latency,
+    requests slower than `boundary` against the stable's share slower than `boundary` divided
+    by the tolerated slowdown)."""
+
+    lower: float
+    """Lower end of the effect's anytime-valid confidence sequence (percentage points)."""
+
+    upper: float
+    """Upper end of the effect's confidence sequence (percentage points)."""
+
+    tolerance: float
+    """The tolerated effect (percentage points): Fail when `lower` is above it, Pass when
+    `upper` is below it."""
+
+    log_evidence: float
+    """Natural log of the test's likelihood ratio against "within the tolerance"."""
+
+    threshold: float
+    """The log evidence at which harm is conclusive: log(1/alpha) of this gate."""
+
+    canary: BackendSamples
+    """The canary's samples."""
+
+    stable: BackendSamples
+    """The stable backend's samples."""
+
+    boundary: float | None = None
+    """Latency: the bucket boundary (the histogram's unit) where the evidence is strongest."""
+
+    since: datetime | None = None
+    """The start of the window both backends were measured over (the rollout's start)."""
+
+
 class MetricResult(ApiModel):
     """The last result of one metric gate (or of the traffic guard)."""
 
@@ -62,3 +118,6 @@ class MetricResult(ApiModel):
 
     message: str = Field(default="", max_length=MESSAGE_LIMIT)
     """A sentence explaining the verdict, e.g. `92.1 is below min 99`."""
+
+    comparison: ComparisonEvidence | None = None
+    """A comparison gate's evidence (its `value` is the effect)."""

@@ -17,6 +17,9 @@ from canary.api.model import ApiModel
 from canary.api.results import (
     MESSAGE_LIMIT,
     QUERY_LIMIT,
+    BackendSamples,
+    ComparisonEvidence,
+    ComparisonKind,
     MetricOutcome,
     MetricResult,
     MetricVerdict,
@@ -25,7 +28,8 @@ from canary.api.route import BackendRef
 
 # The metric result types are re-exported: they are part of the status.
 __all__ = [
-    "MESSAGE_LIMIT", "PHASES", "QUERY_LIMIT", "CanaryStatus", "HandledRequests", "MetricOutcome",
+    "MESSAGE_LIMIT", "PHASES", "QUERY_LIMIT", "BackendSamples", "CanaryStatus",
+    "ComparisonEvidence", "ComparisonKind", "HandledRequests", "MetricOutcome",
     "MetricResult", "MetricVerdict", "Phase",
 ]
 
@@ -163,6 +167,9 @@ class CanaryStatus(ApiModel):
 
     last_check_time: datetime | None = None
     """When the metrics were last checked."""
+
+    looked_at: datetime | None = None
+    """When comparison (and `failEarly`) gates were last looked at between checks."""
 
     failed_checks: int = 0
     """Failed checks so far in this rollout; the rollback happens at `failureThreshold`."""

@@ -8,6 +8,7 @@ crash in between only leaves the route behind its status (docs/architecture.md).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from typing import Any
@@ -27,9 +28,9 @@ from canary.controller.executor import execute
 from canary.controller.queue import Key, split_key
 from canary.controller.result import Done, RequeueAfter, Result, TemporaryError
 from canary.controller.routes import observe, owner_of_weights
-from canary.core.decide import decide, needs_metrics, reject_spec
+from canary.core.decide import Sampling, decide, looked_at, reject_spec, sampling_due
 from canary.core.decision import Decision
-from canary.core.observations import MetricSample, Observations
+from canary.core.observations import ComparisonSample, MetricSample, Observations
 from canary.kube.client import Kube
 from canary.kube.errors import Conflict, Invalid
 from canary.kube.resources import CANARY, JsonObj
@@ -118,10 +119,17 @@ class Reconciler:
         owner = owner_of_weights(self._caches, obj)
         samples: tuple[MetricSample, ...] = ()
         guard: MetricSample | None = None
-        if needs_metrics(spec, status, route, now, owner=owner):
-            samples, guard = await self._sampler.sample(meta["namespace"], meta["name"], spec)
+        compared: tuple[ComparisonSample, ...] = ()
+        due = sampling_due(spec, status, route, now, owner=owner)
+        if due is not None:
+            ns, name = meta["namespace"], meta["name"]
+            only = None if due is Sampling.CHECK else looked_at(spec)
+            (samples, guard), compared = await asyncio.gather(
+                self._sampler.sample(ns, name, spec, only=only),
+                self._sampler.compare(ns, name, spec, since=status.started_at, now=now),
+            )
         observations = Observations(
-            route=route, metrics=samples, request_count=guard, owner=owner
+            route=route, metrics=samples, request_count=guard, owner=owner, comparisons=compared
         )
         decision = decide(spec, status, observations=observations, now=now, generation=generation)
         return decision, spec

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from types import MappingProxyType
 
 from canary.api.conditions import ConditionReason
@@ -83,19 +84,27 @@ def decide(
     return _finish(ctx, status, move, generation=generation)
 
 
-def needs_metrics(
+class Sampling(StrEnum):
+    """Which gates the reconciler samples before `decide`: all of them for a step's check, only
+    those looked at between checks (comparisons, `failEarly` gates) for a look."""
+
+    CHECK = "Check"
+    LOOK = "Look"
+
+
+def sampling_due(
     spec: CanarySpec,
     status: CanaryStatus,
     route: RouteObservation,
     now: datetime,
     *,
     owner: str | None = None,
-) -> bool:
-    """True when `decide` at `now` would run a metric check: query Prometheus only then (and
-    pass the same `now` to `decide`)."""
+) -> Sampling | None:
+    """What `decide` at `now` would judge: query Prometheus only then (and pass the same `now`
+    to `decide`)."""
     ctx = Context(spec, Observations(route=route), timing.normalise(now))
     running = status.phase in (Phase.PROGRESSING, Phase.PAUSED)
-    return (
+    if not (
         not spec.paused
         and owner is None
         and not ownership.holding(status)
@@ -104,8 +113,29 @@ def needs_metrics(
         and route.attached
         and not ctx.new_revision(status)
         and route.canary_weight == status.canary_weight
-        and timing.check_is_due(ctx, status)
-    )
+    ):
+        return None
+    if timing.check_is_due(ctx, status):
+        return Sampling.CHECK
+    return Sampling.LOOK if timing.look_is_due(ctx, status) else None
+
+
+def looked_at(spec: CanarySpec) -> frozenset[str]:
+    """The gates sampled at a look: comparisons and `failEarly` threshold gates."""
+    analysis = spec.analysis
+    return frozenset(() if analysis is None else (g.name for g in analysis.metrics if g.sequential))
+
+
+def needs_metrics(
+    spec: CanarySpec,
+    status: CanaryStatus,
+    route: RouteObservation,
+    now: datetime,
+    *,
+    owner: str | None = None,
+) -> bool:
+    """True when `decide` at `now` would run a metric check or a look (see `sampling_due`)."""
+    return sampling_due(spec, status, route, now, owner=owner) is not None
 
 
 def reject_spec(

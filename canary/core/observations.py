@@ -7,9 +7,11 @@ I/O. "No data" and "query failed" are distinct outcomes and must never be collap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from canary.api.conditions import RouteReason, is_reason
+from canary.core.sequential import Counts, Histogram
 
 
 class SampleOutcome(StrEnum):
@@ -41,6 +43,21 @@ class MetricSample:
     @classmethod
     def failed(cls, metric: str, error: str, *, query: str = "") -> MetricSample:
         return cls(metric=metric, outcome=SampleOutcome.ERROR, query=query, error=error)
+
+
+@dataclass(frozen=True)
+class ComparisonSample:
+    """One comparison gate's samples of both backends over the same window: `Counts` (requests,
+    errors) for an error-rate comparison, a `Histogram` for a latency comparison. VALUE only
+    when both backends have one; NO_DATA when either has none; ERROR when a query failed."""
+
+    metric: str
+    outcome: SampleOutcome
+    canary: Counts | Histogram | None = None
+    stable: Counts | Histogram | None = None
+    since: datetime | None = None  # the window's start (the rollout's start)
+    query: str = ""  # the canary's rendered queries
+    error: str = ""
 
 
 class RouteProblem(StrEnum):
@@ -136,5 +153,6 @@ class Observations:
     route: RouteObservation
     metrics: tuple[MetricSample, ...] = ()
     request_count: MetricSample | None = None  # the minimum-traffic guard, when configured
+    comparisons: tuple[ComparisonSample, ...] = ()
     owner: str | None = None  # another Canary that owns the managed weights (None: this one)
     extra: dict[str, str] = field(default_factory=dict)

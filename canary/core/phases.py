@@ -12,6 +12,7 @@ Pure functions of (context, status).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from canary.api.conditions import ConditionReason
@@ -20,7 +21,7 @@ from canary.api.status import CanaryStatus, MetricOutcome, MetricVerdict, Phase
 from canary.core import ownership, requests, route_hold, timing, transitions, weights
 from canary.core.context import Context, Transition, event, idle, kept_reason
 from canary.core.decision import EmitEvent, EventReason, RewriteRoute, SetWeights
-from canary.core.verdicts import Check, run_check
+from canary.core.verdicts import Check, run_check, run_look
 
 # --- Pending ---------------------------------------------------------------------------------
 
@@ -53,6 +54,8 @@ def running_step(ctx: Context, status: CanaryStatus) -> Transition:
             return transitions.advance(ctx, status, f"Pause at {status.canary_weight}% ended")
     if timing.check_is_due(ctx, status):
         return _checked(ctx, status, run_check(ctx.spec.analysis, ctx.observations, now=ctx.now))
+    if ctx.spec.analysis is not None and timing.look_is_due(ctx, status):
+        return _looked(ctx, status, run_look(ctx.spec.analysis, ctx.observations, now=ctx.now))
     return _waiting(ctx, status)
 
 
@@ -144,7 +147,9 @@ def _checked(ctx: Context, status: CanaryStatus, check: Check) -> Transition:
         "last_check_time": ctx.now, "failed_checks": failed, "inconclusive_checks": unsure,
         "metrics": check.results, "request_count": check.request_count,
     })
-    if failed >= threshold and failed > status.failed_checks:
+    if check.harm:
+        move = _harmed(ctx, new, check, label)
+    elif failed >= threshold and failed > status.failed_checks:
         why = f"{failed} failed checks reached failureThreshold {threshold} ({check.summary})"
         move = transitions.roll_back(
             ctx, new, reason=ConditionReason.METRIC_CHECKS_FAILED, why=why
@@ -160,6 +165,35 @@ def _checked(ctx: Context, status: CanaryStatus, check: Check) -> Transition:
             requeue_after=timing.next_wake(ctx, new), notes=(text,),
         )
     return move.then(*events)
+
+
+def _harmed(ctx: Context, status: CanaryStatus, check: Check, label: str) -> Transition:
+    """Conclusive evidence of harm from a comparison: roll back at once, whatever the failure
+    threshold (the test's false-alarm rate already holds under every look)."""
+    found = "; ".join(f"{r.name}: {r.message}" for r in check.harm)
+    why = f"conclusive evidence of harm at {label} ({found})"
+    return transitions.roll_back(ctx, status, reason=ConditionReason.METRIC_CHECKS_FAILED, why=why)
+
+
+def _looked(ctx: Context, status: CanaryStatus, look: Check) -> Transition:
+    """A look between checks: record the looked-at gates' results; roll back at once on
+    conclusive harm; count a failing `failEarly` gate as a failed check."""
+    label = ctx.step_label(status)
+    looked = {r.name: r for r in look.results}
+    kept = {r.name: r for r in status.metrics}
+    names = [g.name for g in ctx.spec.analysis.metrics] if ctx.spec.analysis else []
+    merged = tuple(looked.get(n) or kept[n] for n in names if n in looked or n in kept)
+    new = status.model_copy(update={"looked_at": ctx.now, "metrics": merged})
+    if look.harm:
+        text = f"Conclusive evidence of harm at {label}: {look.summary}"
+        failed = event(EventReason.METRIC_CHECK_FAILED, text, warning=True)
+        return _harmed(ctx, new, look, label).then(failed)
+    if look.verdict is MetricVerdict.FAIL:
+        return _checked(ctx, status, replace(look, results=merged))
+    return Transition(
+        status=new, reason=_step_reason(ctx, new), message=status.message,
+        requeue_after=timing.next_wake(ctx, new),
+    )
 
 
 def _gate_events(check: Check, label: str) -> list[EmitEvent]:

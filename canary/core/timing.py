@@ -52,6 +52,24 @@ def earliest(*delays: timedelta | None) -> timedelta | None:
     return min(present) if present else None
 
 
+def look_due_at(spec: CanarySpec, status: CanaryStatus) -> datetime | None:
+    """One look period (`analysis.sequential.every`) after the later of: the step's weights
+    being applied, the last check, the last look; None without gates to look at."""
+    analysis = spec.analysis
+    if analysis is None or status.step_started_at is None:
+        return None
+    if not any(gate.sequential for gate in analysis.metrics):
+        return None
+    moments = (status.step_started_at, status.last_check_time, status.looked_at)
+    return max(m for m in moments if m is not None) + analysis.sequential.period()
+
+
+def look_is_due(ctx: Context, status: CanaryStatus) -> bool:
+    """Comparison (and `failEarly`) gates are due for a look between the step's checks."""
+    due = look_due_at(ctx.spec, status)
+    return due is not None and ctx.now >= due
+
+
 def check_is_due(ctx: Context, status: CanaryStatus) -> bool:
     """The step interval has elapsed since the step began or since its last check."""
     due = check_due_at(ctx.spec, status)
@@ -59,10 +77,11 @@ def check_is_due(ctx: Context, status: CanaryStatus) -> bool:
 
 
 def next_wake(ctx: Context, status: CanaryStatus) -> timedelta | None:
-    """When something is next due in a step: a check, or the end of a timed pause."""
+    """When something is next due in a step: a check, a look, or the end of a timed pause."""
     due = check_due_at(ctx.spec, status) if _checks_apply(ctx, status) else None
     ends = pause_ends_at(ctx.spec, status)
-    return earliest(until(due, ctx.now), until(ends, ctx.now))
+    look = look_due_at(ctx.spec, status)
+    return earliest(until(due, ctx.now), until(ends, ctx.now), until(look, ctx.now))
 
 
 def _checks_apply(ctx: Context, status: CanaryStatus) -> bool:

@@ -20,6 +20,7 @@ from canary.api.status import (
     MetricResult,
     MetricVerdict,
 )
+from canary.core.comparisons import is_harm, judge_comparison
 from canary.core.context import clip
 from canary.core.observations import MetricSample, Observations, SampleOutcome
 
@@ -34,12 +35,15 @@ _POLICY = {
 
 @dataclass(frozen=True)
 class Check:
-    """The judgement of one metric check: its verdict and the result of every gate."""
+    """The judgement of one metric check (or of one look between checks): its verdict and the
+    result of every gate judged. `harm` names the comparison results that are conclusive
+    evidence of harm: those roll the canary back at once, whatever the failure threshold."""
 
     verdict: MetricVerdict
     results: tuple[MetricResult, ...]
     request_count: MetricResult | None
     summary: str
+    harm: tuple[MetricResult, ...] = ()
 
 
 def _num(value: float) -> str:
@@ -123,31 +127,67 @@ def judge_traffic(
 
 def run_check(analysis: Analysis | None, observations: Observations, *, now: datetime) -> Check:
     """Judge every gate of `analysis` on the observed samples and combine the verdicts: any
-    Fail fails the check; else any Inconclusive (or too little traffic) makes it inconclusive."""
+    Fail fails the check; else any Inconclusive (or too little traffic) makes it inconclusive.
+    The traffic guard holds threshold gates only: comparisons weigh their own sample counts."""
     if analysis is None:
         return Check(MetricVerdict.PASS, (), None, "no metric gates declared")
+    return _judge(analysis, analysis.metrics, observations, now=now, at_check=True)
+
+
+def run_look(analysis: Analysis, observations: Observations, *, now: datetime) -> Check:
+    """Judge the gates looked at between checks (comparisons, and threshold gates with
+    `failEarly`): Fail when a comparison shows conclusive harm or an early-failing gate fails,
+    else Pass. Inconclusive results at a look count as nothing."""
+    gates = tuple(g for g in analysis.metrics if g.sequential)
+    check = _judge(analysis, gates, observations, now=now, at_check=False)
+    if check.verdict is MetricVerdict.INCONCLUSIVE:
+        return Check(MetricVerdict.PASS, check.results, check.request_count, check.summary)
+    return check
+
+
+def _judge(
+    analysis: Analysis,
+    gates: tuple[MetricGate, ...],
+    observations: Observations,
+    *,
+    now: datetime,
+    at_check: bool,
+) -> Check:
     samples = {sample.metric: sample for sample in observations.metrics}
-    results = tuple(judge_sample(g, samples.get(g.name), now=now) for g in analysis.metrics)
+    compared = {sample.metric: sample for sample in observations.comparisons}
+    alpha = analysis.comparison_alpha()
+    thresholds = [g for g in gates if g.compare is None]
+    results = {
+        g.name: judge_sample(g, samples.get(g.name), now=now) for g in thresholds
+    }
     traffic = None
-    if analysis.min_requests is not None:
+    if analysis.min_requests is not None and (thresholds or not analysis.metrics):
         traffic = judge_traffic(analysis.min_requests, observations.request_count, now=now)
         if traffic.verdict is not MetricVerdict.PASS:
-            results = tuple(
-                r.model_copy(update={
+            results = {
+                name: r.model_copy(update={
                     "verdict": MetricVerdict.INCONCLUSIVE,
                     "message": clip(f"not judged ({traffic.message}); {r.message}",
                                     MESSAGE_LIMIT),
                 })
-                for r in results
+                for name, r in results.items()
+            }
+    for gate in gates:
+        if gate.compare is not None:
+            results[gate.name] = judge_comparison(
+                gate, compared.get(gate.name), alpha=alpha, now=now, at_check=at_check
             )
-            return Check(MetricVerdict.INCONCLUSIVE, results, traffic, traffic.message)
-    failed = [r for r in results if r.verdict is MetricVerdict.FAIL]
-    unsure = [r for r in results if r.verdict is MetricVerdict.INCONCLUSIVE]
+    ordered = tuple(results[g.name] for g in gates)
+    harm = tuple(r for r in ordered if is_harm(r))
+    failed = [r for r in ordered if r.verdict is MetricVerdict.FAIL]
+    unsure = [r for r in ordered if r.verdict is MetricVerdict.INCONCLUSIVE]
     if failed:
         verdict, named = MetricVerdict.FAIL, failed
+    elif traffic is not None and traffic.verdict is not MetricVerdict.PASS:
+        return Check(MetricVerdict.INCONCLUSIVE, ordered, traffic, traffic.message)
     elif unsure:
         verdict, named = MetricVerdict.INCONCLUSIVE, unsure
     else:
-        verdict, named = MetricVerdict.PASS, list(results)
+        verdict, named = MetricVerdict.PASS, list(ordered)
     summary = "; ".join(f"{r.name}: {r.message}" for r in named) or "no metric gates declared"
-    return Check(verdict, results, traffic, summary)
+    return Check(verdict, ordered, traffic, summary, harm)

@@ -28,6 +28,12 @@ class MetricProvider(Protocol):
         """
         ...
 
+    async def buckets(self, promql: str) -> tuple[tuple[tuple[float, float], ...], str]:
+        """Evaluate `promql`, a vector with one series per `le` (histogram buckets), now: the
+        (le, count) pairs in ascending order and "" — or none and the reason it failed. An
+        empty vector is no pairs and ""."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections and worker threads; waits for in-flight queries to give up."""
         ...

@@ -21,7 +21,7 @@ from urllib3.util.retry import Retry
 
 from canary.core.observations import MetricSample
 from canary.providers.base import PrometheusEndpoint
-from canary.providers.results import sample_from_result
+from canary.providers.results import buckets_from_result, sample_from_result
 
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((b'.*'|b\".*\")\)\Z", re.DOTALL)
 _CAUSE = re.compile(r"\[(?:Errno -?\d+|SSL: \w+)\] [^'\"(]+")
@@ -60,6 +60,13 @@ class PrometheusProvider:
         if failure:
             return MetricSample.failed(metric, failure, query=promql)
         return sample_from_result(metric, promql, result)
+
+    async def buckets(self, promql: str) -> tuple[tuple[tuple[float, float], ...], str]:
+        """Histogram buckets (`canary.providers.base.MetricProvider.buckets`)."""
+        result, failure = await self._run(promql)
+        if failure:
+            return (), failure
+        return buckets_from_result(result)
 
     async def label_sets(self, promql: str) -> tuple[list[dict[str, str]], str]:
         """The label sets `promql` returns (`canary.providers.base.SeriesLister`)."""

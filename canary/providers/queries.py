@@ -9,14 +9,15 @@ it. Pure; uses the one renderer, `canary.providers.render`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from enum import StrEnum
 
 from canary.api.analysis import MetricGate, MinRequests
 from canary.api.duration import parse_duration
 from canary.api.spec import CanarySpec
 from canary.providers.render import render
-from canary.providers.templates import builtin_query
+from canary.providers.templates import COMPARISON_QUERIES, builtin_query
 from canary.providers.variables import QueryVariables
 
 
@@ -42,6 +43,59 @@ def gate_variables(
         canary_namespace=spec.canary.namespace or namespace,
         interval=prometheus_duration(window),
     )
+
+
+class Side(StrEnum):
+    """The backend a comparison's query is rendered for."""
+
+    CANARY = "canary"
+    STABLE = "stable"
+
+
+def comparison_templates(gate: MetricGate) -> dict[str, str]:
+    """A comparison gate's query templates by part (`requests` and `errors`, or `buckets`),
+    inline or from its built-in family."""
+    compare = gate.compare
+    if compare is None:
+        raise ValueError(f"gate {gate.name} is not a comparison")
+    if compare.error_rate is not None:
+        errors = compare.error_rate
+        if errors.template is not None:
+            family = COMPARISON_QUERIES[errors.template]
+            return {"requests": family["requests"], "errors": family["errors"]}
+        return {"requests": str(errors.requests), "errors": str(errors.errors)}
+    latency = compare.latency
+    assert latency is not None
+    if latency.template is not None:
+        return {"buckets": COMPARISON_QUERIES[latency.template]["buckets"]}
+    return {"buckets": str(latency.buckets)}
+
+
+def render_comparison(
+    gate: MetricGate,
+    spec: CanarySpec,
+    *,
+    namespace: str,
+    name: str,
+    window: timedelta,
+    side: Side,
+) -> dict[str, str]:
+    """The PromQL of each part of a comparison over `window`, for one backend: as written for
+    the canary, or with the `canary_*` variables set to the stable backend (the same query for
+    both). Raises `TemplateError` like `render_gate`."""
+    variables = replace(
+        gate_variables(gate, spec, namespace=namespace, name=name),
+        interval=prometheus_duration(window),
+    )
+    if side is Side.STABLE:
+        variables = replace(
+            variables,
+            canary_service=variables.stable_service,
+            canary_port=variables.stable_port,
+            canary_namespace=variables.stable_namespace,
+        )
+    mapping = variables.as_mapping()
+    return {part: render(text, mapping) for part, text in comparison_templates(gate).items()}
 
 
 def gate_template(gate: MetricGate | MinRequests) -> str:
@@ -96,6 +150,13 @@ def unrenderable_queries(spec: CanarySpec, *, namespace: str, name: str) -> list
     problems = []
     for field, gate_name, gate in gates:
         try:
+            if isinstance(gate, MetricGate) and gate.compare is not None:
+                for side in Side:
+                    render_comparison(
+                        gate, spec, namespace=namespace, name=name,
+                        window=spec.steps.interval_length, side=side,
+                    )
+                continue
             render_gate(gate, spec, namespace=namespace, name=name)
         except KeyError as exc:
             problems.append(QueryProblem(field, gate_name, str(exc.args[0])))

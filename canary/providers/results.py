@@ -75,3 +75,34 @@ def _labels(series: Mapping[str, Any]) -> str:
     labels = series.get("metric") or {}
     inner = ", ".join(f'{key}="{val}"' for key, val in sorted(labels.items()))
     return "{" + inner + "}"
+
+
+def buckets_from_result(result: Any) -> tuple[tuple[tuple[float, float], ...], str]:
+    """Read a vector of histogram buckets, one series per `le`: the (le, count) pairs in
+    ascending order and "" — or none and what is wrong with the result. NaN counts (no
+    requests in the window) are 0."""
+    if not isinstance(result, list) or not all(isinstance(s, Mapping) for s in result):
+        return (), f"unexpected Prometheus result: {result!r:.200}"
+    found: dict[float, float] = {}
+    for series in result:
+        le = (series.get("metric") or {}).get("le")
+        value = series.get("value")
+        if le is None:
+            return (), (
+                f"a bucket series without an `le` label ({_labels(series)}); aggregate the "
+                "buckets by le, e.g. sum by (le) (increase(x_bucket[...]))"
+            )
+        if not isinstance(value, list) or len(value) != 2:
+            return (), f"unexpected Prometheus sample: {value!r:.200}"
+        try:
+            bound, count = float(le), float(value[1])
+        except (TypeError, ValueError):
+            return (), f"a bucket that is not a number: le={le!r:.40}, value={value[1]!r:.40}"
+        if bound in found:
+            return (), (
+                f"several series for le={le}; aggregate the buckets by le, e.g. "
+                "sum by (le) (...)"
+            )
+        found[bound] = 0.0 if math.isnan(count) else count
+    return tuple(sorted(found.items())), ""
+

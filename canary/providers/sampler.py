@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from canary.api.analysis import Analysis, MetricGate, MinRequests, PrometheusConfig
 from canary.api.duration import parse_duration
 from canary.api.spec import CanarySpec
-from canary.core.observations import MetricSample
+from canary.core.observations import ComparisonSample, MetricSample, SampleOutcome
+from canary.core.sequential import Counts, Histogram
 from canary.kube.errors import KubeError
 from canary.kube.resources import SECRET, JsonObj, Resource
 from canary.providers.auth import SecretAuthError, auth_from_secret_data
 from canary.providers.base import MetricProvider, PrometheusEndpoint
-from canary.providers.queries import render_gate
+from canary.providers.queries import Side, render_comparison, render_gate
 from canary.providers.registry import create_provider
 from canary.providers.render import TemplateError
 
@@ -57,16 +60,23 @@ class GateSampler:
         namespace: str,
         name: str,
         spec: CanarySpec,
+        *,
+        only: Collection[str] | None = None,
     ) -> tuple[tuple[MetricSample, ...], MetricSample | None]:
-        """Every gate's sample, and the traffic guard's (None when not configured)."""
+        """Every threshold gate's sample (only those named in `only`, when given), and the
+        traffic guard's (None when not configured, or when `only` names no threshold gate).
+        Comparison gates are sampled by `compare`."""
         analysis = spec.analysis
         if analysis is None:
             return (), None
         queries: list[tuple[str, MetricGate | MinRequests]] = [
             (gate.name, gate) for gate in analysis.metrics
+            if gate.compare is None and (only is None or gate.name in only)
         ]
-        if analysis.min_requests is not None:
+        if analysis.min_requests is not None and (queries or not analysis.metrics):
             queries.append((GUARD_NAME, analysis.min_requests))
+        if not queries:
+            return (), None
         try:
             provider = await self._provider(namespace, analysis)
         except ConfigError as exc:
@@ -75,7 +85,39 @@ class GateSampler:
         samples = await asyncio.gather(
             *(self._run(provider, label, gate, spec, namespace, name) for label, gate in queries)
         )
-        return _split(list(samples), analysis)
+        return _split(list(samples), analysis, guarded=queries[-1][0] == GUARD_NAME)
+
+    async def compare(
+        self,
+        namespace: str,
+        name: str,
+        spec: CanarySpec,
+        *,
+        since: datetime | None,
+        now: datetime,
+    ) -> tuple[ComparisonSample, ...]:
+        """Every comparison gate's samples of both backends over the same window: from `since`
+        (the rollout's start) to `now`. No window yet (no rollout started) is no data."""
+        analysis = spec.analysis
+        gates = () if analysis is None else analysis.comparisons
+        if not gates:
+            return ()
+        assert analysis is not None
+        if since is None or now <= since:
+            return tuple(
+                ComparisonSample(g.name, SampleOutcome.NO_DATA, since=since) for g in gates
+            )
+        try:
+            provider = await self._provider(namespace, analysis)
+        except ConfigError as exc:
+            return tuple(
+                ComparisonSample(g.name, SampleOutcome.ERROR, since=since, error=str(exc))
+                for g in gates
+            )
+        window = now - since
+        return tuple(await asyncio.gather(*(
+            _compare(provider, gate, spec, namespace, name, since, window) for gate in gates
+        )))
 
     async def _run(
         self,
@@ -143,7 +185,67 @@ class GateSampler:
 def _split(
     samples: list[MetricSample],
     analysis: Analysis,
+    *,
+    guarded: bool | None = None,
 ) -> tuple[tuple[MetricSample, ...], MetricSample | None]:
-    if analysis.min_requests is None:
+    if not (analysis.min_requests is not None if guarded is None else guarded):
         return tuple(samples), None
     return tuple(samples[:-1]), samples[-1]
+
+
+async def _compare(
+    provider: MetricProvider,
+    gate: MetricGate,
+    spec: CanarySpec,
+    namespace: str,
+    name: str,
+    since: datetime,
+    window: timedelta,
+) -> ComparisonSample:
+    """Both backends' samples of one comparison gate, each part run concurrently."""
+    try:
+        rendered = {
+            side: render_comparison(
+                gate, spec, namespace=namespace, name=name, window=window, side=side
+            )
+            for side in Side
+        }
+    except (TemplateError, KeyError) as exc:
+        return ComparisonSample(
+            gate.name, SampleOutcome.ERROR, since=since, error=f"query cannot be rendered: {exc}"
+        )
+    shown = "; ".join(f"{part}: {q}" for part, q in rendered[Side.CANARY].items())
+    sides = await asyncio.gather(*(_side(provider, rendered[side]) for side in Side))
+    failures = [failure for _, failure in sides if failure]
+    if failures:
+        return ComparisonSample(
+            gate.name, SampleOutcome.ERROR, since=since, query=shown, error=failures[0]
+        )
+    canary, stable = (value for value, _ in sides)
+    if canary is None or stable is None:
+        return ComparisonSample(gate.name, SampleOutcome.NO_DATA, since=since, query=shown)
+    return ComparisonSample(
+        gate.name, SampleOutcome.VALUE, canary=canary, stable=stable, since=since, query=shown
+    )
+
+
+async def _side(
+    provider: MetricProvider, queries: dict[str, str]
+) -> tuple[Counts | Histogram | None, str]:
+    """One backend's sample (None: no data) and "" — or None and why a query failed."""
+    if "buckets" in queries:
+        buckets, failure = await provider.buckets(queries["buckets"])
+        if failure:
+            return None, failure
+        return (Histogram(buckets) if buckets else None), ""
+    requests, errors = await asyncio.gather(
+        provider.query("requests", queries["requests"]),
+        provider.query("errors", queries["errors"]),
+    )
+    for sample in (requests, errors):
+        if sample.outcome is SampleOutcome.ERROR:
+            return None, f"{sample.metric} query failed: {sample.error}"
+    if requests.value is None or requests.outcome is SampleOutcome.NO_DATA:
+        return None, ""
+    failed = 0.0 if errors.value is None else errors.value
+    return Counts(requests=requests.value, failures=failed), ""

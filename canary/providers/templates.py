@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from canary.api.comparison import ComparisonTemplate
 from canary.api.templates import BuiltinTemplate
 
 _WINDOW = "[{{ interval }}]"
@@ -57,14 +58,16 @@ def _envoy_family(cluster: str) -> dict[str, str]:
 
 # Contour's Envoy names a backend's cluster `namespace/service/port/hash` and gives it the stat
 # name `namespace_service_port` (measured: tests/integration/sandbox/test_contour_templates.py).
-_CONTOUR = _envoy_family(
+_CONTOUR_CLUSTER = (
     'envoy_cluster_name="{{ canary_namespace }}_{{ canary_service }}_{{ canary_port }}"'
 )
+_CONTOUR = _envoy_family(_CONTOUR_CLUSTER)
 # A hand-configured Envoy (and our first sandbox gateway) names it `namespace/service/port`;
 # `envoy-*` reads either naming (a namespace, Service name or port never holds a `/` or `_`).
-_ENVOY = _envoy_family(
+_ENVOY_CLUSTER = (
     'envoy_cluster_name=~"{{ canary_namespace }}[/_]{{ canary_service }}[/_]{{ canary_port }}"'
 )
+_ENVOY = _envoy_family(_ENVOY_CLUSTER)
 # Every per-backend family names the canary Service's own namespace (`canary_namespace`: the
 # Canary's unless `spec.canary.namespace` names another). The route is in the Canary's.
 # Envoy Gateway makes one cluster per route rule, `httproute/namespace/route/rule/N`, holding
@@ -119,3 +122,43 @@ def builtin_query(name: BuiltinTemplate | str) -> str:
     except ValueError:
         known = ", ".join(t.value for t in BuiltinTemplate)
         raise KeyError(f"unknown built-in template {name!r}; known: {known}") from None
+
+
+# --- comparison gates ------------------------------------------------------------------------
+# Counts, not rates: a comparison tests requests and errors (or bucket counts) of each backend
+# over the same window, the rollout so far. Written for the canary; the sampler renders each a
+# second time with the `canary_*` variables set to the stable backend.
+
+
+def _counts(requests: str, errors: str, buckets: str) -> dict[str, str]:
+    return {
+        "requests": f"sum(increase({requests}{_WINDOW}))",
+        # No error series yet means no errors, not "no data".
+        "errors": f"sum(increase({errors}{_WINDOW})) or vector(0)",
+        "buckets": f"sum by (le) (increase({buckets}{_WINDOW}))",
+    }
+
+
+def _envoy_counts(cluster: str) -> dict[str, str]:
+    return _counts(
+        _series("envoy_cluster_upstream_rq_xx", cluster),
+        _series("envoy_cluster_upstream_rq_xx", cluster, 'envoy_response_code_class="5"'),
+        _series("envoy_cluster_upstream_rq_time_bucket", cluster),
+    )
+
+
+COMPARISON_QUERIES: Mapping[ComparisonTemplate, Mapping[str, str]] = MappingProxyType({
+    ComparisonTemplate.CONTOUR: _envoy_counts(_CONTOUR_CLUSTER),
+    ComparisonTemplate.ENVOY: _envoy_counts(_ENVOY_CLUSTER),
+    ComparisonTemplate.ISTIO: _counts(
+        _series("istio_requests_total", *_ISTIO),
+        _series("istio_requests_total", *_ISTIO, 'response_code=~"5.."'),
+        _series("istio_request_duration_milliseconds_bucket", *_ISTIO),
+    ),
+    ComparisonTemplate.APP: _counts(
+        _series("http_requests_total", *_APP),
+        _series("http_requests_total", *_APP, 'code=~"5.."'),
+        _series("http_request_duration_seconds_bucket", *_APP),
+    ),
+})
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,7 @@ class Gates(GateSampler):
     value = 100.0
 
     async def sample(
-        self, namespace: str, name: str, spec: CanarySpec
+        self, namespace: str, name: str, spec: CanarySpec, *, only: Collection[str] | None = None
     ) -> tuple[tuple[MetricSample, ...], MetricSample | None]:
         return (MetricSample.of("success", self.value),), None
 
