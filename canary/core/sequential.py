@@ -12,6 +12,7 @@ Pure: stdlib `math` only (the unit tests check the closed forms against scipy).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from canary.api.status import MetricVerdict
@@ -161,14 +162,30 @@ class _Test:
     log_evidence: float
 
 
+Pair = tuple[Counts, Counts]
+
+
 def _two_proportions(
-    canary: Counts, stable: Counts, tolerance: float, alpha: float, tau: float
+    strata: Sequence[Pair], tolerance: float, alpha: float, tau: float
 ) -> _Test | None:
-    """The one test behind both gates; `tolerance` as a fraction. None: too little data."""
-    if canary.requests < MIN_REQUESTS or stable.requests < MIN_REQUESTS:
+    """The one test behind both gates; `tolerance` as a fraction. None: too little data.
+
+    Over strata (periods of constant traffic split, e.g. rollout steps) the effect is the
+    canary-request-weighted mean of the per-stratum differences, sum a_k (p_ck - p_sk) with
+    a_k = n_ck / n_c, and its variance sum a_k^2 V_k; one stratum is the plain difference."""
+    usable = [(c, s) for c, s in strata if c.requests > 0 and s.requests > 0]
+    nc = sum(c.requests for c, _ in usable)
+    ns = sum(s.requests for _, s in usable)
+    if nc < MIN_REQUESTS or ns < MIN_REQUESTS:
         return None
-    variance = plug_in_variance(canary, stable)
-    estimate, lower, upper = confidence_sequence(canary, stable, alpha=alpha, tau=tau)
+    estimate = 0.0
+    variance = 0.0
+    for c, s in usable:
+        a = c.requests / nc
+        estimate += a * (c.failures / c.requests - s.failures / s.requests)
+        variance += a * a * plug_in_variance(c, s)
+    radius = confidence_radius(variance, tau, alpha)
+    lower, upper = max(-1.0, estimate - radius), min(1.0, estimate + radius)
     evidence = (
         log_mixture_ratio(estimate, tolerance, variance, tau) if estimate > tolerance else 0.0
     )
@@ -193,7 +210,7 @@ def _pct(fraction: float) -> str:
     value = 100.0 * fraction
     if value == 0:
         return "0%"
-    return f"{value:.1f}%" if value >= 0.1 else f"{value:.2f}%"
+    return f"{value:.1f}%" if abs(value) >= 0.1 else f"{value:.2f}%"
 
 
 def _level(alpha: float) -> str:
@@ -216,6 +233,10 @@ def _n(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _total(counts: Sequence[Counts]) -> Counts:
+    return Counts(sum(c.requests for c in counts), sum(c.failures for c in counts))
+
+
 def compare_error_rates(
     canary: Counts,
     stable: Counts,
@@ -231,16 +252,34 @@ def compare_error_rates(
     plug-in variance (Johari, Koomen, Pekelis, Walsh 2017/2022) and the confidence sequence it
     implies (Robbins 1970; Howard et al. 2021): FAIL when the whole (1 - alpha) confidence
     sequence lies above the tolerance, PASS when it lies below, else INCONCLUSIVE. `tau` is the
-    mixing distribution's standard deviation as a fraction of requests (`DEFAULT_TAU`)."""
-    c, s = clamp_counts(canary), clamp_counts(stable)
+    mixing distribution's standard deviation as a fraction of requests (`DEFAULT_TAU`).
+
+    Caution: over a window in which the traffic split changes (several rollout steps), an
+    incident shared by both backends weighs more in the canary's counts (it gets more of the
+    later traffic) and biases the difference; `compare_error_rates_by_step` removes that."""
+    return compare_error_rates_by_step(
+        [(canary, stable)], tolerance=tolerance, alpha=alpha, tau=tau
+    )
+
+
+def compare_error_rates_by_step(
+    steps: Sequence[Pair],
+    *,
+    tolerance: float,
+    alpha: float,
+    tau: float = DEFAULT_TAU,
+) -> Comparison:
+    """`compare_error_rates` over counts split by rollout step (periods of constant traffic
+    split; (canary, stable) per step, same windows for both, the current step last): the
+    effect is the canary-request-weighted mean of the per-step differences, so that what both
+    backends share at a moment (an incident of a dependency, a diurnal drift) cancels even when
+    the canary's share of traffic grows from step to step. One step: `compare_error_rates`."""
+    pairs = [(clamp_counts(c), clamp_counts(s)) for c, s in steps]
+    c, s = _total([p[0] for p in pairs]), _total([p[1] for p in pairs])
     tol = tolerance / 100.0
-    test = _two_proportions(c, s, tol, alpha, tau)
+    test = _two_proportions(pairs, tol, alpha, tau)
     if test is None:
-        why = (
-            "no requests yet"
-            if c.requests == 0 and s.requests == 0
-            else "too few requests to compare"
-        )
+        why = "no requests yet" if c.requests == 0 and s.requests == 0 else "too few requests"
         rc = c.failures / c.requests if c.requests else 0.0
         rs = s.failures / s.requests if s.requests else 0.0
         return Comparison(
@@ -254,11 +293,12 @@ def compare_error_rates(
             stable=s,
             boundary=None,
             summary=(
-                f"{why}: canary {_n(c.requests)} and stable {_n(s.requests)} requests "
-                f"(at least {MIN_REQUESTS:g} on each side are needed)"
+                f"{why} to compare: canary {_n(c.requests)} and stable {_n(s.requests)} "
+                f"requests (at least {MIN_REQUESTS:g} on each side are needed)"
             ),
         )
-    rc, rs = c.failures / c.requests, s.failures / s.requests
+    rc = c.failures / c.requests
+    rs = rc - test.estimate  # stable's rate over the canary's time profile
     effect, lower, upper = _pp(test.estimate), _pp(test.lower), _pp(test.upper)
     return Comparison(
         verdict=test.verdict,
@@ -300,7 +340,7 @@ def _cumulative(histogram: Histogram) -> tuple[list[tuple[float, float]], float]
     return finite, total
 
 
-def _share_at_or_below(finite: list[tuple[float, float]], value: float) -> float | None:
+def _at_or_below(finite: list[tuple[float, float]], value: float) -> float | None:
     """Cumulative count at `value`, interpolated linearly within its bucket as Prometheus'
     histogram_quantile does (the first bucket starts at 0). None beyond the last finite bound."""
     lo, below = 0.0, 0.0
@@ -329,6 +369,15 @@ def _quantile(finite: list[tuple[float, float]], total: float, q: float) -> floa
     return None
 
 
+def _merge(
+    histograms: Sequence[tuple[list[tuple[float, float]], float]],
+) -> tuple[list[tuple[float, float]], float]:
+    """Sum of cumulative histograms over the bounds they all have."""
+    common = set.intersection(*({le for le, _ in f} for f, _ in histograms))
+    merged = [(le, sum(dict(f)[le] for f, _ in histograms)) for le in sorted(common)]
+    return merged, sum(t for _, t in histograms)
+
+
 def _ms(value: float) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
@@ -342,7 +391,7 @@ def _quantiles_text(
         if a is not None and b is not None:
             ratio = f" ({a / b:.2f}x)" if b > 0 else ""
             parts.append(f"{name} {_ms(a)} vs {_ms(b)}{ratio}")
-        elif a is None and b is not None and cf:
+        elif a is None and b is not None and cf and ct > 0:
             parts.append(f"{name} above {_ms(cf[-1][0])} vs {_ms(b)}")
     return "; " + ", ".join(parts) if parts else ""
 
@@ -367,19 +416,54 @@ def compare_latency(
     alpha/K for the K such boundaries (Bonferroni; K depends on the bounds only, never on the
     data, so the family stays anytime-valid). FAIL if any boundary fails, PASS if all pass;
     the reported boundary is the one with the strongest evidence (for PASS: the one closest to
-    failing)."""
-    cf, ct = _cumulative(canary)
-    sf, st = _cumulative(stable)
+    failing). The summary's quantiles are histogram_quantile's, in the histogram's unit."""
+    return compare_latency_by_step(
+        [(canary, stable)], slowdown=slowdown, tolerance=tolerance, alpha=alpha, tau=tau
+    )
+
+
+def compare_latency_by_step(
+    steps: Sequence[tuple[Histogram, Histogram]],
+    *,
+    slowdown: float,
+    tolerance: float,
+    alpha: float,
+    tau: float = DEFAULT_TAU,
+) -> Comparison:
+    """`compare_latency` over histograms split by rollout step ((canary, stable) per step, the
+    same bucket bounds in every step), combined per boundary as `compare_error_rates_by_step`
+    does. The boundaries tested (and K) are those of the first step's histograms."""
+    if not steps:
+        steps = [(Histogram(()), Histogram(()))]
+    parsed = [(_cumulative(c), _cumulative(s)) for c, s in steps]
+    (cf0, _), (sf0, _) = parsed[0]
     tol = tolerance / 100.0
     factor = 1.0 + slowdown / 100.0
-    eligible = [(b, below) for b, below in cf if b > 0 and sf and b / factor <= sf[-1][0]]
+    eligible = [b for b, _ in cf0 if b > 0 and sf0 and b / factor <= sf0[-1][0]]
+    cf, ct = _merge([p[0] for p in parsed])
+    sf, st = _merge([p[1] for p in parsed])
     quantiles = _quantiles_text(cf, ct, sf, st)
-    c_all, s_all = Counts(ct, 0.0), Counts(st, 0.0)
-    if not eligible or ct < MIN_REQUESTS or st < MIN_REQUESTS:
+    each = alpha / max(1, len(eligible))
+    results: list[tuple[float, _Test, Counts, Counts]] = []
+    for b in eligible:
+        strata: list[Pair] = []
+        for (cfk, ctk), (sfk, stk) in parsed:
+            c_below, s_below = _at_or_below(cfk, b), _at_or_below(sfk, b / factor)
+            if c_below is None or s_below is None:
+                continue
+            strata.append(
+                (Counts(ctk, max(0.0, ctk - c_below)), Counts(stk, max(0.0, stk - s_below)))
+            )
+        test = _two_proportions(strata, tol, each, tau)
+        if test is not None:
+            results.append(
+                (b, test, _total([p[0] for p in strata]), _total([p[1] for p in strata]))
+            )
+    if not results:
         why = (
             "no comparable bucket boundaries"
             if not eligible
-            else ("no requests yet" if ct == 0 and st == 0 else "too few requests to compare")
+            else ("no requests yet" if ct == 0 and st == 0 else "too few requests")
         )
         return Comparison(
             verdict=MetricVerdict.INCONCLUSIVE,
@@ -388,36 +472,27 @@ def compare_latency(
             upper=100.0,
             tolerance=tolerance,
             log_evidence=0.0,
-            canary=c_all,
-            stable=s_all,
+            canary=Counts(ct, 0.0),
+            stable=Counts(st, 0.0),
             boundary=None,
             summary=(
-                f"{why}: canary {_n(ct)} and stable {_n(st)} requests "
+                f"{why} to compare latency: canary {_n(ct)} and stable {_n(st)} requests "
                 f"(at least {MIN_REQUESTS:g} on each side are needed){quantiles}"
             ),
         )
-    each = alpha / len(eligible)
-    results: list[tuple[float, _Test, Counts, Counts]] = []
-    for b, below in eligible:
-        shifted = _share_at_or_below(sf, b / factor)
-        assert shifted is not None  # eligible boundaries lie within stable's finite buckets
-        c = Counts(ct, ct - below)
-        s = Counts(st, max(0.0, st - shifted))
-        test = _two_proportions(c, s, tol, each, tau)
-        assert test is not None  # both totals are at least MIN_REQUESTS
-        results.append((b, test, c, s))
     verdicts = {t.verdict for _, t, _, _ in results}
     if MetricVerdict.FAIL in verdicts:
         verdict = MetricVerdict.FAIL
         pool = [r for r in results if r[1].verdict is MetricVerdict.FAIL]
         b, test, c, s = max(pool, key=lambda r: (r[1].log_evidence, r[1].lower))
-    elif verdicts == {MetricVerdict.PASS}:
+    elif verdicts == {MetricVerdict.PASS} and len(results) == len(eligible):
         verdict = MetricVerdict.PASS
         b, test, c, s = max(results, key=lambda r: r[1].upper)
     else:
         verdict = MetricVerdict.INCONCLUSIVE
         b, test, c, s = max(results, key=lambda r: (r[1].log_evidence, r[1].upper))
     effect, lower, upper = _pp(test.estimate), _pp(test.lower), _pp(test.upper)
+    share_c = c.failures / c.requests
     return Comparison(
         verdict=verdict,
         effect=effect,
@@ -429,10 +504,11 @@ def compare_latency(
         stable=s,
         boundary=b,
         summary=(
-            f"canary {_pct(c.failures / c.requests)} of requests slower than {_ms(b)} vs stable "
-            f"{_pct(s.failures / s.requests)} slower than {_ms(b / factor)} "
+            f"canary {_pct(share_c)} of requests slower than {_ms(b)} vs stable "
+            f"{_pct(share_c - test.estimate)} slower than {_ms(b / factor)} "
             f"({_signed(effect)} pp, {_level(each)} CS [{_signed(lower)}, {_signed(upper)}] "
-            f"at each of {len(eligible)} boundaries) over {_n(ct)} and {_n(st)} requests: "
-            f"{_judgement(verdict, tolerance)} beyond a {slowdown:g}% slowdown{quantiles}"
+            f"at each of {len(eligible)} boundaries) over {_n(c.requests)} and "
+            f"{_n(s.requests)} requests: {_judgement(verdict, tolerance)} beyond a "
+            f"{slowdown:g}% slowdown{quantiles}"
         ),
     )
