@@ -53,7 +53,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
 
 from canary.api.results import MetricVerdict
 from canary.core.sequential import (
@@ -304,14 +304,14 @@ def _combine(a: Array, b: Array) -> Array:
     return 1.0 - (1.0 - a) * (1.0 - b)
 
 
-def run(sim: Sim) -> Outcome:  # noqa: C901 - one loop over scrape intervals, three methods
+def run(sim: Sim) -> Outcome:
     s, sc, w, m = sim.s, sim.scenario, sim.world, sim.method
     n = len(w.phase)
     rng = np.random.default_rng([w.seed, int(sim.rate * 1000), SCENARIOS.index(sc), 7])
     spot = np.random.default_rng([w.seed, 99])
     steps = np.array(s.weights)
-    intervals = int(math.ceil(s.horizon / s.scrape)) + 2
-    per_window = int(round(s.interval / s.scrape))
+    intervals = math.ceil(s.horizon / s.scrape) + 2
+    per_window = round(s.interval / s.scrape)
     # per-interval increments, kept for the windowed methods: requests, errors, buckets
     hist_err = np.zeros((n, intervals, 4))
     hist_lat = np.zeros((n, intervals, 2, NB))
@@ -400,10 +400,7 @@ def run(sim: Sim) -> Outcome:  # noqa: C901 - one loop over scrape intervals, th
                 good, bad = idx[ok], idx[~ok]
                 step[good] += 1
                 failed[bad] += 1
-                if m.kind == "kayenta":
-                    rb = bad
-                else:
-                    rb = bad[failed[bad] >= 2]
+                rb = bad if m.kind == "kayenta" else bad[failed[bad] >= 2]
                 outcome[rb], decided[rb] = ROLLED_BACK, next_check[rb]
                 done = good[step[good] >= len(steps)]
                 outcome[done], decided[done] = PROMOTED, next_check[done]
