@@ -1,0 +1,239 @@
+"""Comparison gates on real parts: the real control plane, the real operator process, the real
+Contour serving the test's Gateway, and the real Prometheus (scraping every second) reading the
+test exporter's `http_requests_total{namespace,service,code}` for both backends through the
+built-in `app` comparison family.
+
+The exporter's traffic is set per backend by the test, not routed by Envoy: each backend serves
+tens of requests per second whatever the route's weights (a gateway with a fixed share of a
+large traffic, or shadowed traffic). Every verdict below is the operator's, read back from the
+Canary's status on the API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+import pytest
+from harness.app import App, require_condition
+from harness.operators import Operators
+from harness.waiting import eventually
+
+from canary.kube.resources import JsonObj
+from canary.sandbox.exporter import Traffic
+
+pytestmark = pytest.mark.integration
+
+STABLE, CANARY = "api-svc-v1", "api-svc-v2"
+
+
+def _errors_gate(*, tolerance: float = 1, on_inconclusive: str | None = None) -> JsonObj:
+    compare: JsonObj = {"errorRate": {"template": "app", "tolerance": tolerance}}
+    if on_inconclusive is not None:
+        compare["onInconclusive"] = on_inconclusive
+    return {"name": "errors", "compare": compare}
+
+
+def _analysis(gate: JsonObj, *, every: str = "2s") -> JsonObj:
+    return {"sequential": {"every": every, "falseRollbackRate": 0.01}, "metrics": [gate]}
+
+
+def _serve(app: App, *, stable: Traffic, canary: Traffic) -> None:
+    app.exporter.app_service(app.namespace, STABLE, stable)
+    app.exporter.app_service(app.namespace, CANARY, canary)
+
+
+def _time(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _errors(status: JsonObj) -> JsonObj:
+    found = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
+    assert found, f"no result of the comparison gate in {status}"
+    return found[0]
+
+
+async def _until_finished(app: App, *, within: float, seen: list[JsonObj]) -> JsonObj:
+    """Wait for Succeeded or RolledBack, keeping every distinct comparison result on the way."""
+
+    async def finished() -> JsonObj | None:
+        status = await app.status()
+        metrics = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
+        if metrics and (not seen or seen[-1]["time"] != metrics[0]["time"]):
+            seen.append(metrics[0])
+        return status if status.get("phase") in ("Succeeded", "RolledBack") else None
+
+    return await eventually(finished, within=within, what="the rollout to finish")
+
+
+async def test_a_30_percent_error_canary_is_rolled_back_long_before_its_step_ends(
+    app: App, operator: Operators
+) -> None:
+    """Stable answers ~0.5 % errors, the canary 30 %, 40 requests/s each. The step interval is
+    60 s, so a check at the step's end could not roll back before 60 s (120 s with the default
+    failureThreshold 2); the looks every 2 s find conclusive harm within seconds of traffic and
+    roll back at once."""
+    _serve(
+        app,
+        stable=Traffic(rps=40, error_ratio=0.005, seed=1),
+        canary=Traffic(rps=40, error_ratio=0.3, seed=2),
+    )
+    await app.create_canary(
+        steps={"weights": [10, 50], "interval": "60s"}, analysis=_analysis(_errors_gate())
+    )
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+    seen: list[JsonObj] = []
+    status = await _until_finished(app, within=90, seen=seen)
+    finished_after = time.time() - started
+
+    assert status["phase"] == "RolledBack", status
+    assert await app.weights() == (100, 0)
+    rolled_back = require_condition(status, "RolledBack")
+    assert rolled_back["status"] == "True"
+    decided_after = _time(rolled_back["lastTransitionTime"]) - started
+    assert decided_after < 30, f"rolled back {decided_after:.0f}s after traffic, step is 60s"
+    assert finished_after < 30
+    assert status["currentStep"] == 1, "it never got to the second step"
+    assert status.get("lastCheckTime") is None, "decided by a look, not a step's check"
+    assert "conclusive evidence of harm" in status["message"]
+    result = _errors(status)
+    assert result["verdict"] == "Fail" and result["outcome"] == "Value"
+    evidence = result["comparison"]
+    assert evidence["kind"] == "ErrorRate"
+    assert evidence["lower"] > evidence["tolerance"] == 1
+    assert evidence["lower"] <= evidence["effect"] <= evidence["upper"]
+    assert 15 < evidence["effect"] < 45, "about 30 % - 0.5 % = 29.5 percentage points"
+    assert evidence["logEvidence"] >= evidence["threshold"] > 0
+    canary, stable = evidence["canary"], evidence["stable"]
+    assert canary["requests"] > 30 and stable["requests"] > 30
+    assert 0.15 < canary["failures"] / canary["requests"] < 0.45
+    assert stable["failures"] / stable["requests"] < 0.05
+    assert _time(evidence["since"]) == pytest.approx(started, abs=1)
+    assert "api-svc-v2" in result["query"] and "{{" not in result["query"]
+    assert "worse than the tolerated +1 pp" in result["message"]
+    reasons = await app.wait_for_events("MetricCheckFailed", "RolledBack")
+    events = await app.events()
+    harm = [e for e in events if "onclusive evidence of harm" in (e.get("note") or "")]
+    assert harm, f"no event names the conclusive evidence: {reasons}"
+    print(
+        f"\n30% error canary: RolledBack decided {decided_after:.1f}s and seen "
+        f"{finished_after:.1f}s after startedAt (step interval 60s); evidence {evidence}"
+    )
+
+
+async def test_a_healthy_canary_with_noisy_traffic_is_promoted(
+    app: App, operator: Operators
+) -> None:
+    """Both backends answer 0.5 % errors, as Poisson processes of 60 requests/s each (seeded),
+    over 3 steps of 10 s. With a tolerance of 2 percentage points, ~600 requests a side (the
+    first step) make the confidence sequence's upper end fall below the tolerance: every
+    step's check is a conclusive Pass (onInconclusive stays Inconclusive, so a Pass is earned,
+    not defaulted), and no look along the way finds harm."""
+    _serve(
+        app,
+        stable=Traffic(rps=60, error_ratio=0.005, seed=3),
+        canary=Traffic(rps=60, error_ratio=0.005, seed=4),
+    )
+    await app.create_canary(
+        steps={"weights": [10, 30, 60], "interval": "10s"},
+        analysis=_analysis(_errors_gate(tolerance=2)),
+    )
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+    seen: list[JsonObj] = []
+    status = await _until_finished(app, within=150, seen=seen)
+    took = time.time() - started
+
+    assert status["phase"] == "Succeeded", status
+    assert await app.weights() == (0, 100)
+    assert status["failedChecks"] == 0
+    verdicts = [m["verdict"] for m in seen]
+    assert "Fail" not in verdicts, seen
+    result = _errors(status)
+    assert result["verdict"] == "Pass" and result["outcome"] == "Value"
+    assert "onInconclusive" not in result["message"], "a conclusive Pass, not a default"
+    evidence = result["comparison"]
+    assert evidence["upper"] < evidence["tolerance"] == 2
+    assert evidence["lower"] <= evidence["effect"] <= evidence["upper"]
+    canary, stable = evidence["canary"], evidence["stable"]
+    assert canary["requests"] > 500 and stable["requests"] > 500
+    assert canary["requests"] != stable["requests"], "the traffic is noisy, not identical"
+    reasons = await app.wait_for_events("Promoted")
+    assert reasons.count("MetricCheckPassed") >= 3
+    print(f"\nhealthy noisy canary: Succeeded {took:.1f}s after startedAt; last {evidence}")
+
+
+async def test_a_shared_incident_does_not_roll_the_canary_back(
+    app: App, operator: Operators
+) -> None:
+    """Both backends fail at 20 % for ~12 s from the middle of the first step (a dependency's
+    incident), as Poisson processes of 60 requests/s each; otherwise 0.5 %. A threshold gate
+    on the canary's own success rate (e.g. `app-success-rate` with min 99) would fail every
+    check during the incident and, at failureThreshold 1, roll back a canary that is no worse
+    than stable. The comparison sees the same error rate on both sides over the same window:
+    its effect stays near 0 and no look or check finds harm.
+
+    `onInconclusive: Pass`: the incident's errors widen the confidence sequence (more variance
+    for the same requests), so within these 10 s steps it need not become conclusive that the
+    canary is within 2 points; Pass advances on the absence of evidence of harm while the looks
+    keep guarding (the 30 % canary above is rolled back by a look, whatever this policy)."""
+    calm = {"rps": 60, "error_ratio": 0.005}
+    _serve(
+        app,
+        stable=Traffic(**calm, seed=5),  # type: ignore[arg-type]
+        canary=Traffic(**calm, seed=6),  # type: ignore[arg-type]
+    )
+    analysis = _analysis(_errors_gate(tolerance=2, on_inconclusive="Pass"))
+    analysis["failureThreshold"] = 1
+    await app.create_canary(steps={"weights": [10, 30, 60], "interval": "10s"}, analysis=analysis)
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+    await asyncio.sleep(max(0.0, started + 5 - time.time()))
+    incident_began = time.time()
+    _serve(
+        app,
+        stable=Traffic(rps=60, error_ratio=0.2, seed=5),
+        canary=Traffic(rps=60, error_ratio=0.2, seed=6),
+    )
+    seen: list[JsonObj] = []
+
+    async def incident_over() -> bool:
+        status = await app.status()
+        metrics = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
+        if metrics and (not seen or seen[-1]["time"] != metrics[0]["time"]):
+            seen.append(metrics[0])
+        assert status.get("phase") not in ("RollingBack", "RolledBack"), status
+        return time.time() - incident_began >= 12
+
+    await eventually(incident_over, within=60, what="the incident to last 12 s")
+    _serve(
+        app,
+        stable=Traffic(**calm, seed=5),  # type: ignore[arg-type]
+        canary=Traffic(**calm, seed=6),  # type: ignore[arg-type]
+    )
+    status = await _until_finished(app, within=150, seen=seen)
+
+    assert status["phase"] == "Succeeded", status
+    assert await app.weights() == (0, 100)
+    assert status["failedChecks"] == 0
+    during = [
+        m for m in seen
+        if incident_began + 3 <= _time(m["time"]) and m.get("comparison")
+    ]
+    assert during, f"no comparison was looked at during the incident: {seen}"
+    assert all(m["verdict"] != "Fail" for m in seen), seen
+    # The incident is in the evidence: both sides' errors are far above 0.5 % ...
+    peak = max(during, key=lambda m: m["comparison"]["stable"]["failures"])["comparison"]
+    for side in ("canary", "stable"):
+        share = peak[side]["failures"] / peak[side]["requests"]
+        assert share > 0.03, f"{side} errors {share:.3f}: the incident is not in the window"
+    # ... and cancels in the difference.
+    assert all(abs(m["comparison"]["effect"]) < 5 for m in during), during
+    assert all(m["comparison"]["lower"] <= m["comparison"]["tolerance"] for m in seen if
+               m.get("comparison"))
+    print(f"\nshared incident: promoted; {len(during)} looks during/after it; peak {peak}")
