@@ -262,10 +262,10 @@ def test_a_one_percent_spike_beyond_the_largest_finite_bound_fails_with_enough_d
 def test_differing_bucket_bounds_are_compared_by_interpolating_stables_buckets() -> None:
     fine = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 80.0, 100.0, 150.0, 200.0, 300.0, 500.0)
     # linear interpolation within stable's coarser buckets is not exact below the median (the
-    # CDF is convex there): +0.37 pp at 40 ms, so a 1 pp tolerance passes
+    # CDF is convex there): +0.4 pp at 20 ms, so a 1 pp tolerance passes given enough requests
     same = compare_latency(
-        lognormal_histogram(20000, 50, bounds=fine),
-        lognormal_histogram(180000, 50),
+        lognormal_histogram(100000, 50, bounds=fine),
+        lognormal_histogram(900000, 50),
         slowdown=20,
         tolerance=1.0,
         alpha=0.005,
