@@ -28,7 +28,8 @@ pytestmark = pytest.mark.unit
 
 
 def mixture_by_quadrature(estimate: float, theta0: float, variance: float, tau: float) -> float:
-    """Lambda(theta0) = integral of N(est; theta, V) / N(est; theta0, V) dN(theta; theta0, tau^2)."""
+    """Lambda(theta0): the integral of N(est; theta, V) / N(est; theta0, V) against the mixing
+    density N(theta; theta0, tau^2)."""
     sd = math.sqrt(variance)
     null = stats.norm.pdf(estimate, theta0, sd)
 
@@ -151,7 +152,7 @@ def test_inconsistent_counts_from_increase_are_clamped() -> None:
 
 
 def test_the_evidence_is_reported_against_the_tolerance_and_fails_at_one_over_alpha() -> None:
-    for failures in range(0, 40):
+    for failures in range(40):
         result = compare_error_rates(
             Counts(1000, failures), Counts(9000, 45), tolerance=1, alpha=0.01
         )
