@@ -49,7 +49,7 @@ def _time(value: str) -> float:
 
 
 def _errors(status: JsonObj) -> JsonObj:
-    found = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
+    found: list[JsonObj] = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
     assert found, f"no result of the comparison gate in {status}"
     return found[0]
 
@@ -184,8 +184,8 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
     calm = {"rps": 60, "error_ratio": 0.005}
     _serve(
         app,
-        stable=Traffic(**calm, seed=5),  # type: ignore[arg-type]
-        canary=Traffic(**calm, seed=6),  # type: ignore[arg-type]
+        stable=Traffic(**calm, seed=5),
+        canary=Traffic(**calm, seed=6),
     )
     analysis = _analysis(_errors_gate(tolerance=2, on_inconclusive="Pass"))
     analysis["failureThreshold"] = 1
@@ -213,8 +213,8 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
     await eventually(incident_over, within=60, what="the incident to last 12 s")
     _serve(
         app,
-        stable=Traffic(**calm, seed=5),  # type: ignore[arg-type]
-        canary=Traffic(**calm, seed=6),  # type: ignore[arg-type]
+        stable=Traffic(**calm, seed=5),
+        canary=Traffic(**calm, seed=6),
     )
     status = await _until_finished(app, within=150, seen=seen)
 
