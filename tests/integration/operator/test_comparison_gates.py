@@ -12,7 +12,9 @@ Canary's status on the API server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -52,6 +54,28 @@ def _errors(status: JsonObj) -> JsonObj:
     found: list[JsonObj] = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
     assert found, f"no result of the comparison gate in {status}"
     return found[0]
+
+
+CALM, INCIDENT = 0.005, 0.2
+
+
+async def _incident(app: App, *, started: float, after: float, lasts: float) -> float:
+    """Both backends (60 requests/s each, seeded Poisson) fail at 20 % from `after` seconds
+    past `started` for `lasts` seconds; returns when it began (time.time())."""
+    await asyncio.sleep(max(0.0, started + after - time.time()))
+    began = time.time()
+    _serve(
+        app,
+        stable=Traffic(rps=60, error_ratio=INCIDENT, seed=5),
+        canary=Traffic(rps=60, error_ratio=INCIDENT, seed=6),
+    )
+    await asyncio.sleep(lasts)
+    _serve(
+        app,
+        stable=Traffic(rps=60, error_ratio=CALM, seed=5),
+        canary=Traffic(rps=60, error_ratio=CALM, seed=6),
+    )
+    return began
 
 
 async def _until_finished(app: App, *, within: float, seen: list[JsonObj]) -> JsonObj:
@@ -181,11 +205,10 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
     for the same requests), so within these 10 s steps it need not become conclusive that the
     canary is within 2 points; Pass advances on the absence of evidence of harm while the looks
     keep guarding (the 30 % canary above is rolled back by a look, whatever this policy)."""
-    calm = {"rps": 60, "error_ratio": 0.005}
     _serve(
         app,
-        stable=Traffic(**calm, seed=5),
-        canary=Traffic(**calm, seed=6),
+        stable=Traffic(rps=60, error_ratio=CALM, seed=5),
+        canary=Traffic(rps=60, error_ratio=CALM, seed=6),
     )
     analysis = _analysis(_errors_gate(tolerance=2, on_inconclusive="Pass"))
     analysis["failureThreshold"] = 1
@@ -193,13 +216,7 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
     operator.start()
     progressing = await app.until_phase("Progressing", within=60)
     started = _time(progressing["startedAt"])
-    await asyncio.sleep(max(0.0, started + 5 - time.time()))
-    incident_began = time.time()
-    _serve(
-        app,
-        stable=Traffic(rps=60, error_ratio=0.2, seed=5),
-        canary=Traffic(rps=60, error_ratio=0.2, seed=6),
-    )
+    incident = asyncio.create_task(_incident(app, started=started, after=5, lasts=12))
     seen: list[JsonObj] = []
 
     async def incident_over() -> bool:
@@ -208,14 +225,10 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
         if metrics and (not seen or seen[-1]["time"] != metrics[0]["time"]):
             seen.append(metrics[0])
         assert status.get("phase") not in ("RollingBack", "RolledBack"), status
-        return time.time() - incident_began >= 12
+        return incident.done()
 
-    await eventually(incident_over, within=60, what="the incident to last 12 s")
-    _serve(
-        app,
-        stable=Traffic(**calm, seed=5),
-        canary=Traffic(**calm, seed=6),
-    )
+    await eventually(incident_over, within=60, what="the incident to be over")
+    incident_began = incident.result()
     status = await _until_finished(app, within=150, seen=seen)
 
     assert status["phase"] == "Succeeded", status
@@ -237,3 +250,109 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
     assert all(m["comparison"]["lower"] <= m["comparison"]["tolerance"] for m in seen if
                m.get("comparison"))
     print(f"\nshared incident: promoted; {len(during)} looks during/after it; peak {peak}")
+
+
+async def test_a_threshold_gate_rolls_back_the_same_canary_in_the_same_shared_incident(
+    app: App, operator: Operators
+) -> None:
+    """The contrast to the test above, with the same traffic and incident: a threshold gate on
+    the canary's own success rate (`app-success-rate`, min 99 %, over the step's 10 s) cannot
+    tell a shared incident from a bad canary, and rolls back a canary no worse than stable at
+    the first check that overlaps the incident."""
+    _serve(
+        app,
+        stable=Traffic(rps=60, error_ratio=CALM, seed=5),
+        canary=Traffic(rps=60, error_ratio=CALM, seed=6),
+    )
+    analysis = {
+        "failureThreshold": 1,
+        "metrics": [{"name": "success", "template": "app-success-rate", "min": 99}],
+    }
+    await app.create_canary(steps={"weights": [10, 30, 60], "interval": "10s"}, analysis=analysis)
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+    incident = asyncio.create_task(_incident(app, started=started, after=5, lasts=12))
+    try:
+        status = await eventually(
+            lambda: app.phase("Succeeded", "RolledBack"), within=120, what="the rollout to end"
+        )
+    finally:
+        await incident
+    assert status["phase"] == "RolledBack", status
+    assert status["failedChecks"] == 1
+    gate = status["metrics"][0]
+    assert gate["verdict"] == "Fail" and gate["value"] < 99
+    assert gate["value"] > 70, "a 20 % incident over part of the window, not a broken canary"
+    assert await app.weights() == (100, 0)
+
+
+@contextlib.asynccontextmanager
+async def _traffic_follows_the_route(
+    app: App, *, total: float, incident_at: int
+) -> AsyncIterator[list[float]]:
+    """Each backend gets its route weight's share of `total` requests/s (seeded Poisson), as
+    a gateway would split them, following the weights every 0.2 s; from the moment the route
+    carries `incident_at` % on the canary, both fail at 20 % (a shared incident). Yields a
+    list that gets the incident's start time."""
+    began: list[float] = []
+
+    async def follow() -> None:
+        last: tuple[int, int] | None = None
+        while True:
+            weights = await app.weights()
+            if weights != last:
+                last = weights
+                if weights[1] >= incident_at and not began:
+                    began.append(time.time())
+                ratio = INCIDENT if began else CALM
+                stable, canary = (total * w / 100 for w in weights)
+                _serve(
+                    app,
+                    stable=Traffic(rps=stable, error_ratio=ratio, seed=7),
+                    canary=Traffic(rps=canary, error_ratio=ratio, seed=8),
+                )
+            await asyncio.sleep(0.2)
+
+    task = asyncio.create_task(follow())
+    try:
+        yield began
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation (issue 13 finding): the comparison pools the whole rollout "
+    "(status.startedAt to now), so when the traffic split grows a shared incident in a late "
+    "step weighs more in the canary's counts than in the stable's and reads as harm; "
+    "sequential.compare_error_rates_by_step removes this, but the sampler has no per-step "
+    "windows to feed it",
+)
+async def test_a_shared_incident_in_a_late_step_with_traffic_split_by_the_route(
+    app: App, operator: Operators
+) -> None:
+    """As the shared-incident test above, but each backend's traffic is its route weight's
+    share of 200 requests/s (the exporter follows the route the operator writes), and the
+    incident (20 % on both) begins when the canary gets 60 %. The canary is never worse than
+    stable at any moment, so it must not be rolled back."""
+    _serve(
+        app,
+        stable=Traffic(rps=200, error_ratio=CALM, seed=7),
+        canary=Traffic(rps=0, error_ratio=CALM, seed=8),
+    )
+    analysis = _analysis(_errors_gate(tolerance=2, on_inconclusive="Pass"))
+    async with _traffic_follows_the_route(app, total=200, incident_at=60) as began:
+        await app.create_canary(
+            steps={"weights": [10, 30, 60], "interval": "10s"}, analysis=analysis
+        )
+        operator.start()
+        seen: list[JsonObj] = []
+        status = await _until_finished(app, within=150, seen=seen)
+    assert began, "the rollout never reached the incident's step"
+    assert status["phase"] == "Succeeded", (
+        f"rolled back by a shared incident: {status.get('message')}; evidence "
+        f"{_errors(status).get('comparison')}"
+    )
