@@ -148,6 +148,46 @@ async def test_a_30_percent_error_canary_is_rolled_back_long_before_its_step_end
     )
 
 
+
+async def test_a_slower_canary_is_rolled_back_on_its_latency_histogram(
+    app: App, operator: Operators
+) -> None:
+    """Latency from each backend's `http_request_duration_seconds` histogram (the `app`
+    family's buckets, read as a vector by le from the real Prometheus): stable answers in
+    20 ms, the canary in 300 ms, 40 requests/s each. Every canary request is slower than any
+    bucket boundary the stable's slowed-down (x1.2) distribution stays under: conclusive harm
+    at a look, long before the 60 s step ends."""
+    _serve(
+        app,
+        stable=Traffic(rps=40, latency_ms=20, seed=9),
+        canary=Traffic(rps=40, latency_ms=300, seed=10),
+    )
+    gate = {"name": "latency", "compare": {"latency": {"template": "app", "slowdown": 20}}}
+    await app.create_canary(
+        steps={"weights": [10, 50], "interval": "60s"}, analysis=_analysis(gate)
+    )
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+    status = await eventually(
+        lambda: app.phase("Succeeded", "RolledBack"), within=90, what="the rollout to end"
+    )
+    assert status["phase"] == "RolledBack", status
+    decided_after = _time(require_condition(status, "RolledBack")["lastTransitionTime"]) - started
+    assert decided_after < 30, f"rolled back {decided_after:.0f}s after traffic, step is 60s"
+    assert "conclusive evidence of harm" in status["message"]
+    result = status["metrics"][0]
+    assert result["name"] == "latency" and result["verdict"] == "Fail"
+    evidence = result["comparison"]
+    assert evidence["kind"] == "Latency"
+    assert evidence["lower"] > evidence["tolerance"]
+    assert 0.02 < evidence["boundary"] <= 0.25, "a boundary between the two latencies (s)"
+    assert evidence["canary"]["failures"] == pytest.approx(evidence["canary"]["requests"])
+    assert evidence["stable"]["failures"] == 0
+    assert "_bucket" in result["query"] and "api-svc-v2" in result["query"]
+    assert await app.weights() == (100, 0)
+    print(f"\n300 ms canary: RolledBack decided {decided_after:.1f}s after startedAt; {evidence}")
+
 async def test_a_healthy_canary_with_noisy_traffic_is_promoted(
     app: App, operator: Operators
 ) -> None:
