@@ -48,8 +48,8 @@ def rates(canary: float, stable: float, *, requests: float = 3000) -> Compared:
     def sample(name: str) -> ComparisonSample:
         return ComparisonSample(
             name, SampleOutcome.VALUE,
-            canary=Counts(requests, canary * requests),
-            stable=Counts(requests * 9, stable * requests * 9),
+            steps=((Counts(requests, canary * requests),
+                    Counts(requests * 9, stable * requests * 9)),),
             since=T0, query=f"q({name})",
         )
 
@@ -174,7 +174,7 @@ def test_a_shared_incident_does_not_roll_the_canary_back() -> None:
         decision = look(world, rates(0.20, 0.20, requests=400 * seconds))
         assert decision.status.phase is Phase.PROGRESSING, decision.status.message
     world.now = T0 + MINUTE
-    decision = look(world, rates(0.20, 0.20, requests=24000))
+    decision = look(world, rates(0.20, 0.20, requests=100_000))
     assert decision.status.phase is Phase.PROGRESSING
     assert weights_set(decision) == [50]
 
@@ -212,3 +212,15 @@ def test_a_paused_canary_is_not_looked_at() -> None:
     world.edit(paused=True)
     world.tick()
     assert sampling_due(world.spec, world.status, world.route, T0 + LOOK) is None
+
+
+def test_each_step_records_when_it_began_so_comparisons_can_go_step_by_step() -> None:
+    world = started()
+    assert world.status.step_starts == (T0,)
+    world.now = T0 + MINUTE
+    look(world, rates(0.005, 0.005, requests=20000))
+    assert world.status.step_starts == (T0, T0 + MINUTE)
+    world.edit(revision="v3")
+    world.now += MINUTE
+    world.tick()
+    assert world.status.step_starts == (world.now,)
