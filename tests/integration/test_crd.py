@@ -84,7 +84,7 @@ async def test_comparison_gates_are_accepted_with_their_defaults_applied(
     manifest["spec"]["analysis"]["metrics"] = [
         {"name": "errors", "compare": {"errorRate": {"template": "contour"}}},
         {"name": "latency", "compare": {"latency": {
-            "buckets": 'sum by (le) (increase(x_bucket{svc="{{ canary_service }}"}[{{ interval }}]))'
+            "buckets": 'sum by (le) (increase(x_bucket{s="{{ canary_service }}"}[{{ interval }}]))'
         }}},
         {"name": "success", "template": "contour-success-rate", "min": 99, "failEarly": True},
     ]
