@@ -5,17 +5,15 @@ sampler's `compare` running both sides over the rollout's window."""
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from canary.api.analysis import MetricGate
 from canary.api.comparison import ComparisonTemplate
 from canary.api.spec import CanarySpec
 from canary.core.observations import MetricSample, SampleOutcome
-from canary.core.sequential import Counts, Histogram
+from canary.core.sequential import Histogram
 from canary.kube.resources import JsonObj, Resource
 from canary.providers.queries import Side, render_comparison
 from canary.providers.results import buckets_from_result
@@ -178,29 +176,21 @@ def test_bad_bucket_results_say_what_is_wrong(result: Any, complaint: str) -> No
     assert complaint in failure
 
 
-class FakeProvider:
-    """Answers each query from a table of regular expressions (first match wins)."""
+class FakeBuckets:
+    """Answers bucket queries by the backend named in them, recording the evaluation times."""
 
-    def __init__(self, answers: list[tuple[str, float | str | None]],
-                 buckets: dict[str, tuple[tuple[float, float], ...]] | None = None) -> None:
+    def __init__(self, answers: dict[str, tuple[tuple[float, float], ...]]) -> None:
         self.answers = answers
-        self.bucket_answers = buckets or {}
-        self.queries: list[str] = []
+        self.asked: list[tuple[str, float | None]] = []
 
-    async def query(self, metric: str, promql: str) -> MetricSample:
-        self.queries.append(promql)
-        for pattern, answer in self.answers:
-            if re.search(pattern, promql):
-                if isinstance(answer, str):
-                    return MetricSample.failed(metric, answer, query=promql)
-                if answer is None:
-                    return MetricSample.no_data(metric, query=promql)
-                return MetricSample.of(metric, answer, query=promql)
-        raise AssertionError(f"unexpected query {promql}")
+    async def query(self, metric: str, promql: str, *, at: float | None = None) -> MetricSample:
+        raise AssertionError(f"a latency comparison asks for buckets only, not {promql}")
 
-    async def buckets(self, promql: str) -> tuple[tuple[tuple[float, float], ...], str]:
-        self.queries.append(promql)
-        for service, answer in self.bucket_answers.items():
+    async def buckets(
+        self, promql: str, *, at: float | None = None
+    ) -> tuple[tuple[tuple[float, float], ...], str]:
+        self.asked.append((promql, at))
+        for service, answer in self.answers.items():
             if service in promql:
                 return answer, ""
         return (), ""
@@ -216,84 +206,28 @@ class NoSecrets:
         raise AssertionError("no Secret is read")
 
 
-def sampler_with(provider: FakeProvider) -> GateSampler:
-    running = GateSampler(NoSecrets(), default_address="http://127.0.0.1:9")
-
-    async def fixed(namespace: str, analysis: object) -> FakeProvider:
-        return provider
-
-    running._provider = fixed  # type: ignore[method-assign]
-    return running
-
-
 SINCE = datetime(2026, 12, 2, 6, 0, 0, tzinfo=UTC)
 
 
-async def test_compare_counts_both_backends_over_the_rollout_so_far() -> None:
-    provider = FakeProvider([
-        (r'api-svc-v2.*code=~"5\.\."', 30.0),
-        (r"api-svc-v2", 100.0),
-        (r'api-svc-v1.*code=~"5\.\."', 2.0),
-        (r"api-svc-v1", 400.0),
-    ])
-    samples = await sampler_with(provider).compare(
-        "team", "api", spec(errors_gate(template="app")), since=SINCE,
-        now=SINCE + timedelta(seconds=42.5),
-    )
-    assert len(samples) == 1
-    sample = samples[0]
-    assert sample.outcome is SampleOutcome.VALUE
-    assert sample.canary == Counts(requests=100.0, failures=30.0)
-    assert sample.stable == Counts(requests=400.0, failures=2.0)
-    assert sample.since == SINCE
-    assert len(provider.queries) == 4 and all("[42s]" in q for q in provider.queries)
-    assert "api-svc-v2" in sample.query and "api-svc-v1" not in sample.query
-
-
-async def test_compare_without_a_started_rollout_is_no_data_and_queries_nothing() -> None:
-    provider = FakeProvider([])
-    samples = await sampler_with(provider).compare(
-        "team", "api", spec(errors_gate(template="app")), since=None, now=SINCE
-    )
-    assert [s.outcome for s in samples] == [SampleOutcome.NO_DATA]
-    assert provider.queries == []
-
-
-async def test_compare_with_no_requests_on_one_side_is_no_data() -> None:
-    provider = FakeProvider([(r'code=~"5\.\."', 0.0), (r"api-svc-v2", 100.0),
-                             (r"api-svc-v1", None)])
-    samples = await sampler_with(provider).compare(
-        "team", "api", spec(errors_gate(template="app")), since=SINCE,
-        now=SINCE + timedelta(seconds=10),
-    )
-    assert samples[0].outcome is SampleOutcome.NO_DATA
-
-
-async def test_a_failing_query_makes_the_comparison_an_error() -> None:
-    provider = FakeProvider([(r"api-svc-v1", "connection refused"), (r".", 5.0)])
-    samples = await sampler_with(provider).compare(
-        "team", "api", spec(errors_gate(template="app")), since=SINCE,
-        now=SINCE + timedelta(seconds=10),
-    )
-    assert samples[0].outcome is SampleOutcome.ERROR
-    assert "connection refused" in samples[0].error
-
-
-async def test_compare_reads_each_backends_histogram() -> None:
+async def test_compare_reads_each_backends_histogram_step_by_step() -> None:
+    """(The error-rate side of `compare` is tests/unit/providers/test_sampler_comparisons.py.)"""
     canary = ((0.1, 10.0), (1.0, 90.0), (math.inf, 100.0))
     stable = ((0.1, 80.0), (1.0, 99.0), (math.inf, 100.0))
-    provider = FakeProvider([], buckets={"api-svc-v2": canary, "api-svc-v1": stable})
-    samples = await sampler_with(provider).compare(
-        "team", "api", spec(latency_gate(template="app")), since=SINCE,
-        now=SINCE + timedelta(seconds=10),
+    provider = FakeBuckets({"api-svc-v2": canary, "api-svc-v1": stable})
+    running = GateSampler(NoSecrets(), default_address="http://127.0.0.1:9")
+
+    async def fixed(namespace: str, analysis: object) -> FakeBuckets:
+        return provider
+
+    running._provider = fixed  # type: ignore[method-assign]
+    second = SINCE + timedelta(seconds=30)
+    now = second + timedelta(seconds=12)
+    samples = await running.compare(
+        "team", "api", spec(latency_gate(template="app")), steps=[SINCE, second], now=now
     )
     assert samples[0].outcome is SampleOutcome.VALUE
-    assert samples[0].canary == Histogram(canary)
-    assert samples[0].stable == Histogram(stable)
-
-
-def test_the_gate_model_is_a_comparison() -> None:
-    canary_spec = spec(errors_gate(template="app"), latency_gate(template="contour"))
-    assert canary_spec.analysis is not None
-    gates: tuple[MetricGate, ...] = canary_spec.analysis.comparisons
-    assert [g.name for g in gates] == ["errors", "latency"]
+    assert samples[0].steps == ((Histogram(canary), Histogram(stable)),) * 2
+    assert samples[0].since == SINCE
+    windows = {(at, q[q.index("[") + 1 : q.index("]")]) for q, at in provider.asked
+               if "api-svc-v2" in q}
+    assert windows == {(second.timestamp(), "30s"), (None, "12s")}, "each step at its end"
