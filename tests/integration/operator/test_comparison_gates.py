@@ -3,10 +3,12 @@ Contour serving the test's Gateway, and the real Prometheus (scraping every seco
 test exporter's `http_requests_total{namespace,service,code}` for both backends through the
 built-in `app` comparison family.
 
-The exporter's traffic is set per backend by the test, not routed by Envoy: each backend serves
-tens of requests per second whatever the route's weights (a gateway with a fixed share of a
-large traffic, or shadowed traffic). Every verdict below is the operator's, read back from the
-Canary's status on the API server.
+The exporter's traffic is set per backend by the test, not routed by Envoy: in most tests each
+backend serves tens of requests per second whatever the route's weights (a fixed share of a
+large traffic); in the late-incident test the test splits a total by the weights the operator
+writes on the route, as a gateway would. Counts are seeded Poisson processes where noise
+matters. Every verdict below is the operator's, read back from the Canary's status on the API
+server; measured times are printed (`-s`).
 """
 
 from __future__ import annotations
@@ -403,3 +405,42 @@ async def test_a_shared_incident_in_a_late_step_with_traffic_split_by_the_route(
         "the incident is in the canary's counts"
     )
     print(f"\nlate shared incident, split by the route: promoted; last look {last}")
+
+
+async def test_looks_before_the_canary_is_scraped_count_nothing_even_with_on_no_data_fail(
+    app: App, operator: Operators
+) -> None:
+    """`onNoData: Fail` with failureThreshold 2: the canary's series appear only ~8 s after the
+    rollout starts (its pods still starting), so the first looks (every 2 s) have no data for
+    it. Those looks must count nothing: the policy counts at a step's check, as for threshold
+    gates. (Before the fix, two such looks were two failed checks: rolled back ~4 s in.) By
+    the first check (20 s) the data is there and the healthy canary goes on to promotion."""
+    app.exporter.app_service(app.namespace, STABLE, Traffic(rps=60, error_ratio=CALM, seed=11))
+    gate = _errors_gate(tolerance=2, on_inconclusive="Pass")
+    gate["onNoData"] = "Fail"
+    analysis = _analysis(gate)
+    analysis["failureThreshold"] = 2
+    await app.create_canary(steps={"weights": [10, 50], "interval": "20s"}, analysis=analysis)
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+    seen: list[JsonObj] = []
+
+    async def canary_scraped() -> bool:
+        status = await app.status()
+        assert status.get("phase") not in ("RollingBack", "RolledBack"), status
+        metrics = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
+        if metrics and (not seen or seen[-1]["time"] != metrics[0]["time"]):
+            seen.append(metrics[0])
+        return time.time() >= started + 8
+
+    await eventually(canary_scraped, within=60, what="8 s into the rollout")
+    app.exporter.app_service(app.namespace, CANARY, Traffic(rps=60, error_ratio=CALM, seed=12))
+    status = await _until_finished(app, within=120, seen=seen)
+    no_data = [m for m in seen if m["outcome"] == "NoData"]
+    assert no_data, f"no look saw the missing canary data: {seen}"
+    assert all(m["verdict"] == "Inconclusive" for m in no_data), no_data
+    assert "nothing counted at a look" in no_data[0]["message"]
+    assert status["phase"] == "Succeeded", status
+    assert status["failedChecks"] == 0
+    assert await app.weights() == (0, 100)
