@@ -32,8 +32,10 @@ pytestmark = pytest.mark.integration
 STABLE, CANARY = "api-svc-v1", "api-svc-v2"
 
 
-def _errors_gate(*, tolerance: float = 1, on_inconclusive: str | None = None) -> JsonObj:
-    compare: JsonObj = {"errorRate": {"template": "app", "tolerance": tolerance}}
+def _errors_gate(
+    *, tolerance: float = 1, on_inconclusive: str | None = None, family: str = "app"
+) -> JsonObj:
+    compare: JsonObj = {"errorRate": {"template": family, "tolerance": tolerance}}
     if on_inconclusive is not None:
         compare["onInconclusive"] = on_inconclusive
     return {"name": "errors", "compare": compare}
@@ -43,9 +45,15 @@ def _analysis(gate: JsonObj, *, every: str = "2s") -> JsonObj:
     return {"sequential": {"every": every, "falseRollbackRate": 0.01}, "metrics": [gate]}
 
 
-def _serve(app: App, *, stable: Traffic, canary: Traffic) -> None:
-    app.exporter.app_service(app.namespace, STABLE, stable)
-    app.exporter.app_service(app.namespace, CANARY, canary)
+def _serve(app: App, *, stable: Traffic, canary: Traffic, family: str = "app") -> None:
+    """Both backends' series in the shape `family`'s comparison queries read."""
+    for service, traffic in ((STABLE, stable), (CANARY, canary)):
+        if family == "app":
+            app.exporter.app_service(app.namespace, service, traffic)
+        elif family == "contour":  # Contour's Envoy stat name: namespace_service_port
+            app.exporter.envoy_cluster(f"{app.namespace}_{service}_8080", traffic)
+        else:
+            raise ValueError(family)
 
 
 def _time(value: str) -> float:
@@ -93,20 +101,25 @@ async def _until_finished(app: App, *, within: float, seen: list[JsonObj]) -> Js
     return await eventually(finished, within=within, what="the rollout to finish")
 
 
+@pytest.mark.parametrize("family", ["app", "contour"])
 async def test_a_30_percent_error_canary_is_rolled_back_long_before_its_step_ends(
-    app: App, operator: Operators
+    app: App, operator: Operators, family: str
 ) -> None:
     """Stable answers ~0.5 % errors, the canary 30 %, 40 requests/s each. The step interval is
     60 s, so a check at the step's end could not roll back before 60 s (120 s with the default
     failureThreshold 2); the looks every 2 s find conclusive harm within seconds of traffic and
-    roll back at once."""
+    roll back at once. For the application's `http_requests_total` (`app`) and for Contour's
+    Envoy cluster stats (`contour`: `envoy_cluster_upstream_rq_xx` by code class, the 5xx
+    series appearing with the first failure)."""
     _serve(
         app,
         stable=Traffic(rps=40, error_ratio=0.005, seed=1),
         canary=Traffic(rps=40, error_ratio=0.3, seed=2),
+        family=family,
     )
     await app.create_canary(
-        steps={"weights": [10, 50], "interval": "60s"}, analysis=_analysis(_errors_gate())
+        steps={"weights": [10, 50], "interval": "60s"},
+        analysis=_analysis(_errors_gate(family=family)),
     )
     operator.start()
     progressing = await app.until_phase("Progressing", within=60)
@@ -139,13 +152,14 @@ async def test_a_30_percent_error_canary_is_rolled_back_long_before_its_step_end
     assert stable["failures"] / stable["requests"] < 0.05
     assert _time(evidence["since"]) == pytest.approx(started, abs=1)
     assert "api-svc-v2" in result["query"] and "{{" not in result["query"]
+    assert ("envoy_cluster_upstream_rq_xx" in result["query"]) == (family == "contour")
     assert "worse than the tolerated +1 pp" in result["message"]
     reasons = await app.wait_for_events("MetricCheckFailed", "RolledBack")
     events = await app.events()
     harm = [e for e in events if "onclusive evidence of harm" in (e.get("note") or "")]
     assert harm, f"no event names the conclusive evidence: {reasons}"
     print(
-        f"\n30% error canary: RolledBack decided {decided_after:.1f}s and seen "
+        f"\n30% error canary ({family}): RolledBack decided {decided_after:.1f}s and seen "
         f"{finished_after:.1f}s after startedAt (step interval 60s); evidence {evidence}"
     )
 
