@@ -112,8 +112,9 @@ def get(
     all_namespaces: AllNamespacesOpt = False,
     output: GetOutputOpt = None,
 ) -> None:
-    """List Canaries: phase, stable/canary weights, step, revision, last check and age (-o
-    wide: and every gate's last result, with each comparison's evidence)."""
+    """List Canaries: phase, stable/canary weights, step, revision, last check and age.
+
+    `-o wide` adds every gate's last result, with each comparison's evidence."""
     conn = Connection(kubeconfig, context, namespace)
 
     async def body() -> ExitCode:
