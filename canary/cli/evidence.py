@@ -135,7 +135,8 @@ def verdict_counts(results: Sequence[MetricResult]) -> str:
 def since_text(results: Sequence[MetricResult], now: datetime) -> str:
     """When the comparisons' common window started (the rollout's start), as an age."""
     starts = [r.comparison.since for r in results if r.comparison and r.comparison.since]
-    return f"since {age(min(starts), now)} ago" if starts else "since the rollout started"
+    start = f" {age(min(starts), now)} ago" if starts else ""
+    return f"since the rollout started{start}"
 
 
 def slowdowns(spec: CanarySpec | None) -> dict[str, float]:

@@ -98,8 +98,7 @@ def comparisons_view(
     compared = [r for r in results if r.comparison is not None]
     parts: list[RenderableType] = [
         Text(
-            f"Comparisons: canary vs stable, the same queries {since_text(compared, now)} "
-            "(docs/judgement.md)",
+            f"Comparisons: canary vs stable, the same queries {since_text(compared, now)}",
             style="italic",
         )
     ]

@@ -203,7 +203,9 @@ def test_watch_shows_the_comparisons_below_the_metrics_at_100_columns() -> None:
     assert "Checks    last 30s ago, looked 3s ago, failed 0/" in text
     row = next(line for line in text.splitlines() if line.strip().startswith("errors "))
     assert row.split()[:7] == ["errors", "+30.79", "pp", "<=", "+1", "pp", "Fail"]
-    assert "Comparisons: canary vs stable, the same queries since 5m ago" in text
+    assert "Comparisons: canary vs stable, the same queries since the rollout started 5m ago" in (
+        text
+    )
     assert "  errors  Fail   looked 3s ago" in text
     assert "    effect +30.79 pp, 99% CS [+24.1, +37.5] vs tolerance +1 pp: conclusive harm" in text
     assert "    errors: canary 558 of 1,812 (30.79%), stable 66 of 16,490 (0.40%)" in text
