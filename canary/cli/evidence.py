@@ -79,10 +79,13 @@ def level(evidence: ComparisonEvidence) -> str:
 
 
 def e_value(log_value: float) -> str:
-    """`exp(log_value)` readably, without overflowing (`3.3`, `1.2e+05`, `e^812`)."""
+    """`exp(log_value)` readably, without overflowing (`3.32`, `2,410`, `1.23e+07`, `e^812`)."""
     if log_value > 700:
         return f"e^{log_value:.0f}"
-    return f"{math.exp(log_value):.3g}"
+    value = math.exp(log_value)
+    if value < 100:
+        return f"{value:.3g}"
+    return f"{value:,.0f}" if value < 1e6 else f"{value:.3g}"
 
 
 def reading(evidence: ComparisonEvidence) -> str:
