@@ -118,7 +118,8 @@ def comparison_lines(evidence: ComparisonEvidence, *, slowdown: float | None = N
         )
     else:
         samples = f"errors: {_samples('canary', c)}, {_samples('stable', s)}"
-    harm = "conclusive" if evidence.log_evidence >= evidence.threshold else "not conclusive"
+    # The verdict's own criterion: for latency each boundary needs more than the gate's threshold.
+    harm = "conclusive" if evidence.lower > evidence.tolerance else "not conclusive"
     proof = (
         f"evidence of harm: log {evidence.log_evidence:.2f} of {evidence.threshold:.2f} needed "
         f"(e-value {e_value(evidence.log_evidence)} of {e_value(evidence.threshold)}): {harm}"
