@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from canary.cli.view import threshold, view
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2025, 3, 1, 12, 0, 30, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[3]
 LN100 = math.log(100)
 THRESHOLD_GATE = {
     "name": "success-rate",
@@ -218,3 +220,25 @@ def test_watch_without_comparisons_draws_no_comparison_section() -> None:
     console = Console(record=True, width=100)
     console.print(view(plain, events=(), split=Split(False), now=NOW, conclusion=None))
     assert "Comparisons" not in console.export_text()
+
+
+def test_the_docs_show_what_get_wide_prints() -> None:
+    """docs/judgement.md and docs/cli.md show this renderer's output for a healthy canary."""
+    healthy = [
+        {**THRESHOLD_GATE, "value": 99.42, "min": 95, "time": "2025-03-01T12:00:27Z",
+         "message": "99.42 is within [95, +inf]"},
+        compared(verdict="Pass", effect=0.21105618253424727, lower=-0.4694956115104523,
+                 upper=0.8916079765789469, log_evidence=0.0, canary=(2410, 14),
+                 stable=(21630, 80)),
+        {**INCONCLUSIVE_LATENCY, "value": 0.12, "comparison": {
+            **INCONCLUSIVE_LATENCY["comparison"], "upper": 0.84, "lower": -0.61,
+            "canary": {"requests": 2410, "failures": 31},
+            "stable": {"requests": 21630, "failures": 290}, "boundary": 250}},
+    ]
+    for r in healthy[1:]:
+        r["comparison"]["threshold"] = math.log(200)  # two comparison gates: alpha 0.005 each
+    one = snap(status=status("Progressing", metrics=healthy), analysis={"metrics": [LATENCY_GATE]})
+    text = rows([one], NOW, all_namespaces=False, wide=True)
+    table = text[text.index("Canary shop/api: gates") :]
+    for page in ("judgement.md", "cli.md"):
+        assert table in (REPO / "docs" / page).read_text(), page
