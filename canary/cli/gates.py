@@ -141,8 +141,10 @@ def comparison_finding(
     """Whether a comparison's queries answer for both backends over `window`, and what they
     count; the verdict is the operator's, at every look (`canary get -o wide` shows it)."""
     subject = f"metric {gate.name}"
-    hint = f"run the canary's queries in Prometheus (the stable's differ in the Service only): " \
+    hint = (
+        "run the canary's queries in Prometheus (the stable's differ in the Service only): "
         f"{sample.query}"
+    )
     if sample.outcome is SampleOutcome.ERROR:
         severity = Severity.WARNING if gate.on_error is OutcomePolicy.PASS else Severity.BLOCKER
         fix = f"fix the queries ({hint})" if sample.query else "fix the comparison's queries"
@@ -153,7 +155,7 @@ def comparison_finding(
                 Severity.WARNING, subject, f"no data {window} (onNoData: Pass ignores it)"
             )
         hint += "; inline queries must return 0 rather than nothing (`... or vector(0)`)"
-        if not weight:
+        if weight == 0:
             return Finding(
                 Severity.WARNING,
                 subject,

@@ -88,7 +88,7 @@ def test_counts_that_answer_for_both_backends_are_reported_as_they_are() -> None
 @pytest.mark.parametrize(
     ("weight", "severity", "words"),
     [(0, Severity.WARNING, "as expected while the canary receives no traffic"),
-     (None, Severity.WARNING, "as expected"),
+     (None, Severity.BLOCKER, "although"),
      (25, Severity.BLOCKER, "although the canary receives traffic")],
 )
 def test_no_data_blocks_only_when_the_canary_has_traffic(
