@@ -109,27 +109,32 @@ def guard_finding(guard: MinRequests, sample: MetricSample, weight: int | None) 
     return Finding(Severity.OK, subject, f"{sample.value:g} requests in the window")
 
 
-def comparison_window(canary: Canary, now: datetime) -> tuple[datetime, str]:
-    """The window `check` runs a Canary's comparisons over, and its words: since the rollout
-    started (the operator's own window) while one is under way, else the last step interval."""
+def comparison_window(canary: Canary, now: datetime) -> tuple[list[datetime], str]:
+    """The step windows `check` runs a Canary's comparisons over (when each began), and their
+    words: the rollout's steps (the operator's own windows) while one is under way, else the
+    last step interval."""
     status = canary.status
     if status.phase.active and status.started_at is not None and status.started_at < now:
-        return status.started_at, f"since the rollout started {age(status.started_at, now)} ago"
+        steps = list(status.step_starts) or [status.started_at]
+        return steps, f"since the rollout started {age(status.started_at, now)} ago"
     interval = canary.spec.steps.interval_length
-    return now - interval, f"over the last {interval.total_seconds():g}s (a step interval)"
+    return [now - interval], f"over the last {interval.total_seconds():g}s (a step interval)"
 
 
-def _counted(sample: Counts | Histogram | None) -> tuple[float, float | None]:
-    """Requests, and failed requests (None for a histogram)."""
-    if isinstance(sample, Counts):
-        return sample.requests, sample.failures
-    if isinstance(sample, Histogram) and sample.buckets:
-        return sample.buckets[-1][1], None
-    return 0.0, None
+def _counted(samples: Sequence[Counts | Histogram]) -> tuple[float, float | None]:
+    """Requests, and failed requests (None for histograms), over every step."""
+    requests, failures = 0.0, 0.0
+    for sample in samples:
+        if isinstance(sample, Counts):
+            requests, failures = requests + sample.requests, failures + sample.failures
+        elif sample.buckets:
+            requests += sample.buckets[-1][1]
+    histograms = bool(samples) and all(isinstance(s, Histogram) for s in samples)
+    return requests, None if histograms or not samples else failures
 
 
-def _side(name: str, sample: Counts | Histogram | None) -> str:
-    requests, failures = _counted(sample)
+def _side(name: str, samples: Sequence[Counts | Histogram]) -> str:
+    requests, failures = _counted(samples)
     if failures is None:
         return f"{name} {requests:,.0f} requests"
     return f"{name} {failures:,.0f} of {requests:,.0f} requests failed"
@@ -170,12 +175,15 @@ def comparison_finding(
             "receives traffic: its looks and checks will be inconclusive, then fail",
             hint,
         )
-    kind = "latency histograms" if isinstance(sample.canary, Histogram) else "error counts"
+    canaries = [canary for canary, _ in sample.steps]
+    stables = [stable for _, stable in sample.steps]
+    histograms = any(isinstance(c, Histogram) for c in canaries)
+    kind = "latency histograms" if histograms else "error counts"
     return Finding(
         Severity.OK,
         subject,
-        f"{kind} answer for both backends {window}: {_side('canary', sample.canary)}, "
-        f"{_side('stable', sample.stable)}; judged at every look (see `canary get -o wide`)",
+        f"{kind} answer for both backends {window}: {_side('canary', canaries)}, "
+        f"{_side('stable', stables)}; judged at every look (see `canary get -o wide`)",
     )
 
 

@@ -153,10 +153,10 @@ async def _metrics(
             return [found]
         samples, guard = await sampler.sample(ns, name, spec)
         now = datetime.now(UTC)
-        since, window = comparison_window(canary, now)
-        compared = await sampler.compare(ns, name, spec, since=since, now=now)
+        steps, window = comparison_window(canary, now)
+        compared = await sampler.compare(ns, name, spec, steps=steps, now=now)
         absent = await _absent_series(sampler, canary, spec, samples, guard, weight)
-        absent += await _absent_compared(sampler, canary, spec, compared, weight, now - since)
+        absent += await _absent_compared(sampler, canary, spec, compared, weight, now - steps[0])
         findings = metric_findings(
             analysis, samples, guard, canary_weight=weight, comparisons=compared, window=window
         )

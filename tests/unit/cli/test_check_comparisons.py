@@ -5,7 +5,7 @@ each backend."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,7 +63,8 @@ def canary(status: dict[str, Any] | None = None, **analysis: Any) -> Canary:
 
 def counted(outcome: SampleOutcome = SampleOutcome.VALUE, **extra: Any) -> ComparisonSample:
     if outcome is SampleOutcome.VALUE:
-        extra = {"canary": Counts(1812, 12), "stable": Counts(16490, 66), **extra}
+        extra = {"steps": ((Counts(1000, 2), Counts(9000, 16)),
+                           (Counts(812, 10), Counts(7490, 50))), **extra}
     return ComparisonSample("errors", outcome, query="requests: q1; errors: q2", **extra)
 
 
@@ -77,8 +78,8 @@ def test_counts_that_answer_for_both_backends_are_reported_as_they_are() -> None
     histograms = ComparisonSample(
         "latency",
         SampleOutcome.VALUE,
-        canary=Histogram(((0.1, 900.0), (float("inf"), 1000.0))),
-        stable=Histogram(((0.1, 8000.0), (float("inf"), 9000.0))),
+        steps=((Histogram(((0.1, 900.0), (float("inf"), 1000.0))),
+                Histogram(((0.1, 8000.0), (float("inf"), 9000.0)))),),
     )
     latency = comparison_finding(LATENCY, histograms, 25, WINDOW)
     assert "latency histograms answer" in latency.message
@@ -137,14 +138,19 @@ def test_findings_follow_the_spec_order_of_threshold_and_comparison_gates() -> N
 def test_the_window_is_the_rollouts_while_one_is_under_way_else_a_step_interval() -> None:
     started = canary({"phase": "Progressing", "startedAt": "2025-03-01T11:55:00Z"})
     assert comparison_window(started, NOW) == (
-        datetime(2025, 3, 1, 11, 55, tzinfo=UTC),
+        [datetime(2025, 3, 1, 11, 55, tzinfo=UTC)],
         "since the rollout started 5m ago",
     )
+    stepped = canary({"phase": "Progressing", "startedAt": "2025-03-01T11:55:00Z",
+                      "stepStarts": ["2025-03-01T11:55:00Z", "2025-03-01T11:57:00Z"]})
+    assert comparison_window(stepped, NOW)[0] == [
+        datetime(2025, 3, 1, 11, 55, tzinfo=UTC), datetime(2025, 3, 1, 11, 57, tzinfo=UTC)
+    ]
     done = canary({"phase": "Succeeded", "startedAt": "2025-03-01T11:55:00Z"})
     assert comparison_window(done, NOW) == (
-        NOW - timedelta(minutes=2), "over the last 120s (a step interval)"
+        [NOW - timedelta(minutes=2)], "over the last 120s (a step interval)"
     )
-    assert comparison_window(canary(), NOW)[0] == NOW - timedelta(minutes=2)
+    assert comparison_window(canary(), NOW)[0] == [NOW - timedelta(minutes=2)]
 
 
 def test_a_comparisons_template_is_its_parts_and_it_has_no_single_query() -> None:
@@ -182,9 +188,9 @@ class FakeSampler:
         ), None
 
     async def compare(
-        self, ns: str, name: str, spec: CanarySpec, *, since: datetime | None, now: datetime
+        self, ns: str, name: str, spec: CanarySpec, *, steps: Sequence[datetime], now: datetime
     ) -> tuple[ComparisonSample, ...]:
-        self.since = since
+        self.since = steps[0] if steps else None
         return (counted(), ComparisonSample("latency", SampleOutcome.NO_DATA, query="buckets: q"))
 
     async def provider_for(self, ns: str, analysis: Analysis) -> FakeSampler:

@@ -43,10 +43,6 @@ class FakePrometheus:
         self.asked.append(promql)
         return self.listings.get(promql, []), ""
 
-    async def buckets(self, promql: str) -> tuple[tuple[tuple[float, float], ...], str]:
-        self.asked.append(promql)
-        return (), ""
-
     async def aclose(self) -> None:
         pass
 
