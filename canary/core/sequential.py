@@ -11,7 +11,7 @@ distribution for a difference of two proportions with a plug-in variance (Johari
 Pekelis, Walsh, "Peeking at A/B Tests", KDD 2017; "Always Valid Inference", Operations Research
 2022; Robbins 1970), and the confidence sequence it implies (Howard, Ramdas, McAuliffe, Sekhon,
 "Time-uniform, nonparametric, nonasymptotic confidence sequences", Annals of Statistics 2021).
-docs/benchmarks-judgement.md ("The statistics") derives it and measures it.
+docs/judgement.md ("The statistics, for the curious") derives it; docs/benchmarks.md measures it.
 
 When the traffic split changes within the window (rollout steps), an incident both backends
 share biases the cumulative comparison (the canary's counts hold more of the later traffic);
