@@ -231,6 +231,8 @@ async def test_a_healthy_canary_with_noisy_traffic_is_promoted(
     assert status["phase"] == "Succeeded", status
     assert await app.weights() == (0, 100)
     assert status["failedChecks"] == 0
+    # startedAt is in whole seconds (at or before the true start): 3 full steps are >= 30 s.
+    assert took >= 30, f"promoted {took:.1f}s in: a step ended before its 10 s interval"
     verdicts = [m["verdict"] for m in seen]
     assert "Fail" not in verdicts, seen
     result = _errors(status)
