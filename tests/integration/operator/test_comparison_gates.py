@@ -460,3 +460,38 @@ async def test_looks_before_the_canary_is_scraped_count_nothing_even_with_on_no_
     assert status["phase"] == "Succeeded", status
     assert status["failedChecks"] == 0
     assert await app.weights() == (0, 100)
+
+
+async def test_a_step_held_for_evidence_moves_on_at_the_look_that_finds_it_conclusive(
+    app: App, operator: Operators
+) -> None:
+    """Low traffic (20 requests/s each, 0.5 % errors, exact counts): at step 1's check (10 s)
+    ~200 requests a side cannot show the canary within 2 points, so the check holds the step
+    for evidence (not counted towards inconclusiveLimit); ~440 a side can (~22 s), and the look
+    that finds it advances at once instead of waiting for the next check (30 s)."""
+    _serve(
+        app,
+        stable=Traffic(rps=20, error_ratio=CALM),
+        canary=Traffic(rps=20, error_ratio=CALM),
+    )
+    analysis = _analysis(_errors_gate(tolerance=2))
+    await app.create_canary(steps={"weights": [20, 60], "interval": "10s"}, analysis=analysis)
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    started = _time(progressing["startedAt"])
+
+    async def at_step_2() -> JsonObj | None:
+        status = await app.status()
+        assert status.get("phase") not in ("RollingBack", "RolledBack"), status
+        return status if status.get("currentStep", 0) >= 2 else None
+
+    second = await eventually(at_step_2, within=90, what="step 2")
+    step_1_lasted = _time(second["stepStartedAt"]) - started
+    assert 10 < step_1_lasted < 29, f"step 1 lasted {step_1_lasted:.0f}s"
+    assert second["inconclusiveChecks"] == 0, "a hold for evidence is not an inconclusive check"
+    status = await app.until_phase("Succeeded", within=90)
+    assert status["failedChecks"] == 0
+    notes = [e.get("note") or "" for e in await app.events()]
+    assert any("while the comparisons gather evidence" in n for n in notes), notes
+    assert any("the comparisons became conclusive" in n for n in notes), notes
+    print(f"\nheld for evidence: step 1 (10 s interval) ended by a look after {step_1_lasted:.0f}s")
