@@ -16,7 +16,10 @@ from canary.api.route import BackendRef, RouteRef
 from canary.api.steps import Steps
 from canary.api.workload import WorkloadRef
 
-_DERIVED = "workload excludes stable and canary: the operator derives them (<name>-primary, <name>-canary)"
+_DERIVED = (
+    "workload excludes stable and canary: the operator derives them (<name>-primary, "
+    "<name>-canary)"
+)
 
 
 def _no_schema_requirement(*names: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,8 @@ CANARY_SUFFIX = "-canary"
 # The label the operator's Services select and the primary's pods carry, so that the primary's
 # and the canary's pods are told apart whatever labels the user's template has.
 POD_LABEL = "rollouts.canary-operator.io/workload"
+
+Image = Annotated[str, Field(max_length=1024)]
 
 
 class OnDelete(StrEnum):
@@ -110,7 +112,7 @@ class WorkloadStatus(ApiModel):
     """The pod template hash of the Deployment: the canary of the rollout under way, or the
     last one."""
 
-    images: tuple[str, ...] = Field(default=(), max_length=32)
+    images: tuple[Image, ...] = Field(default=(), max_length=32)
     """The canary's container images, in the template's order (`canary wait --image`)."""
 
     replicas: int | None = Field(default=None, ge=0)
