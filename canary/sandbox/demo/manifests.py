@@ -1,11 +1,14 @@
 """The objects a user of the demo would write: a GatewayClass (for Contour), a Gateway, a
-Deployment and a Service per version, an HTTPRoute and a Canary, plus the two edits that start
-the second story.
+Deployment and a Service per version, an HTTPRoute and a Canary (its errors compared with the
+stable backend's; or, as before comparison gates, held to a threshold), plus the two edits that
+start the second story.
 
 Pure: settings in, JSON-ready dicts out. `docs/quickstart.md` shows the same objects as YAML.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from canary.kube.resources import CANARY, GATEWAY_GROUP, JsonObj
 from canary.sandbox.demo.settings import DemoSettings
@@ -130,8 +133,62 @@ def canary_target(stable: str, canary: str) -> JsonObj:
     }
 
 
-def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
+class Gates(StrEnum):
+    """How the demo's Canary judges the canary's errors."""
+
+    COMPARISON = "comparison"
+    """Against the stable backend, looked at every `settings.look_every` (the demo's)."""
+    THRESHOLDS = "thresholds"
+    """A success-rate threshold checked at each step's end, rolled back after
+    `failureThreshold` failed checks (the demo before comparison gates; the rollback
+    benchmark's baseline)."""
+
+
+def error_gate(settings: DemoSettings, gates: Gates) -> JsonObj:
+    """The gate on the canary's errors. The comparison counts an inconclusive result as Pass at
+    a step's end: at the demo's traffic a healthy canary cannot show that it is within 1 point
+    of the stable's error rate before it has served a few hundred requests (tens of seconds at
+    the 10 % step), and the test keeps running at every look, so a bad canary is still rolled
+    back as soon as the evidence of harm is conclusive."""
+    if gates is Gates.THRESHOLDS:
+        return {
+            "name": "success-rate",
+            "template": "contour-success-rate",
+            "interval": f"{settings.interval}s",
+            "min": settings.min_success,
+        }
+    return {
+        "name": "errors",
+        "compare": {
+            "errorRate": {"template": "contour", "tolerance": settings.tolerance},
+            "onInconclusive": "Pass",
+        },
+    }
+
+
+def canary(
+    settings: DemoSettings, *, stable: str, canary: str, gates: Gates = Gates.COMPARISON
+) -> JsonObj:
     window = f"{settings.interval}s"
+    analysis: JsonObj = {
+        "metrics": [
+            error_gate(settings, gates),
+            {
+                "name": "latency-p99",
+                "template": "contour-latency-p99",
+                "interval": window,
+                "max": settings.max_latency_ms,
+            },
+        ],
+        "failureThreshold": settings.failure_threshold,
+        "minRequests": {
+            "count": settings.min_requests,
+            "template": "contour-request-count",
+            "interval": window,
+        },
+    }
+    if gates is Gates.COMPARISON:
+        analysis["sequential"] = {"every": f"{settings.look_every}s"}
     return {
         "apiVersion": CANARY.api_version,
         "kind": "Canary",
@@ -140,27 +197,6 @@ def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
             "routeRef": {"name": ROUTE_NAME},
             **canary_target(stable, canary),
             "steps": {"weights": list(settings.weights), "interval": window},
-            "analysis": {
-                "metrics": [
-                    {
-                        "name": "success-rate",
-                        "template": "contour-success-rate",
-                        "interval": window,
-                        "min": settings.min_success,
-                    },
-                    {
-                        "name": "latency-p99",
-                        "template": "contour-latency-p99",
-                        "interval": window,
-                        "max": settings.max_latency_ms,
-                    },
-                ],
-                "failureThreshold": settings.failure_threshold,
-                "minRequests": {
-                    "count": settings.min_requests,
-                    "template": "contour-request-count",
-                    "interval": window,
-                },
-            },
+            "analysis": analysis,
         },
     }
