@@ -1,5 +1,7 @@
 """The demo's two stories, end to end: the operator promotes a healthy v2 and rolls back a failing
-v3, and at every step the split Envoy really serves is the weight the route declares.
+v3, and at every step the split Envoy really serves is the weight the route declares. v3's
+rollback is decided by the errors comparison, on conclusive evidence of harm, before the first
+step's interval is over (threshold gates would need `failureThreshold` failing checks).
 
 How a step is sampled, and why the step cannot change under the sample:
 
@@ -31,6 +33,7 @@ import pytest
 from canary.api.status import Phase
 from canary.sandbox.demo import observe
 from canary.sandbox.demo.stories import Story, begin_story_one, begin_story_two, finish
+from canary.sandbox.demo.summary import HARM, harm, seconds_of_traffic
 from canary.sandbox.demo.world import DemoWorld
 from canary.sandbox.loadgen import Tally, send, split_p_value
 
@@ -99,8 +102,21 @@ async def test_healthy_v2_is_promoted_and_failing_v3_rolled_back_with_every_spli
     story = await begin_story_two(world)
     await _assert_split(world, story, settings.weights[0])
     result = await finish(world, story)
-    assert result.status.phase is Phase.ROLLED_BACK, result.status.message
-    assert result.status.failed_checks == settings.failure_threshold
+    status = result.status
+    assert status.phase is Phase.ROLLED_BACK, status.message
+    # Decided by the comparison: conclusive harm, with its evidence in the status ...
+    assert HARM in status.message, status.message
+    decided = harm(status)
+    assert decided is not None and decided.comparison is not None, status.metrics
+    evidence = decided.comparison
+    assert evidence.tolerance == settings.tolerance and evidence.lower > evidence.tolerance
+    assert evidence.canary.failures > 0 and evidence.stable.failures == 0, evidence
+    assert evidence.canary.requests >= 30 and evidence.stable.requests >= 30, evidence
+    assert "worse than the tolerated" in decided.message, decided.message
+    # ... at step 1, at a look before the step's interval was over.
+    assert status.current_step == 1, status
+    after = seconds_of_traffic(decided)
+    assert after is not None and after < settings.interval, (after, decided)
 
     # After the rollback v3 gets nothing: neither the 1,000 requests sent once Envoy dropped
     # it, nor the steady load, nor anything Envoy itself counts for v3 in the seconds after.
