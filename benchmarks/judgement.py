@@ -39,7 +39,7 @@ Ours is computed vectorised over the rollouts with the same formulas as canary.c
 (for speed); a random sample of looks (--spot-check, 2 % by default) is also judged by the
 module's functions and must give the same verdicts, or the run stops.
 
-    .venv/bin/python benchmarks/judgement.py [--rollouts 2000] [--rates 1,10,60,100,1000]
+    .venv/bin/python benchmarks/judgement.py [--rollouts 1000] [--rates 1,10,60,100,1000]
     .venv/bin/python benchmarks/judgement.py --quick
 """
 
@@ -80,7 +80,7 @@ PROMOTED, ROLLED_BACK, HELD = 0, 1, 2
 
 @dataclass(frozen=True)
 class Settings:
-    rollouts: int = 2000
+    rollouts: int = 1000
     rates: tuple[float, ...] = (1, 10, 60, 100, 1000)
     weights: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)
     interval: float = 60.0
@@ -584,6 +584,65 @@ def goals(s: Settings, rows: list[Row]) -> list[str]:
     return out
 
 
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def reasons(s: Settings) -> list[str]:
+    """Why ours meets a goal or not, from the test's own formulas at expected counts."""
+    out = []
+    alpha, w0 = s.alpha / 2, s.weights[0]
+    t2 = s.tau * s.tau
+
+    def z_needed(v: float) -> float:
+        return math.sqrt((v + t2) / t2 * (2 * math.log(1 / alpha) + math.log((v + t2) / v)))
+
+    pc, ps = s.base_error + 0.02, s.base_error
+    for tol in s.error_tolerances:
+        excess = 0.02 - tol / 100
+        for rate in (10.0, 60.0):
+            parts = []
+            for how, ws in (("advancing", s.weights[:3]), ("held at the first step", [w0] * 3)):
+                nc = rate * s.interval * sum(w / w0 for w in ws)
+                ns = rate * s.interval * sum((1 - w) / w0 for w in ws)
+                v = pc * (1 - pc) / nc + ps * (1 - ps) / ns
+                mean = excess / math.sqrt(v)
+                parts.append(
+                    f"{how} ~{nc:,.0f} canary requests, the excess over the tolerance is "
+                    f"{mean:.1f} standard errors on average against {z_needed(v):.1f} needed: "
+                    f"~{100 * _normal_cdf(mean - z_needed(v)):.0f}% decided by then"
+                )
+            need = 100.0
+            while need < 1e7:
+                v = pc * (1 - pc) / need + ps * (1 - ps) / (9 * need)
+                if excess / math.sqrt(v) - z_needed(v) >= 2.326:
+                    break
+                need *= 1.02
+            out.append(
+                f"why (+2pp, tol {tol:g}pp, {rate:g}/s, 3 intervals): "
+                + "; ".join(parts)
+                + f"; 99% needs ~{need:,.0f} canary requests (alpha {alpha:g}, tau {s.tau:g})"
+            )
+    rate = 60.0
+    n = 1.0
+    while n < rate * s.scrape * 10:
+        c = compare_error_rates(
+            Counts(n, 0.3 * n), Counts(9 * n, 9 * n * s.base_error), tolerance=1.0, alpha=alpha
+        )
+        if c.verdict is MetricVerdict.FAIL:
+            break
+        n += 1
+    share = max(0.0, 1 - n / (rate * s.scrape))
+    out.append(
+        f"why (30% errors at 60/s): at expected counts the error gate fails from {n:.0f} canary "
+        f"requests ({n / rate:.1f}s of traffic; tau {s.tau:g}, alpha {alpha:g}); the first scrape "
+        f"holds 0-{s.scrape:g}s of the canary's traffic (its phase is uniform), so only ~"
+        f"{100 * share:.0f}% of rollouts can be decided on the first scrape; the others wait for "
+        f"the next one ({s.scrape:g}s later)"
+    )
+    return out
+
+
 def parse_args(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -666,6 +725,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print("\n".join(goals(s, rows)))
+    print()
+    print("\n".join(reasons(s)))
     print(
         f"\n{checked} looks of ours also judged by canary.core.sequential: all agreed; "
         f"{time.monotonic() - started:.0f}s"

@@ -153,6 +153,11 @@ class CanaryStatus(ApiModel):
     started_at: datetime | None = None
     """When this rollout started shifting traffic."""
 
+    step_starts: tuple[datetime, ...] = Field(default=(), max_length=128)
+    """When each step of this rollout began carrying its split, oldest first (after a gateway
+    lag: when the gateway reported it). Comparison gates compare the backends step by step over
+    these windows, so what both share at a moment (an incident) cancels out."""
+
     step_started_at: datetime | None = None
     """When the current step's weights were applied (or, after a gateway lag, when the gateway
     reported them); its interval is measured from here."""

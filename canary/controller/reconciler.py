@@ -126,7 +126,7 @@ class Reconciler:
             only = None if due is Sampling.CHECK else looked_at(spec)
             (samples, guard), compared = await asyncio.gather(
                 self._sampler.sample(ns, name, spec, only=only),
-                self._sampler.compare(ns, name, spec, since=status.started_at, now=now),
+                self._sampler.compare(ns, name, spec, steps=status.step_starts, now=now),
             )
         observations = Observations(
             route=route, metrics=samples, request_count=guard, owner=owner, comparisons=compared

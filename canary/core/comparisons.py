@@ -32,8 +32,8 @@ from canary.core.sequential import (
     Comparison,
     Counts,
     Histogram,
-    compare_error_rates,
-    compare_latency,
+    compare_error_rates_by_step,
+    compare_latency_by_step,
 )
 
 _POLICY = {
@@ -99,20 +99,23 @@ def is_harm(result: MetricResult) -> bool:
 def _compare(gate: MetricGate, sample: ComparisonSample, alpha: float) -> Comparison | None:
     compare = gate.compare
     assert compare is not None
-    canary, stable = sample.canary, sample.stable
     if sample.outcome is not SampleOutcome.VALUE:
         return None
     if compare.error_rate is not None:
-        if not (isinstance(canary, Counts) and isinstance(stable, Counts)):
+        counts = [(c, s) for c, s in sample.steps
+                  if isinstance(c, Counts) and isinstance(s, Counts)]
+        if not counts:
             return None
-        return compare_error_rates(
-            canary, stable, tolerance=compare.error_rate.tolerance, alpha=alpha
+        return compare_error_rates_by_step(
+            counts, tolerance=compare.error_rate.tolerance, alpha=alpha
         )
     assert compare.latency is not None
-    if not (isinstance(canary, Histogram) and isinstance(stable, Histogram)):
+    histograms = [(c, s) for c, s in sample.steps
+                  if isinstance(c, Histogram) and isinstance(s, Histogram)]
+    if not histograms:
         return None
-    return compare_latency(
-        canary, stable, slowdown=compare.latency.slowdown,
+    return compare_latency_by_step(
+        histograms, slowdown=compare.latency.slowdown,
         tolerance=compare.latency.tolerance, alpha=alpha,
     )
 

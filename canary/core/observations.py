@@ -45,18 +45,22 @@ class MetricSample:
         return cls(metric=metric, outcome=SampleOutcome.ERROR, query=query, error=error)
 
 
+Sides = tuple[Counts, Counts] | tuple[Histogram, Histogram]
+
+
 @dataclass(frozen=True)
 class ComparisonSample:
-    """One comparison gate's samples of both backends over the same window: `Counts` (requests,
-    errors) for an error-rate comparison, a `Histogram` for a latency comparison. VALUE only
-    when both backends have one; NO_DATA when either has none; ERROR when a query failed."""
+    """One comparison gate's samples of both backends, (canary, stable) per rollout step, over
+    the same windows, oldest first: `Counts` (requests, errors) for an error-rate comparison,
+    `Histogram`s for a latency comparison. A step in which either backend had no data is left
+    out. VALUE when at least one step has both; NO_DATA when none has; ERROR when a query
+    failed."""
 
     metric: str
     outcome: SampleOutcome
-    canary: Counts | Histogram | None = None
-    stable: Counts | Histogram | None = None
-    since: datetime | None = None  # the window's start (the rollout's start)
-    query: str = ""  # the canary's rendered queries
+    steps: tuple[Sides, ...] = ()
+    since: datetime | None = None  # the first window's start (the rollout's start)
+    query: str = ""  # the canary's rendered queries (the current step's)
     error: str = ""
 
 

@@ -113,4 +113,6 @@ def caught_up(ctx: Context, status: CanaryStatus) -> CanaryStatus:
     update: dict[str, object] = {"gateway_lag_since": None}
     if status.phase in (Phase.PROGRESSING, Phase.PAUSED) and status.step_started_at is not None:
         update["step_started_at"] = ctx.now
+        if status.step_starts:  # the new split took effect only now
+            update["step_starts"] = (*status.step_starts[:-1], ctx.now)
     return status.model_copy(update=update)

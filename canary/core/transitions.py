@@ -41,7 +41,9 @@ def start(ctx: Context, status: CanaryStatus) -> Transition:
         status,
         weights.schedule(ctx.spec.steps)[0],
         started_at=ctx.now,
+        step_starts=(ctx.now,),
         last_check_time=None,
+        looked_at=None,
         failed_checks=0,
         metrics=(),
         request_count=None,
@@ -70,6 +72,7 @@ def _at(ctx: Context, status: CanaryStatus, canary: int, **changes: object) -> C
             "current_step": weights.step_number(ctx.spec.steps, canary),
             "total_steps": len(weights.schedule(ctx.spec.steps)),
             "step_started_at": ctx.now,
+            "step_starts": (*status.step_starts, ctx.now)[-128:],
             "paused_at": None,
             "inconclusive_checks": 0,
             **changes,
@@ -84,7 +87,7 @@ def _stepped(ctx: Context, new: CanaryStatus, reason: EventReason, text: str) ->
         reason=ConditionReason.ROLLOUT_IN_PROGRESS,
         message=text,
         actions=(SetWeights(new.canary_weight), event(reason, text)),
-        requeue_after=ctx.interval,
+        requeue_after=timing.next_wake(ctx, new),
         notes=(text,),
     )
 
@@ -95,7 +98,8 @@ def pause(ctx: Context, status: CanaryStatus, why: str) -> Transition:
     length = None if declared is None else declared.length
     new = status.model_copy(update={"phase": Phase.PAUSED, "paused_at": ctx.now})
     # Checks go on during the pause when there are gates; a timed pause also ends by itself.
-    wake = timing.earliest(ctx.interval if ctx.has_gates else None, length)
+    look = timing.until(timing.look_due_at(ctx.spec, new), ctx.now)
+    wake = timing.earliest(ctx.interval if ctx.has_gates else None, length, look)
     if length is None:
         reason = ConditionReason.AWAITING_PROMOTION
         text = (

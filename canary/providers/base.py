@@ -21,15 +21,19 @@ _TOKEN = re.compile(r"[\x21-\x7e]+")
 class MetricProvider(Protocol):
     """Runs queries against one metrics backend."""
 
-    async def query(self, metric: str, promql: str) -> MetricSample:
-        """Evaluate `promql` now; `metric` names the gate the sample belongs to.
+    async def query(self, metric: str, promql: str, *, at: float | None = None) -> MetricSample:
+        """Evaluate `promql` now (or at the Unix time `at`); `metric` names the gate the sample
+        belongs to.
 
         Returns VALUE, NO_DATA or ERROR; only cancellation propagates as an exception.
         """
         ...
 
-    async def buckets(self, promql: str) -> tuple[tuple[tuple[float, float], ...], str]:
-        """Evaluate `promql`, a vector with one series per `le` (histogram buckets), now: the
+    async def buckets(
+        self, promql: str, *, at: float | None = None
+    ) -> tuple[tuple[tuple[float, float], ...], str]:
+        """Evaluate `promql`, a vector with one series per `le` (histogram buckets), now (or at
+        the Unix time `at`): the
         (le, count) pairs in ascending order and "" — or none and the reason it failed. An
         empty vector is no pairs and ""."""
         ...

@@ -55,15 +55,17 @@ class PrometheusProvider:
     def config(self) -> PrometheusEndpoint:
         return self._config
 
-    async def query(self, metric: str, promql: str) -> MetricSample:
-        result, failure = await self._run(promql)
+    async def query(self, metric: str, promql: str, *, at: float | None = None) -> MetricSample:
+        result, failure = await self._run(promql, at=at)
         if failure:
             return MetricSample.failed(metric, failure, query=promql)
         return sample_from_result(metric, promql, result)
 
-    async def buckets(self, promql: str) -> tuple[tuple[tuple[float, float], ...], str]:
+    async def buckets(
+        self, promql: str, *, at: float | None = None
+    ) -> tuple[tuple[tuple[float, float], ...], str]:
         """Histogram buckets (`canary.providers.base.MetricProvider.buckets`)."""
-        result, failure = await self._run(promql)
+        result, failure = await self._run(promql, at=at)
         if failure:
             return (), failure
         return buckets_from_result(result)
@@ -81,14 +83,17 @@ class PrometheusProvider:
             if isinstance(series, dict)
         ], ""
 
-    async def _run(self, promql: str) -> tuple[Any, str]:
-        """The raw result of an instant query, or a failure reason ("" when it answered)."""
+    async def _run(self, promql: str, *, at: float | None = None) -> tuple[Any, str]:
+        """The raw result of an instant query (at the Unix time `at`, default now), or a
+        failure reason ("" when it answered)."""
         if self._closed:  # e.g. its settings changed while a check was under way
             return None, "the provider was closed"
         loop = asyncio.get_running_loop()
         # Ask Prometheus to give up at the same deadline, so it does not keep evaluating.
         # Plain seconds: Prometheus accepts a float there, but no fraction with a unit.
         params = {"timeout": f"{self._config.timeout:g}"}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
         try:
             async with asyncio.timeout(self._config.timeout):
                 result = await loop.run_in_executor(

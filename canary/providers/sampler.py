@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from canary.api.analysis import Analysis, MetricGate, MinRequests, PrometheusConfig
 from canary.api.duration import parse_duration
@@ -29,6 +29,16 @@ from canary.providers.render import TemplateError
 
 GUARD_NAME = "minRequests"
 MAX_PROVIDERS = 64
+# A step's window that ended this long ago is final in Prometheus (scraped, and past the
+# lookback of `increase`): its counts are kept instead of asked again at every look.
+SETTLED = timedelta(seconds=60)
+MAX_SETTLED = 20_000
+
+
+@runtime_checkable
+class HasConfig(Protocol):
+    @property
+    def config(self) -> PrometheusEndpoint: ...
 
 
 class SecretReader(Protocol):
@@ -54,6 +64,10 @@ class GateSampler:
         self._secrets = secrets
         self._default_address = default_address
         self._providers: OrderedDict[PrometheusEndpoint, MetricProvider] = OrderedDict()
+        self._settled: OrderedDict[
+            tuple[object, tuple[tuple[str, str], ...], datetime | None],
+            Counts | Histogram | None,
+        ] = OrderedDict()
 
     async def sample(
         self,
@@ -93,17 +107,20 @@ class GateSampler:
         name: str,
         spec: CanarySpec,
         *,
-        since: datetime | None,
+        steps: Sequence[datetime],
         now: datetime,
     ) -> tuple[ComparisonSample, ...]:
-        """Every comparison gate's samples of both backends over the same window: from `since`
-        (the rollout's start) to `now`. No window yet (no rollout started) is no data."""
+        """Every comparison gate's samples of both backends, step by step: one window per step
+        of the rollout (`steps`: when each began, oldest first), the last one up to `now`.
+        No step yet is no data."""
         analysis = spec.analysis
         gates = () if analysis is None else analysis.comparisons
         if not gates:
             return ()
         assert analysis is not None
-        if since is None or now <= since:
+        since = steps[0] if steps else None
+        windows = step_windows(steps, now)
+        if not windows:
             return tuple(
                 ComparisonSample(g.name, SampleOutcome.NO_DATA, since=since) for g in gates
             )
@@ -114,10 +131,73 @@ class GateSampler:
                 ComparisonSample(g.name, SampleOutcome.ERROR, since=since, error=str(exc))
                 for g in gates
             )
-        window = now - since
         return tuple(await asyncio.gather(*(
-            _compare(provider, gate, spec, namespace, name, since, window) for gate in gates
+            self._compare(provider, gate, spec, namespace, name, windows, now) for gate in gates
         )))
+
+    async def _compare(
+        self,
+        provider: MetricProvider,
+        gate: MetricGate,
+        spec: CanarySpec,
+        namespace: str,
+        name: str,
+        windows: list[tuple[datetime, datetime]],
+        now: datetime,
+    ) -> ComparisonSample:
+        """One comparison gate: both backends, every window, each query run concurrently."""
+        since = windows[0][0]
+        try:
+            rendered = [
+                {side: render_comparison(gate, spec, namespace=namespace, name=name,
+                                         window=end - start, side=side) for side in Side}
+                for start, end in windows
+            ]
+        except (TemplateError, KeyError) as exc:
+            return ComparisonSample(gate.name, SampleOutcome.ERROR, since=since,
+                                    error=f"query cannot be rendered: {exc}")
+        shown = "; ".join(f"{part}: {q}" for part, q in rendered[-1][Side.CANARY].items())
+        settled = now - SETTLED
+        runs = [
+            self._side(provider, queries[side], at=None if end >= now else end,
+                       settled=end <= settled)
+            for queries, (_, end) in zip(rendered, windows, strict=True)
+            for side in Side
+        ]
+        answers = await asyncio.gather(*runs)
+        failures = [failure for _, failure in answers if failure]
+        if failures:
+            return ComparisonSample(gate.name, SampleOutcome.ERROR, since=since, query=shown,
+                                    error=failures[0])
+        pairs = [(answers[i][0], answers[i + 1][0]) for i in range(0, len(answers), 2)]
+        steps = tuple(
+            (canary, stable) for canary, stable in pairs
+            if canary is not None and stable is not None and type(canary) is type(stable)
+        )
+        outcome = SampleOutcome.VALUE if steps else SampleOutcome.NO_DATA
+        return ComparisonSample(
+            gate.name, outcome, steps=steps,  # type: ignore[arg-type]
+            since=since, query=shown,
+        )
+
+    async def _side(
+        self, provider: MetricProvider, queries: dict[str, str], *, at: datetime | None,
+        settled: bool,
+    ) -> tuple[Counts | Histogram | None, str]:
+        """One backend's sample in one window (None: no data) and "" — or None and why a
+        query failed. A window that ended more than `SETTLED` ago no longer changes: its
+        answer is kept (per provider and query) and not asked again."""
+        key = (provider.config if isinstance(provider, HasConfig) else None,
+               tuple(sorted(queries.items())), at)
+        if settled and key in self._settled:
+            self._settled.move_to_end(key)
+            return self._settled[key], ""
+        value, failure = await _side(provider, queries, None if at is None else at.timestamp())
+        if settled and not failure:
+            self._settled[key] = value
+            while len(self._settled) > MAX_SETTLED:
+                self._settled.popitem(last=False)
+        return value, failure
 
     async def _run(
         self,
@@ -193,54 +273,25 @@ def _split(
     return tuple(samples[:-1]), samples[-1]
 
 
-async def _compare(
-    provider: MetricProvider,
-    gate: MetricGate,
-    spec: CanarySpec,
-    namespace: str,
-    name: str,
-    since: datetime,
-    window: timedelta,
-) -> ComparisonSample:
-    """Both backends' samples of one comparison gate, each part run concurrently."""
-    try:
-        rendered = {
-            side: render_comparison(
-                gate, spec, namespace=namespace, name=name, window=window, side=side
-            )
-            for side in Side
-        }
-    except (TemplateError, KeyError) as exc:
-        return ComparisonSample(
-            gate.name, SampleOutcome.ERROR, since=since, error=f"query cannot be rendered: {exc}"
-        )
-    shown = "; ".join(f"{part}: {q}" for part, q in rendered[Side.CANARY].items())
-    sides = await asyncio.gather(*(_side(provider, rendered[side]) for side in Side))
-    failures = [failure for _, failure in sides if failure]
-    if failures:
-        return ComparisonSample(
-            gate.name, SampleOutcome.ERROR, since=since, query=shown, error=failures[0]
-        )
-    canary, stable = (value for value, _ in sides)
-    if canary is None or stable is None:
-        return ComparisonSample(gate.name, SampleOutcome.NO_DATA, since=since, query=shown)
-    return ComparisonSample(
-        gate.name, SampleOutcome.VALUE, canary=canary, stable=stable, since=since, query=shown
-    )
+def step_windows(steps: Sequence[datetime], now: datetime) -> list[tuple[datetime, datetime]]:
+    """The (start, end) of each step's window: from its start to the next step's, the last to
+    `now`; empty windows (a clock that went backwards, two steps in one second) left out."""
+    ends = [*steps[1:], now]
+    return [(start, end) for start, end in zip(steps, ends, strict=False) if end > start]
 
 
 async def _side(
-    provider: MetricProvider, queries: dict[str, str]
+    provider: MetricProvider, queries: dict[str, str], at: float | None
 ) -> tuple[Counts | Histogram | None, str]:
     """One backend's sample (None: no data) and "" — or None and why a query failed."""
     if "buckets" in queries:
-        buckets, failure = await provider.buckets(queries["buckets"])
+        buckets, failure = await provider.buckets(queries["buckets"], at=at)
         if failure:
             return None, failure
         return (Histogram(buckets) if buckets else None), ""
     requests, errors = await asyncio.gather(
-        provider.query("requests", queries["requests"]),
-        provider.query("errors", queries["errors"]),
+        provider.query("requests", queries["requests"], at=at),
+        provider.query("errors", queries["errors"], at=at),
     )
     for sample in (requests, errors):
         if sample.outcome is SampleOutcome.ERROR:

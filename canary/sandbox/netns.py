@@ -27,7 +27,6 @@ from pathlib import Path
 
 POD_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
 MARKER = "CANARY_SANDBOX_NETNS"  # holds the namespace's inode once a process has entered it
-_STARTED_AS_ROOT = "CANARY_SANDBOX_NETNS_ROOT"  # "0" when `enter()` also made a user namespace
 
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
@@ -68,8 +67,17 @@ def enter() -> int:
     _run("ip", "route", "add", "local", str(POD_CIDR), "dev", "lo")
     inode = current()
     os.environ[MARKER] = str(inode)
-    os.environ[_STARTED_AS_ROOT] = "1" if uid == 0 else "0"
     return inode
+
+
+def _in_own_user_namespace() -> bool:
+    """Whether this process runs in a user namespace of its own (`enter()` made one because it
+    was started unprivileged): the initial namespace maps every uid onto itself."""
+    try:
+        first = Path("/proc/self/uid_map").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return False
+    return first != ["0", "0", "4294967295"]
 
 
 def _map_to_root(uid: int, gid: int) -> None:
@@ -94,6 +102,6 @@ def pod_address(index: int) -> str:
 def enter_command(pid: int) -> str:
     """The shell prefix that runs a command inside the namespace of process `pid` (made by
     `enter()`), from another shell of the same user."""
-    if os.geteuid() == 0 and os.environ.get(_STARTED_AS_ROOT, "1") == "1":
+    if os.geteuid() == 0 and not _in_own_user_namespace():
         return f"nsenter --target {pid} --net"
     return f"nsenter --target {pid} --user --preserve-credentials --net"

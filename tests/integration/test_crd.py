@@ -77,6 +77,31 @@ async def test_the_example_is_accepted_with_its_defaults_applied(
     assert CanarySpec.model_validate(spec) == CanarySpec.model_validate(example()["spec"])
 
 
+async def test_comparison_gates_are_accepted_with_their_defaults_applied(
+    control_plane: Kubectl, namespace: str
+) -> None:
+    manifest = example(name="compared")
+    manifest["spec"]["analysis"]["metrics"] = [
+        {"name": "errors", "compare": {"errorRate": {"template": "contour"}}},
+        {"name": "latency", "compare": {"latency": {
+            "buckets": 'sum by (le) (increase(x_bucket{s="{{ canary_service }}"}[{{ interval }}]))'
+        }}},
+        {"name": "success", "template": "contour-success-rate", "min": 99, "failEarly": True},
+    ]
+    stored = create(control_plane, namespace, manifest)
+    analysis = stored["spec"]["analysis"]
+    assert analysis["sequential"] == {"every": "5s", "falseRollbackRate": 0.01}
+    errors, latency, _ = analysis["metrics"]
+    assert errors["compare"] == {
+        "errorRate": {"template": "contour", "tolerance": 1},
+        "onInconclusive": "Inconclusive",
+    }
+    assert latency["compare"]["latency"]["slowdown"] == 20
+    assert latency["compare"]["latency"]["tolerance"] == 0.5
+    parsed = CanarySpec.model_validate(stored["spec"])
+    assert parsed.analysis is not None and parsed.analysis.comparison_alpha() == 0.005
+
+
 def _set(path: str, value: Any) -> Any:
     def change(spec: dict[str, Any]) -> None:
         *parents, last = path.split(".")
@@ -119,6 +144,36 @@ INVALID = {
     ),
     "weights not increasing": (
         _steps({"weights": [10, 5]}), "weights must be strictly increasing"
+    ),
+    "comparison with a threshold": (
+        lambda spec: spec["analysis"]["metrics"][0].update(
+            {"template": None, "compare": {"errorRate": {"template": "contour"}}}),
+        "a comparison has no min, max or interval",
+    ),
+    "comparison with a template": (
+        _set("analysis.metrics.0.compare", {"latency": {"template": "app"}}),
+        "set exactly one of template (a built-in), query (inline PromQL) or compare",
+    ),
+    "comparison of both kinds": (
+        lambda spec: spec["analysis"]["metrics"][0].update({
+            "template": None, "min": None, "compare": {
+                "errorRate": {"template": "contour"}, "latency": {"template": "contour"}}}),
+        "compare: set exactly one of errorRate or latency",
+    ),
+    "comparison with half its queries": (
+        lambda spec: spec["analysis"]["metrics"][0].update({
+            "template": None, "min": None,
+            "compare": {"errorRate": {"requests": "sum(x)"}}}),
+        "errorRate: set either template, or both requests and errors",
+    ),
+    "comparison query with an unknown variable": (
+        lambda spec: spec["analysis"]["metrics"][0].update({
+            "template": None, "min": None,
+            "compare": {"latency": {"buckets": 'x{s="{{ svc }}"}'}}}),
+        "buckets may only use the variables",
+    ),
+    "look period below a second": (
+        _set("analysis.sequential", {"every": "500ms"}), "sequential: every must be at least 1s"
     ),
     "pause off the schedule": (
         _set("steps.pauses", [{"atWeight": 7}]),

@@ -26,12 +26,18 @@ class FakePrometheus:
         self.listings = listings
         self.asked: list[str] = []
 
-    async def query(self, metric: str, promql: str) -> MetricSample:
+    async def query(self, metric: str, promql: str, *, at: float | None = None) -> MetricSample:
         self.asked.append(promql)
         inner = promql.removeprefix("count(").removesuffix(")")
         if inner in self.existing:
             return MetricSample.of(metric, 3, query=promql)
         return MetricSample.no_data(metric, query=promql)
+
+    async def buckets(
+        self, promql: str, *, at: float | None = None
+    ) -> tuple[tuple[tuple[float, float], ...], str]:
+        self.asked.append(promql)
+        return (), ""
 
     async def label_sets(self, promql: str) -> tuple[list[dict[str, str]], str]:
         self.asked.append(promql)
