@@ -27,7 +27,7 @@ p95s are printed per Canary with the settings that bound them, and the ratio of 
 (before / after). Not part of the test command:
 
     .venv/bin/python benchmarks/rollback_reaction.py [--runs 5] [--interval 10] [--seed 1]
-        [--gates both|thresholds|comparison] [--quick]
+        [--gates both|thresholds|comparison] [--quick] [--workdir DIR]
 
 `--runs` is per Canary; `--quick` is 2 runs each.
 """
@@ -91,7 +91,8 @@ async def _route_zero(world: DemoWorld, resource_version: str) -> float:
 
 async def _first_error_sample(world: DemoWorld, injected: float) -> float:
     """The timestamp of the first scrape whose v3 5xx counter exceeds its pre-injection value."""
-    cluster = f"{world.settings.namespace}/{m.service('v3')}/{m.PORT}"
+    # Contour's Envoy names the cluster's stats `namespace_service_port` (as the templates).
+    cluster = f"{world.settings.namespace}_{m.service('v3')}_{m.PORT}"
     series = (
         f'envoy_cluster_upstream_rq_xx{{envoy_cluster_name="{cluster}",'
         'envoy_response_code_class="5"}'
@@ -301,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         help="which Canary to measure: before (thresholds), after (comparison) or both",
     )
     parser.add_argument("--quick", action="store_true", help="2 runs per Canary")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep state and logs (the operator's: demo/logs) here"
+    )
     args = parser.parse_args(argv)
     modes = (Gates.THRESHOLDS, Gates.COMPARISON) if args.gates == "both" else (Gates(args.gates),)
     runs_each = 2 if args.quick else args.runs
@@ -308,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = DemoSettings(interval=args.interval).but(namespace="bench", class_name="bench")
     prepare()  # builds what is missing, then enters the sandbox's own network namespace
     with tempfile.TemporaryDirectory(prefix="canary-bench-") as tmp:
-        work = Path(tmp)
+        work = args.workdir or Path(tmp)
         with (
             ControlPlane(workdir=work / "controlplane", extra_crd_dirs=[CRDS]) as plane,
             PrometheusServer(scrape_interval=f"{settings.scrape_interval}s") as prometheus,
