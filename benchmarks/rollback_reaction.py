@@ -1,15 +1,18 @@
 """How fast a failing canary loses its traffic, in the demo sandbox with the real operator:
 before comparison gates and after, in the same run on the same machine.
 
-Two Canaries, alternating run by run with the same injection moments (so machine load and the
-moment of the fault weigh on both alike):
+Three Canaries, taking turns run by run with the same injection moments (so machine load and
+the moment of the fault weigh on all alike):
 
-- before: the errors gate is a success-rate threshold (>= 99 %) checked at the end of each
-  step interval, rolled back after `failureThreshold` failed checks (the demo's Canary before
-  comparison gates, `Gates.THRESHOLDS`);
-- after: the errors gate compares the canary with the stable backend (Contour's per-backend
-  series, tolerance 1 pp, `onInconclusive: Pass`), looked at every `sequential.every` and
-  rolled back at once on conclusive harm (the demo's Canary, `Gates.COMPARISON`).
+- before (`Gates.THRESHOLDS`): the errors gate is a success-rate threshold (>= 99 %) checked at
+  the end of each step interval, rolled back after `failureThreshold` failed checks (the demo's
+  Canary before comparison gates);
+- after (`Gates.BOTH`, the demo's Canary now): the errors are also compared with the stable
+  backend's (Contour's per-backend series, tolerance 1 pp, `onInconclusive: Pass`), looked at
+  every `sequential.every` and rolled back at once on conclusive harm; the threshold still holds
+  the step while the evidence comes in;
+- comparison only (`Gates.COMPARISON`): the comparison without the threshold gate, so a check
+  that finds it not yet conclusive lets the canary advance (`onInconclusive: Pass`).
 
 Each run: the Canary rolls v3 out over a healthy v2 (story 2 of the demo, without its fault);
 at a random moment of the first step's check cycle 30 % errors are injected into v3. Measured:
@@ -24,10 +27,10 @@ request v3 would have had (v3 gets 10 % of 60 req/s: 0.17 s on average).
 
 Then v3 is healed and the rollout retried (`spec.requests.retry`) for the next run. Medians and
 p95s are printed per Canary with the settings that bound them, and the ratio of the medians
-(before / after). Not part of the test command:
+(before / each after). Not part of the test command:
 
     .venv/bin/python benchmarks/rollback_reaction.py [--runs 5] [--interval 10] [--seed 1]
-        [--gates both|thresholds|comparison] [--quick] [--workdir DIR]
+        [--gates thresholds,both,comparison] [--quick] [--workdir DIR]
 
 `--runs` is per Canary; `--quick` is 2 runs each.
 """
@@ -64,7 +67,11 @@ WALL = time.time() - time.monotonic()  # monotonic -> wall clock (Prometheus tim
 
 
 Gates = m.Gates
-LABEL = {Gates.THRESHOLDS: "before (threshold gates)", Gates.COMPARISON: "after (comparison)"}
+LABEL = {
+    Gates.THRESHOLDS: "before (threshold gates)",
+    Gates.BOTH: "after (comparison + threshold gates)",
+    Gates.COMPARISON: "comparison only",
+}
 
 
 @dataclass(frozen=True)
@@ -195,12 +202,16 @@ def _expected(gates: Gates, settings: DemoSettings) -> str:
             "reconcile time."
         )
     canary_rate = settings.rate * settings.weights[0] / 100
+    held = (
+        "the threshold holds v3 at its step meanwhile"
+        if gates is Gates.BOTH
+        else "shorter when a check that finds it not yet conclusive moves v3 to the next step"
+    )
     return (
         f"expected: as soon as the comparison is conclusive, at a look every "
         f"{settings.look_every}s: about 60 failing-canary requests at 30 % errors (10s at "
-        f"{canary_rate:g} req/s to v3 at the {settings.weights[0]}% step, longer when the "
-        "healthy requests before the fault dilute it, shorter once a passed check moves v3 to "
-        "the next step), whatever the step interval."
+        f"{canary_rate:g} req/s to v3 at the {settings.weights[0]}% step; {held}), whatever "
+        "the step interval."
     )
 
 
@@ -213,7 +224,7 @@ def report(runs: list[Run], settings: DemoSettings) -> list[str]:
         "comparison everything since the rollout started",
     ]
     medians: dict[Gates, dict[str, float]] = {}
-    for gates in Gates.THRESHOLDS, Gates.COMPARISON:
+    for gates in Gates.THRESHOLDS, Gates.BOTH, Gates.COMPARISON:
         mine = [r for r in runs if r.gates is gates]
         if not mine:
             continue
@@ -234,9 +245,12 @@ def report(runs: list[Run], settings: DemoSettings) -> list[str]:
             f"{r.last_served - r.injected:6.2f}"
             for i, r in enumerate(mine, 1)
         ]
-    if len(medians) == 2:
-        before, after = medians[Gates.THRESHOLDS], medians[Gates.COMPARISON]
-        out.append("  before / after (ratio of the medians):")
+    before = medians.get(Gates.THRESHOLDS)
+    for gates in Gates.BOTH, Gates.COMPARISON:
+        after = medians.get(gates)
+        if before is None or after is None:
+            continue
+        out.append(f"  before / {LABEL[gates]} (ratio of the medians):")
         out += [
             f"    {name:40} {before[name]:7.2f}s / {after[name]:5.2f}s = "
             f"{before[name] / after[name]:.2f}x"
@@ -297,16 +311,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seeds the injection moments")
     parser.add_argument(
         "--gates",
-        choices=("both", *(g.value for g in Gates)),
-        default="both",
-        help="which Canary to measure: before (thresholds), after (comparison) or both",
+        default="thresholds,both,comparison",
+        help="the Canaries to measure, in turn: thresholds (before), both (after: the demo's), "
+        "comparison (the comparison alone)",
     )
     parser.add_argument("--quick", action="store_true", help="2 runs per Canary")
     parser.add_argument(
         "--workdir", type=Path, help="keep state and logs (the operator's: demo/logs) here"
     )
     args = parser.parse_args(argv)
-    modes = (Gates.THRESHOLDS, Gates.COMPARISON) if args.gates == "both" else (Gates(args.gates),)
+    try:
+        modes = tuple(Gates(g.strip()) for g in args.gates.split(","))
+    except ValueError:
+        parser.error(f"--gates: a comma-separated list of {', '.join(Gates)}")
     runs_each = 2 if args.quick else args.runs
     canary_logging.configure(json=False, level="warning")
     settings = DemoSettings(interval=args.interval).but(namespace="bench", class_name="bench")

@@ -136,27 +136,37 @@ def canary_target(stable: str, canary: str) -> JsonObj:
 class Gates(StrEnum):
     """How the demo's Canary judges the canary's errors."""
 
+    BOTH = "both"
+    """The demo's: compared with the stable backend, looked at every `settings.look_every`
+    and rolled back at once on conclusive harm; and held to the success-rate threshold at each
+    step's check, so that a canary failing it visibly does not advance while the comparison's
+    evidence is still coming in (and is rolled back after `failureThreshold` failed checks if
+    the comparison has not decided by then)."""
     COMPARISON = "comparison"
-    """Against the stable backend, looked at every `settings.look_every` (the demo's)."""
+    """The comparison alone (the rollback benchmark's second "after")."""
     THRESHOLDS = "thresholds"
-    """A success-rate threshold checked at each step's end, rolled back after
-    `failureThreshold` failed checks (the demo before comparison gates; the rollback
-    benchmark's baseline)."""
+    """The success-rate threshold alone, rolled back after `failureThreshold` failed checks
+    (the demo before comparison gates; the rollback benchmark's baseline)."""
 
 
-def error_gate(settings: DemoSettings, gates: Gates) -> JsonObj:
-    """The gate on the canary's errors. The comparison counts an inconclusive result as Pass at
-    a step's end: at the demo's traffic a healthy canary cannot show that it is within 1 point
-    of the stable's error rate before it has served a few hundred requests (tens of seconds at
-    the 10 % step), and the test keeps running at every look, so a bad canary is still rolled
-    back as soon as the evidence of harm is conclusive."""
-    if gates is Gates.THRESHOLDS:
-        return {
-            "name": "success-rate",
-            "template": "contour-success-rate",
-            "interval": f"{settings.interval}s",
-            "min": settings.min_success,
-        }
+def success_rate(settings: DemoSettings) -> JsonObj:
+    """At least `min_success` % of the canary's answers in the step's window are not 5xx."""
+    return {
+        "name": "success-rate",
+        "template": "contour-success-rate",
+        "interval": f"{settings.interval}s",
+        "min": settings.min_success,
+    }
+
+
+def errors_comparison(settings: DemoSettings) -> JsonObj:
+    """The canary's error rate against the stable's, everything since the rollout started.
+
+    A result not yet conclusive either way counts as Pass at a step's end: at the demo's
+    traffic a healthy canary cannot show that it is within 1 point of the stable's error rate
+    before it has served several hundred requests (longer than a step at 10 %), and the test
+    keeps running at every look, so a bad canary is still rolled back as soon as the evidence
+    of harm is conclusive."""
     return {
         "name": "errors",
         "compare": {
@@ -166,13 +176,21 @@ def error_gate(settings: DemoSettings, gates: Gates) -> JsonObj:
     }
 
 
+def error_gates(settings: DemoSettings, gates: Gates) -> list[JsonObj]:
+    if gates is Gates.THRESHOLDS:
+        return [success_rate(settings)]
+    if gates is Gates.COMPARISON:
+        return [errors_comparison(settings)]
+    return [errors_comparison(settings), success_rate(settings)]
+
+
 def canary(
-    settings: DemoSettings, *, stable: str, canary: str, gates: Gates = Gates.COMPARISON
+    settings: DemoSettings, *, stable: str, canary: str, gates: Gates = Gates.BOTH
 ) -> JsonObj:
     window = f"{settings.interval}s"
     analysis: JsonObj = {
         "metrics": [
-            error_gate(settings, gates),
+            *error_gates(settings, gates),
             {
                 "name": "latency-p99",
                 "template": "contour-latency-p99",
@@ -187,7 +205,7 @@ def canary(
             "interval": window,
         },
     }
-    if gates is Gates.COMPARISON:
+    if gates is not Gates.THRESHOLDS:
         analysis["sequential"] = {"every": f"{settings.look_every}s"}
     return {
         "apiVersion": CANARY.api_version,

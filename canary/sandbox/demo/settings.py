@@ -50,8 +50,8 @@ class DemoSettings:
     at least `scrape_interval`, as looking more often only sees the same samples again."""
 
     min_success: float = 99.0
-    """The success-rate threshold gate (`Gates.THRESHOLDS` only): at least this percent of the
-    canary's answers are not 5xx."""
+    """The success-rate threshold gate: at least this percent of the canary's answers in the
+    step's window are not 5xx."""
 
     max_latency_ms: float = 500.0
     """The latency gate: the canary's p99 at most this many milliseconds."""

@@ -67,14 +67,14 @@ async def begin_story_one(world: DemoWorld) -> Story:
 
 
 async def begin_story_two(
-    world: DemoWorld, *, inject_fault: bool = True, gates: m.Gates = m.Gates.COMPARISON
+    world: DemoWorld, *, inject_fault: bool = True, gates: m.Gates = m.Gates.BOTH
 ) -> Story:
     """v3 ships with a bug (injected errors). The user edits two objects, in this order:
 
     1. the route: v2, promoted in story 1, becomes the only live backend, and v3 joins it at
        weight 0 (the operator only moves weights; adding a backend is the user's edit);
     2. the Canary: stable v2, canary v3, revision v3, which starts a new rollout (its errors
-       gate as `gates` says: the rollback benchmark also runs the threshold baseline).
+       gates as `gates` says: the rollback benchmark also runs the others).
     """
     s = world.settings
     started = time.monotonic()

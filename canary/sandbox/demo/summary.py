@@ -83,16 +83,26 @@ def decision_lines(result: StoryResult, settings: DemoSettings) -> list[str]:
             else "at a look between checks"
         )
         threshold_floor = settings.failure_threshold * settings.interval
-        return [
+        out = [
             f"    decided by the {decided.name} comparison {when} ({at}; it is looked at every "
             f"{settings.look_every}s), rolled back at once on conclusive evidence of harm; "
             f"threshold gates checked every {settings.interval}s with failureThreshold "
             f"{settings.failure_threshold} need {threshold_floor}s at least",
             f"    evidence: {decided.message}",
         ]
+        if status.current_step > 1:
+            out.append(
+                f"    {story.canary} reached step {status.current_step} first: the checks before "
+                "found the comparison not yet conclusive (counted as Pass, onInconclusive)"
+            )
+        return out
     last = comparison_of(status)
-    if status.phase is Phase.SUCCEEDED and last is not None:
+    if last is None:
+        return []
+    if status.phase is Phase.SUCCEEDED:
         return [f"    {last.name} comparison at the last check: {last.message}"]
+    if status.phase is Phase.ROLLED_BACK:
+        return [f"    the {last.name} comparison was not yet conclusive then: {last.message}"]
     return []
 
 

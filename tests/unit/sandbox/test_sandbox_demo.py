@@ -180,6 +180,15 @@ def test_a_rollback_by_failed_checks_is_not_credited_to_a_comparison() -> None:
     lines = summary_lines([result], LoadTotals({}, 0), seconds=60, settings=DemoSettings())
     assert "rolled back from step 1 after 2 failed checks" in lines[1]
     assert not any("decided by" in line for line in lines)
+    looking = _harmed(looked=True)
+    gate = looking.metrics[0].model_copy(update={"verdict": MetricVerdict.INCONCLUSIVE})
+    failed = _status(Phase.ROLLED_BACK, 0, failed=2).model_copy(
+        update={"metrics": (*_status(Phase.ROLLED_BACK, 0).metrics, gate)}
+    )
+    lines = summary_lines(
+        [StoryResult(TWO, failed, 20.0)], LoadTotals({}, 0), seconds=60, settings=DemoSettings()
+    )
+    assert f"the errors comparison was not yet conclusive then: {HARM_MESSAGE}" in lines[2]
 
 
 def test_the_live_view_and_plain_lines_show_a_comparison_as_effect_and_confidence_sequence() -> (
@@ -199,17 +208,18 @@ def test_the_live_view_and_plain_lines_show_a_comparison_as_effect_and_confidenc
     assert not [line for line in plain.lines(after, after) if "look:" in line]
 
 
-def test_the_demo_canary_compares_errors_with_the_stable_and_the_baseline_holds_a_threshold() -> (
-    None
-):
+def test_the_demo_canary_compares_errors_with_the_stable_and_holds_them_to_a_threshold() -> None:
     settings = DemoSettings()
     spec = CanarySpec.model_validate(m.canary(settings, stable="v2", canary="v3")["spec"])
     assert spec.analysis is not None
     (errors,) = spec.analysis.comparisons
     assert errors.compare is not None and errors.compare.error_rate is not None
     assert errors.compare.error_rate.tolerance == settings.tolerance
+    assert [g.name for g in spec.analysis.metrics] == ["errors", "success-rate", "latency-p99"]
     assert spec.analysis.sequential.period() == timedelta(seconds=settings.look_every)
     assert settings.look_every >= settings.scrape_interval
+    alone = m.canary(settings, stable="v2", canary="v3", gates=m.Gates.COMPARISON)["spec"]
+    assert [g["name"] for g in alone["analysis"]["metrics"]] == ["errors", "latency-p99"]
     baseline = m.canary(settings, stable="v2", canary="v3", gates=m.Gates.THRESHOLDS)
     old = CanarySpec.model_validate(baseline["spec"])
     assert old.analysis is not None and not old.analysis.comparisons
