@@ -12,11 +12,14 @@ Three ways to judge the same simulated rollouts:
     the harmful direction; the score is the share of the two metrics that pass and the
     interval fails below 100 % (Kayenta's marginal/pass thresholds simplified to "every
     metric passes"); a failed interval rolls back, a passed one advances.
-(c) Ours: canary.core.sequential.compare_error_rates and compare_latency on the counts
-    accumulated since the canary's first traffic, at every look (every 5 s, at a random phase
-    to the scrapes), alpha = 0.01 split over the two gates (0.005 each); rollback at the first
-    Fail; at a step's end both gates must Pass to advance, otherwise the step is held and
-    re-checked at the next look.
+(c) Ours: canary.core.sequential.compare_error_rates_by_step and compare_latency_by_step on
+    the counts accumulated since the canary's first traffic, split by step, at every look
+    (every 5 s, at a random lag after each scrape), alpha = 0.01 split over the two gates (0.005
+    each), tau 0.05, error tolerance 1 pp and 0.5 pp (one row set each), latency 20 % slowdown
+    plus 0.5 pp; rollback at the first Fail; at a step's end both gates must Pass to advance,
+    otherwise the step is held and re-checked at the next look. The rows "ours 1pp cumul" use
+    one window since the start instead (compare_error_rates / compare_latency on cumulative
+    counts): a shared incident during a later step biases it (Simpson's paradox).
 
 The rollout: steps of 10, 20, 30, 40, 50 % canary weight, 1 min each, then promotion. The
 traffic rate R is the canary's: R requests/s reach the canary at the first step (10 %), so the

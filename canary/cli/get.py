@@ -1,5 +1,7 @@
 """`canary get [NAME]`: Canaries in one namespace (or all, with -A) as kubectl-style columns —
-phase, weights, step, revision, last check, age — or as json/yaml.
+phase, weights, step, revision, last check, age — or as json/yaml; `-o wide` adds the last look
+and a verdict count, then every gate's last result (a comparison's effect, confidence sequence,
+samples and evidence) under each Canary.
 
 Reads only. Rows are built by the pure `rows()`; the command just fetches and prints.
 """
@@ -8,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from canary.cli.evidence import gate_table, slowdowns, verdict_counts
 from canary.cli.exitcodes import CliFailure, ExitCode
 from canary.cli.kubeconfig import (
     AllNamespacesOpt,
@@ -20,12 +24,31 @@ from canary.cli.kubeconfig import (
     KubeconfigOpt,
     NamespaceOpt,
 )
-from canary.cli.render import OutputOpt, age, as_list, clean, columns, dump
+from canary.cli.render import OutputFormat, age, as_list, clean, columns, dump
 from canary.cli.runner import run
 from canary.cli.snapshot import Snapshot, snapshot
 from canary.kube.resources import CANARY
 
 HEADERS = ("name", "phase", "stable/canary", "step", "revision", "last check", "age")
+WIDE = ("last look", "gates p/f/i")
+
+
+class GetOutput(StrEnum):
+    JSON = "json"
+    YAML = "yaml"
+    WIDE = "wide"
+
+
+GetOutputOpt = Annotated[
+    GetOutput | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Print json or yaml instead of text; wide: also every gate's last result, with "
+        "each comparison's evidence.",
+        show_default=False,
+    ),
+]
 
 
 def revision_cell(snap: Snapshot) -> str:
@@ -48,11 +71,37 @@ def row(snap: Snapshot, now: datetime) -> list[str]:
     ]
 
 
-def rows(snaps: Sequence[Snapshot], now: datetime, *, all_namespaces: bool) -> str:
+def wide_cells(snap: Snapshot, now: datetime) -> list[str]:
+    s = snap.status
+    return [age(s.looked_at, now), verdict_counts(s.metrics)]
+
+
+def gates(snap: Snapshot, now: datetime) -> str:
+    """Every gate's last result (and the traffic guard's) under a title line."""
+    s = snap.status
+    results = [*s.metrics, *([s.request_count] if s.request_count else [])]
+    if not results:
+        return f"Canary {snap.key}: no gate result yet"
+    table = gate_table(results, now, slowdown=slowdowns(snap.spec))
+    return f"Canary {snap.key}: gates at the last check or look\n{table}"
+
+
+def rows(
+    snaps: Sequence[Snapshot], now: datetime, *, all_namespaces: bool, wide: bool = False
+) -> str:
     ordered = sorted(snaps, key=lambda s: (s.namespace, s.name))
+    headers = (*HEADERS, *(WIDE if wide else ()))
+
+    def cells(snap: Snapshot) -> list[str]:
+        return [*row(snap, now), *(wide_cells(snap, now) if wide else [])]
+
     if all_namespaces:
-        return columns(("namespace", *HEADERS), [[s.namespace, *row(s, now)] for s in ordered])
-    return columns(HEADERS, [row(s, now) for s in ordered])
+        text = columns(("namespace", *headers), [[s.namespace, *cells(s)] for s in ordered])
+    else:
+        text = columns(headers, [cells(s) for s in ordered])
+    if not wide:
+        return text
+    return "\n\n".join([text, *(gates(s, now) for s in ordered)])
 
 
 def get(
@@ -61,9 +110,11 @@ def get(
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNamespacesOpt = False,
-    output: OutputOpt = None,
+    output: GetOutputOpt = None,
 ) -> None:
-    """List Canaries: phase, stable/canary weights, step, revision, last check and age."""
+    """List Canaries: phase, stable/canary weights, step, revision, last check and age.
+
+    `-o wide` adds every gate's last result, with each comparison's evidence."""
     conn = Connection(kubeconfig, context, namespace)
 
     async def body() -> ExitCode:
@@ -78,15 +129,16 @@ def get(
                 items = [obj]
             else:
                 items, _ = await kube.list(CANARY, ns)
-        if output is not None:
+        if output is not None and output is not GetOutput.WIDE:
             data = clean(items[0]) if name else as_list([clean(i) for i in items])
-            typer.echo(dump(data, output))
+            typer.echo(dump(data, OutputFormat(output.value)))
         elif not items:
             where = "any namespace" if ns is None else f"namespace {ns}"
             typer.echo(f"No canaries found in {where}.", err=True)
         else:
             snaps = [snapshot(i) for i in items]
-            typer.echo(rows(snaps, datetime.now(UTC), all_namespaces=all_namespaces))
+            wide = output is GetOutput.WIDE
+            typer.echo(rows(snaps, datetime.now(UTC), all_namespaces=all_namespaces, wide=wide))
         return ExitCode.OK
 
     run(body)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from canary.api.comparison import ComparisonTemplate
 from canary.api.resource import Canary
 from canary.api.spec import CanarySpec
 from canary.api.templates import BuiltinTemplate
@@ -53,13 +54,17 @@ def validation_findings(exc: ValidationError) -> list[Finding]:
         path = field_path(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "enum" and error["loc"][-1:] == ("template",):
-            known = ", ".join(_closest_first(str(error.get("input")), list(BuiltinTemplate)))
+            compared = "compare" in error["loc"]
+            names: list[str] = list(ComparisonTemplate if compared else BuiltinTemplate)
+            known = ", ".join(_closest_first(str(error.get("input")), names))
+            what = "comparison template" if compared else "metric template"
+            inline = "inline queries" if compared else "an inline query"
             found.append(
                 Finding(
                     Severity.BLOCKER,
                     path,
-                    f"unknown metric template {error.get('input')!r}",
-                    f"use one of {known}, or an inline query ({REFERENCE})",
+                    f"unknown {what} {error.get('input')!r}",
+                    f"use one of {known}, or {inline} ({REFERENCE})",
                 )
             )
         else:

@@ -8,6 +8,7 @@ check sees what the operator will see.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -17,15 +18,21 @@ from canary.api.resource import Canary
 from canary.api.route import RouteKind
 from canary.api.spec import CanarySpec
 from canary.cli.findings import Finding, Severity, route_findings, service_findings
-from canary.cli.gates import metric_findings, probe_finding
+from canary.cli.gates import comparison_window, metric_findings, probe_finding
 from canary.cli.manifest import Manifest, rendering_findings, validation_findings
 from canary.cli.series import series_findings
 from canary.cli.snapshot import Snapshot, snapshot
-from canary.core.observations import MetricSample, SampleOutcome
+from canary.core.observations import ComparisonSample, MetricSample, SampleOutcome
 from canary.core.ownership import owner_of
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE, SERVICE, JsonObj
-from canary.providers.queries import gate_template, gate_variables, renderable_only
+from canary.providers.queries import (
+    Side,
+    comparison_variables,
+    gate_template,
+    gate_variables,
+    renderable_only,
+)
 from canary.providers.sampler import ConfigError, GateSampler
 from canary.routers.refs import RouteKey
 from canary.routers.surroundings import diagnose
@@ -145,8 +152,15 @@ async def _metrics(
         if found.severity is Severity.BLOCKER:
             return [found]
         samples, guard = await sampler.sample(ns, name, spec)
+        now = datetime.now(UTC)
+        steps, window = comparison_window(canary, now)
+        compared = await sampler.compare(ns, name, spec, steps=steps, now=now)
         absent = await _absent_series(sampler, canary, spec, samples, guard, weight)
-        return [found, *metric_findings(analysis, samples, guard, canary_weight=weight), *absent]
+        absent += await _absent_compared(sampler, canary, spec, compared, weight, now - steps[0])
+        findings = metric_findings(
+            analysis, samples, guard, canary_weight=weight, comparisons=compared, window=window
+        )
+        return [found, *findings, *absent]
     finally:
         await sampler.aclose()
 
@@ -164,8 +178,9 @@ async def _absent_series(
     ns, name, analysis = canary.metadata.namespace, canary.metadata.name, spec.analysis
     if analysis is None:
         return []
+    thresholds = [g for g in analysis.metrics if g.compare is None]
     gates: list[tuple[str, MetricGate | MinRequests, MetricSample]] = [
-        (f"metric {g.name}", g, s) for g, s in zip(analysis.metrics, samples, strict=True)
+        (f"metric {g.name}", g, s) for g, s in zip(thresholds, samples, strict=True)
     ]
     if analysis.min_requests is not None and guard is not None:
         gates.append(("minRequests", analysis.min_requests, guard))
@@ -182,6 +197,45 @@ async def _absent_series(
         found += await series_findings(
             provider, subject, gate_template(gate), variables, quiet=not weight
         )
+    return found
+
+
+async def _absent_compared(
+    sampler: GateSampler,
+    canary: Canary,
+    spec: CanarySpec,
+    compared: Sequence[ComparisonSample],
+    weight: int | None,
+    window: timedelta,
+) -> list[Finding]:
+    """For each comparison with no data: the series its queries select, for either backend,
+    that do not exist (and the ones that do), as for a threshold gate's."""
+    ns, name, analysis = canary.metadata.namespace, canary.metadata.name, spec.analysis
+    if analysis is None:
+        return []
+    quiet = [
+        g for g, s in zip(analysis.comparisons, compared, strict=True)
+        if s.outcome is SampleOutcome.NO_DATA
+    ]
+    if not quiet:
+        return []
+    try:
+        provider = await sampler.provider_for(ns, analysis)
+    except ConfigError:
+        return []  # every gate already says why
+    found: list[Finding] = []
+    for gate in quiet:
+        for side in Side:
+            variables = comparison_variables(
+                gate, spec, namespace=ns, name=name, window=window, side=side
+            ).as_mapping()
+            found += await series_findings(
+                provider,
+                f"metric {gate.name} ({side})",
+                gate_template(gate),
+                variables,
+                quiet=side is Side.CANARY and not weight,
+            )
     return found
 
 

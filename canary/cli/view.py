@@ -1,12 +1,13 @@
 """What `canary watch` draws: revision and phase, step progress over the declared schedule,
-declared and observed weights, each metric's last value against its threshold, recent events.
+declared and observed weights, each metric's last value against its threshold (a comparison's
+effect against its tolerance, with its evidence), recent events.
 
 Pure: a snapshot, events, the observed split and the time in; a rich renderable out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rich import box
@@ -17,6 +18,15 @@ from rich.text import Text
 from canary.api.status import MetricResult, MetricVerdict, Phase
 from canary.cli.conclusion import Conclusion, describe
 from canary.cli.events import EventLine
+from canary.cli.evidence import (
+    INDENT,
+    bounds,
+    comparison_lines,
+    reading,
+    since_text,
+    slowdowns,
+    value_text,
+)
 from canary.cli.render import age
 from canary.cli.snapshot import Snapshot
 from canary.cli.split import Split
@@ -33,11 +43,8 @@ PHASE_STYLE = {
 
 
 def threshold(result: MetricResult) -> str:
-    if result.min is not None and result.max is not None:
-        return f"{result.min:g} to {result.max:g}"
-    if result.min is not None:
-        return f">= {result.min:g}"
-    return f"<= {result.max:g}" if result.max is not None else "-"
+    """A threshold gate's bounds; a comparison's tolerance (`<= +1 pp`)."""
+    return bounds(result)
 
 
 def steps_line(snap: Snapshot) -> Text:
@@ -73,14 +80,37 @@ def metrics_table(results: Sequence[MetricResult], now: datetime) -> Table:
         "CHECKED",
         "DETAIL",
         box=box.SIMPLE,
-        title="Metrics (last check)",
+        title="Metrics (last check, or look for comparisons and failEarly gates)",
         title_justify="left",
     )
     for r in results:
-        value = f"{r.value:g}" if r.value is not None else str(r.outcome)
         verdict = Text(str(r.verdict), style=VERDICT_STYLE.get(r.verdict, "yellow"))
-        table.add_row(r.name, value, threshold(r), verdict, age(r.time, now), r.message)
+        detail = reading(r.comparison) if r.comparison is not None else r.message
+        table.add_row(r.name, value_text(r), threshold(r), verdict, age(r.time, now), detail)
     return table
+
+
+def comparisons_view(
+    results: Sequence[MetricResult], now: datetime, *, slowdown: Mapping[str, float]
+) -> RenderableType:
+    """Each comparison's evidence: the effect and its confidence sequence against the
+    tolerance, both backends' samples, the evidence of harm against its threshold."""
+    compared = [r for r in results if r.comparison is not None]
+    parts: list[RenderableType] = [
+        Text(
+            f"Comparisons: canary vs stable, the same queries {since_text(compared, now)}",
+            style="italic",
+        )
+    ]
+    for r in compared:
+        assert r.comparison is not None
+        head = Text(f"  {r.name}  ").append(
+            str(r.verdict), style=VERDICT_STYLE.get(r.verdict, "yellow")
+        )
+        parts.append(head.append(f"   looked {age(r.time, now)} ago"))
+        lines = comparison_lines(r.comparison, slowdown=slowdown.get(r.name))
+        parts += [Text(INDENT + line) for line in lines]
+    return Group(*parts)
 
 
 def events_table(events: Sequence[EventLine], now: datetime) -> Table:
@@ -122,14 +152,17 @@ def view(
     parts.append(Text(split_line(split)))
     limit = snap.spec.analysis.failure_threshold if snap.spec and snap.spec.analysis else "-"
     last = f"{age(s.last_check_time, now)} ago" if s.last_check_time else "none yet"
+    looked = f", looked {age(s.looked_at, now)} ago" if s.looked_at else ""
     parts.append(
         Text(
-            f"Checks    last {last}, failed {s.failed_checks}/{limit}, "
+            f"Checks    last {last}{looked}, failed {s.failed_checks}/{limit}, "
             f"inconclusive in a row {s.inconclusive_checks}"
         )
     )
     results = [*s.metrics, *([s.request_count] if s.request_count else [])]
     parts.append(metrics_table(results, now) if results else Text("Metrics   no check yet"))
+    if any(r.comparison is not None for r in results):
+        parts.append(comparisons_view(results, now, slowdown=slowdowns(snap.spec)))
     parts.append(events_table(events, now))
     if conclusion is not None and conclusion.done:
         parts.append(Text(f"Result: {conclusion.message} (exit {conclusion.code})", style="bold"))

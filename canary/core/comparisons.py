@@ -96,6 +96,15 @@ def is_harm(result: MetricResult) -> bool:
     )
 
 
+def is_pending(result: MetricResult) -> bool:
+    """A comparison with data whose evidence is not yet conclusive either way."""
+    return (
+        result.comparison is not None
+        and result.outcome is MetricOutcome.VALUE
+        and result.verdict is MetricVerdict.INCONCLUSIVE
+    )
+
+
 def _compare(gate: MetricGate, sample: ComparisonSample, alpha: float) -> Comparison | None:
     compare = gate.compare
     assert compare is not None

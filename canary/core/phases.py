@@ -129,6 +129,10 @@ def _checked(ctx: Context, status: CanaryStatus, check: Check) -> Transition:
         failed, unsure = failed + 1, 0
         text = f"Check failed at {label}, failed checks {failed}/{threshold}: {check.summary}"
         events.append(event(EventReason.METRIC_CHECK_FAILED, text, warning=True))
+    elif check.pending:
+        text = (f"Holding at {label} while the comparisons gather evidence (looked at again "
+                f"every {_every(ctx)}): {check.summary}")
+        events.append(event(EventReason.METRIC_CHECK_INCONCLUSIVE, text))
     elif check.verdict is MetricVerdict.INCONCLUSIVE:
         unsure += 1
         text = (f"Check inconclusive at {label}, inconclusive checks {unsure}/{limit or '∞'}: "
@@ -190,10 +194,33 @@ def _looked(ctx: Context, status: CanaryStatus, look: Check) -> Transition:
         return _harmed(ctx, new, look, label).then(failed)
     if look.verdict is MetricVerdict.FAIL:
         return _checked(ctx, status, replace(look, results=merged))
+    if _held_for_evidence(new) and all(r.verdict is MetricVerdict.PASS for r in merged):
+        text = f"Check passed at {label}: the comparisons became conclusive: {look.summary}"
+        passed = event(EventReason.METRIC_CHECK_PASSED, text)
+        why = f"Step {new.current_step} passed"
+        if ctx.spec.steps.pause_at(new.canary_weight) is not None:
+            return transitions.pause(ctx, new, why).then(passed)
+        return transitions.advance(ctx, new, why).then(passed)
     return Transition(
         status=new, reason=_step_reason(ctx, new), message=status.message,
         requeue_after=timing.next_wake(ctx, new),
     )
+
+
+def _held_for_evidence(status: CanaryStatus) -> bool:
+    """The step's check came and held it (no pause step): a look may now end the hold."""
+    checked, began = status.last_check_time, status.step_started_at
+    return (
+        status.paused_at is None
+        and checked is not None
+        and began is not None
+        and checked >= began
+    )
+
+
+def _every(ctx: Context) -> str:
+    analysis = ctx.spec.analysis
+    return "-" if analysis is None else analysis.sequential.every
 
 
 def _gate_events(check: Check, label: str) -> list[EmitEvent]:

@@ -6,6 +6,18 @@ window for both backends) and returns a `Comparison`: a verdict (Fail: conclusiv
 the tolerance; Pass: conclusively within it; Inconclusive: not enough evidence yet), the effect,
 a confidence sequence for it, the evidence, and the samples.
 
+The method: the mixture sequential probability ratio test (mSPRT) with a normal mixing
+distribution for a difference of two proportions with a plug-in variance (Johari, Koomen,
+Pekelis, Walsh, "Peeking at A/B Tests", KDD 2017; "Always Valid Inference", Operations Research
+2022; Robbins 1970), and the confidence sequence it implies (Howard, Ramdas, McAuliffe, Sekhon,
+"Time-uniform, nonparametric, nonasymptotic confidence sequences", Annals of Statistics 2021).
+docs/judgement.md ("The statistics, for the curious") derives it; docs/benchmarks.md measures it.
+
+When the traffic split changes within the window (rollout steps), an incident both backends
+share biases the cumulative comparison (the canary's counts hold more of the later traffic);
+the `*_by_step` functions take the counts split by step and cancel it. The operator should use
+them; `compare_error_rates` and `compare_latency` are their one-window forms.
+
 Pure: stdlib `math` only (the unit tests check the closed forms against scipy).
 """
 

@@ -20,7 +20,7 @@ from canary.api.status import (
     MetricResult,
     MetricVerdict,
 )
-from canary.core.comparisons import is_harm, judge_comparison
+from canary.core.comparisons import is_harm, is_pending, judge_comparison
 from canary.core.context import clip
 from canary.core.observations import MetricSample, Observations, SampleOutcome
 
@@ -44,6 +44,20 @@ class Check:
     request_count: MetricResult | None
     summary: str
     harm: tuple[MetricResult, ...] = ()
+
+    @property
+    def pending(self) -> bool:
+        """Inconclusive only because comparisons with data are not yet conclusive: evidence is
+        accumulating (nothing is broken), so the step holds without counting towards
+        `inconclusiveLimit`, and a look that finds it conclusive moves on."""
+        unsure = [r for r in self.results if r.verdict is MetricVerdict.INCONCLUSIVE]
+        traffic = self.request_count
+        return (
+            self.verdict is MetricVerdict.INCONCLUSIVE
+            and (traffic is None or traffic.verdict is MetricVerdict.PASS)
+            and bool(unsure)
+            and all(is_pending(r) for r in unsure)
+        )
 
 
 def _num(value: float) -> str:

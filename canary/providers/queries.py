@@ -71,6 +71,31 @@ def comparison_templates(gate: MetricGate) -> dict[str, str]:
     return {"buckets": str(latency.buckets)}
 
 
+def comparison_variables(
+    gate: MetricGate,
+    spec: CanarySpec,
+    *,
+    namespace: str,
+    name: str,
+    window: timedelta,
+    side: Side,
+) -> QueryVariables:
+    """The values a comparison's queries are rendered with for one backend, over `window`: the
+    Canary's, or with the `canary_*` variables set to the stable backend."""
+    variables = replace(
+        gate_variables(gate, spec, namespace=namespace, name=name),
+        interval=prometheus_duration(window),
+    )
+    if side is Side.STABLE:
+        variables = replace(
+            variables,
+            canary_service=variables.stable_service,
+            canary_port=variables.stable_port,
+            canary_namespace=variables.stable_namespace,
+        )
+    return variables
+
+
 def render_comparison(
     gate: MetricGate,
     spec: CanarySpec,
@@ -83,24 +108,19 @@ def render_comparison(
     """The PromQL of each part of a comparison over `window`, for one backend: as written for
     the canary, or with the `canary_*` variables set to the stable backend (the same query for
     both). Raises `TemplateError` like `render_gate`."""
-    variables = replace(
-        gate_variables(gate, spec, namespace=namespace, name=name),
-        interval=prometheus_duration(window),
+    variables = comparison_variables(
+        gate, spec, namespace=namespace, name=name, window=window, side=side
     )
-    if side is Side.STABLE:
-        variables = replace(
-            variables,
-            canary_service=variables.stable_service,
-            canary_port=variables.stable_port,
-            canary_namespace=variables.stable_namespace,
-        )
     mapping = variables.as_mapping()
     return {part: render(text, mapping) for part, text in comparison_templates(gate).items()}
 
 
 def gate_template(gate: MetricGate | MinRequests) -> str:
     """The query template of `gate`: its inline query or its built-in's (`KeyError` when the
-    built-in is unknown)."""
+    built-in is unknown); a comparison's templates, one a line (`comparison_templates` has them
+    by part)."""
+    if isinstance(gate, MetricGate) and gate.compare is not None:
+        return "\n".join(comparison_templates(gate).values())
     return gate.query if gate.query is not None else builtin_query(str(gate.template))
 
 
@@ -108,7 +128,10 @@ def render_gate(
     gate: MetricGate | MinRequests, spec: CanarySpec, *, namespace: str, name: str
 ) -> str:
     """The PromQL a check runs for `gate`. Raises `TemplateError` (a `ValueError`) when the
-    query cannot be rendered, `KeyError` for an unknown built-in template."""
+    query cannot be rendered, `KeyError` for an unknown built-in template; a comparison has a
+    query per backend and part (`render_comparison`), not one."""
+    if isinstance(gate, MetricGate) and gate.compare is not None:
+        raise ValueError(f"gate {gate.name} is a comparison: render_comparison renders it")
     variables = gate_variables(gate, spec, namespace=namespace, name=name)
     return render(gate_template(gate), variables.as_mapping())
 

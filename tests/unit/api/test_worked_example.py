@@ -38,3 +38,19 @@ def test_the_example_route_lists_both_backends_of_the_canary() -> None:
 @pytest.mark.parametrize("example", [CANARY, ROUTE], ids=lambda p: p.name)
 def test_the_worked_example_page_shows_the_example_files_verbatim(example: Path) -> None:
     assert f"```yaml\n{example.read_text().rstrip()}\n```" in PAGE.read_text()
+
+
+def test_the_comparison_example_on_the_page_is_a_valid_analysis() -> None:
+    page = PAGE.read_text()
+    section = page[page.index("## Comparing v2 with v1") :]
+    start = section.index("```yaml\n") + 8
+    block = section[start : section.index("\n```", start)]
+    canary = Canary.model_validate({
+        **yaml.safe_load(CANARY.read_text()),
+        "spec": {**yaml.safe_load(CANARY.read_text())["spec"], **yaml.safe_load(block)},
+    })
+    analysis = canary.spec.analysis
+    assert analysis is not None
+    assert [g.name for g in analysis.comparisons] == ["errors", "latency"]
+    assert analysis.comparison_alpha() == 0.005
+    assert analysis.metrics[2].fail_early

@@ -150,3 +150,13 @@ def test_a_misspelt_template_is_answered_with_the_closest_names_first() -> None:
     else:
         raise AssertionError("a misspelt template validated")
     assert finding.hint.startswith("use one of contour-success-rate, ")
+
+
+def test_a_misspelt_comparison_template_is_answered_with_the_comparison_families() -> None:
+    gate = {"name": "errors", "compare": {"errorRate": {"template": "contuor"}}}
+    doc = canary(analysis={"metrics": [gate]})
+    (manifest,) = load_manifests(yaml.safe_dump(doc), "c.yaml", "shop")
+    (finding,) = manifest.findings
+    assert finding.subject == "spec.analysis.metrics[0].compare.errorRate.template"
+    assert finding.message == "unknown comparison template 'contuor'"
+    assert finding.hint.startswith("use one of contour, ")

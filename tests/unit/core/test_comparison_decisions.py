@@ -150,9 +150,32 @@ def test_inconclusive_at_the_step_end_holds_the_step_by_default() -> None:
     world.now = T0 + MINUTE
     decision = look(world, rates(0.01, 0.005, requests=100))
     assert decision.status.metrics[0].verdict == "Inconclusive"
-    assert decision.status.inconclusive_checks == 1
+    # Evidence is accumulating, nothing is broken: the hold does not count towards the limit.
+    assert decision.status.inconclusive_checks == 0
     assert weights_set(decision) == []
     assert decision.status.phase is Phase.PROGRESSING
+    assert "gather evidence" in decision.status.message
+
+
+def test_a_held_step_moves_on_at_the_first_look_that_finds_the_evidence_conclusive() -> None:
+    world = started()
+    world.now = T0 + MINUTE
+    look(world, rates(0.01, 0.005, requests=100))
+    world.now += LOOK
+    still = look(world, rates(0.006, 0.005, requests=500))
+    assert weights_set(still) == [] and still.status.metrics[0].verdict == "Inconclusive"
+    world.now += LOOK
+    moved = look(world, rates(0.005, 0.005, requests=20000))
+    assert weights_set(moved) == [50]
+    assert EventReason.METRIC_CHECK_PASSED in events(moved)
+    assert moved.status.current_step == 2
+
+
+def test_no_data_at_the_step_end_counts_towards_the_inconclusive_limit() -> None:
+    world = started()
+    world.now = T0 + MINUTE
+    decision = look(world, nothing)
+    assert decision.status.inconclusive_checks == 1
 
 
 def test_on_inconclusive_pass_advances_on_the_absence_of_evidence_of_harm() -> None:
