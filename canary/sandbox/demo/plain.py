@@ -49,7 +49,7 @@ def lines(previous: Frame | None, frame: Frame) -> list[str]:
             f"{r.name} {value_text(r)} ({limit_text(r)}) {r.verdict}" for r in results
         )
         out.append(f"{stamp} check: {gates or 'no gate'}; failed so far {status.failed_checks}")
-    for result in _conclusive_looks(before, status):
+    for result in _changed_by_look(before, status):
         out.append(f"{stamp} look: {result.name} {result.verdict}: {result.message}")
     seen = len(previous.events) if previous is not None else 0
     for event in frame.events[seen:]:
@@ -57,11 +57,11 @@ def lines(previous: Frame | None, frame: Frame) -> list[str]:
     return out
 
 
-def _conclusive_looks(
+def _changed_by_look(
     before: CanaryStatus | None, status: CanaryStatus | None
 ) -> list[MetricResult]:
-    """Comparisons that a look between checks (not a check) just found conclusive, or whose
-    verdict a look changed: a line each, not one every few seconds."""
+    """Comparisons whose verdict a look between checks (not a check) just changed, e.g. to
+    conclusive: a line each, rather than one at every look."""
     if status is None or status.looked_at is None:
         return []
     if before is not None and before.looked_at == status.looked_at:
