@@ -5,21 +5,53 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from canary.api.analysis import Analysis
 from canary.api.control import Promotion, Requests
 from canary.api.model import ApiModel, Rule
 from canary.api.route import BackendRef, RouteRef
 from canary.api.steps import Steps
+from canary.api.workload import WorkloadRef
+
+_DERIVED = (
+    "workload excludes stable and canary: the operator derives them (<name>-primary, "
+    "<name>-canary)"
+)
+
+
+def _no_schema_requirement(*names: str) -> Any:
+    """Leave `names` out of the schema's `required` (workload mode derives them), keeping the
+    CEL rules every model gets."""
+
+    def extra(schema: dict[str, Any], cls: type[Any]) -> None:
+        rules = [rule.as_validation() for rule in cls.cel_rules]
+        if rules:
+            schema["x-kubernetes-validations"] = rules
+        schema["required"] = [n for n in schema.get("required", []) if n not in names]
+
+    return extra
 
 
 class CanarySpec(ApiModel):
-    """A progressive rollout from the `stable` to the `canary` backend of an existing route."""
+    """A progressive rollout from the `stable` to the `canary` backend of an existing route, or
+    (workload mode) of a Deployment's new pod template."""
+
+    model_config = {**ApiModel.model_config, "json_schema_extra": _no_schema_requirement(
+        "stable", "canary"
+    )}
 
     cel_rules = (
         Rule(
-            "self.stable.name != self.canary.name || "
+            "has(self.workload) ? !has(self.stable) && !has(self.canary) : "
+            "has(self.stable) && has(self.canary)",
+            "set workload, or both stable and canary; " + _DERIVED,
+            lambda s: True,  # checked before parsing (`_derive_backends`): they are filled in
+        ),
+        Rule(
+            "!has(self.stable) || !has(self.canary) || self.stable.name != self.canary.name || "
             "(has(self.stable.__namespace__) ? self.stable.__namespace__ : '') != "
             "(has(self.canary.__namespace__) ? self.canary.__namespace__ : '')",
             "stable and canary must be different Services",
@@ -29,6 +61,11 @@ class CanarySpec(ApiModel):
 
     route_ref: RouteRef
     """The route whose backendRef weights are shifted."""
+
+    workload: WorkloadRef | None = None
+    """Workload mode: the Deployment to release (docs/workloads.md). The operator owns its
+    primary copy and the Services `stable` and `canary` then name. Excludes `stable` and
+    `canary`."""
 
     stable: BackendRef
     """The backend serving today's version; it gets 100 % - the canary weight."""
@@ -56,6 +93,30 @@ class CanarySpec(ApiModel):
 
     requests: Requests = Field(default_factory=Requests)
     """One-shot manual requests: promote, promoteFull, abort, retry (see the contract)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_backends(cls, data: Any) -> Any:
+        """Workload mode: `stable` and `canary` are the operator's two Services."""
+        if not isinstance(data, dict) or data.get("workload") is None:
+            return data
+        if data.get("stable") is not None or data.get("canary") is not None:
+            raise ValueError("set workload, or both stable and canary; " + _DERIVED)
+        workload = data["workload"]
+        if isinstance(workload, dict):
+            workload = WorkloadRef.model_validate(workload)
+        if not isinstance(workload, WorkloadRef):
+            return data
+        stable, canary = workload.backends()
+        return {**data, "stable": stable, "canary": canary}
+
+    @model_serializer(mode="wrap")
+    def _without_derived(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Workload mode: `stable` and `canary` are derived, never written back."""
+        data: dict[str, Any] = handler(self)
+        if self.workload is not None:
+            data = {k: v for k, v in data.items() if k not in ("stable", "canary")}
+        return data
 
     @property
     def target_revision(self) -> str:

@@ -25,6 +25,7 @@ from canary.api.results import (
     MetricVerdict,
 )
 from canary.api.route import BackendRef
+from canary.api.workload import WorkloadStatus
 
 # The metric result types are re-exported: they are part of the status.
 __all__ = [
@@ -172,6 +173,9 @@ class CanaryStatus(ApiModel):
 
     last_check_time: datetime | None = None
     """When the metrics were last checked."""
+
+    workload: WorkloadStatus | None = None
+    """Workload mode: which pod template the primary and the canary run."""
 
     looked_at: datetime | None = None
     """When comparison (and `failEarly`) gates were last looked at between checks."""

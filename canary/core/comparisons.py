@@ -52,25 +52,26 @@ def judge_comparison(
     at_check: bool,
 ) -> MetricResult:
     """The gate's result at a check (`at_check`: an inconclusive result counts as the gate's
-    `onInconclusive`) or at a look between checks (it stays Inconclusive)."""
+    `onInconclusive`, no data and errors as `onNoData` and `onError`) or at a look between
+    checks (each of those stays Inconclusive: only conclusive harm acts at a look)."""
     assert gate.compare is not None
     base: dict[str, Any] = {"name": gate.name, "time": now}
     if sample is None or sample.outcome is SampleOutcome.ERROR:
-        verdict = _POLICY[gate.on_error]
+        verdict, counted = _policy(gate.on_error, "onError", at_check)
         why = "no sample was observed" if sample is None else clip(sample.error, 1000)
         query = "" if sample is None else clip(sample.query, QUERY_LIMIT)
         return MetricResult(
             **base, query=query, outcome=MetricOutcome.ERROR, verdict=verdict,
-            message=f"comparison failed: {why}; counted as {verdict} (onError)",
+            message=f"comparison failed: {why}; {counted}",
         )
     base["query"] = clip(sample.query, QUERY_LIMIT)
     compared = _compare(gate, sample, alpha)
     if compared is None:
-        verdict = _POLICY[gate.on_no_data]
+        verdict, counted = _policy(gate.on_no_data, "onNoData", at_check)
         return MetricResult(
             **base, outcome=MetricOutcome.NO_DATA, verdict=verdict,
             message=f"no data for the canary or the stable backend since the rollout started "
-            f"(is traffic reaching both?); counted as {verdict} (onNoData)",
+            f"(is traffic reaching both?); {counted}",
         )
     verdict, message = compared.verdict, compared.summary
     if verdict is MetricVerdict.INCONCLUSIVE and at_check:
@@ -83,6 +84,19 @@ def judge_comparison(
         value=compared.effect if math.isfinite(compared.effect) else None,
         verdict=verdict, message=clip(message, MESSAGE_LIMIT),
         comparison=_evidence(gate, compared, alpha, sample.since),
+    )
+
+
+def _policy(policy: OutcomePolicy, field: str, at_check: bool) -> tuple[MetricVerdict, str]:
+    """A no-data or error result counts by its policy at a step's check, as a threshold gate's
+    does; at a look between checks it counts as nothing (Inconclusive), or every look would
+    count the policy again (a failed check every few seconds while Prometheus has not scraped
+    the canary yet, or after one failed query)."""
+    verdict = _POLICY[policy]
+    if at_check or verdict is MetricVerdict.INCONCLUSIVE:
+        return verdict, f"counted as {verdict} ({field})"
+    return MetricVerdict.INCONCLUSIVE, (
+        f"nothing counted at a look ({field}: {verdict} counts at the step's check)"
     )
 
 

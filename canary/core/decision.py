@@ -72,7 +72,32 @@ class EmitEvent:
     message: str
 
 
-Action = SetWeights | RewriteRoute | EmitEvent
+@dataclass(frozen=True)
+class EnsureWorkload:
+    """Workload mode: create what the operator owns and is missing — the primary Deployment (a
+    copy of the Deployment's pod template, with the operator's selector label, `replicas`
+    replicas, owned by the Canary) and the Services `<name>-primary` and `<name>-canary`."""
+
+    replicas: int
+
+
+@dataclass(frozen=True)
+class PromoteTemplate:
+    """Workload mode: copy the Deployment's pod template (`revision`) to the primary."""
+
+    revision: str
+
+
+@dataclass(frozen=True)
+class ScaleWorkload:
+    """Workload mode: set the replicas of the Deployment (`primary=False`: the canary) or of
+    the primary."""
+
+    replicas: int
+    primary: bool = False
+
+
+Action = SetWeights | RewriteRoute | EmitEvent | EnsureWorkload | PromoteTemplate | ScaleWorkload
 
 
 @dataclass(frozen=True)

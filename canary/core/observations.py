@@ -64,6 +64,39 @@ class ComparisonSample:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class DeploymentState:
+    """A Deployment as workload mode needs it, read from the cache."""
+
+    exists: bool = False
+    revision: str = ""  # the operator's hash of the pod template (`canary.kube.workloads`)
+    images: tuple[str, ...] = ()
+    replicas: int = 0  # spec.replicas
+    ready: int = 0  # ready replicas running `revision`
+    rolled_out: bool = False  # its controller finished rolling out `revision` to `replicas`
+    problem: str = ""  # why the operator cannot manage it (empty: it can)
+
+
+@dataclass(frozen=True)
+class WorkloadObservation:
+    """Workload mode's world: the user's Deployment (the canary runs there), the primary the
+    operator owns, and whether the two Services exist with the operator's selectors."""
+
+    source: DeploymentState
+    primary: DeploymentState
+    services: bool = False
+
+    @property
+    def canary_ready(self) -> bool:
+        source = self.source
+        return source.exists and source.replicas > 0 and source.rolled_out
+
+    @property
+    def primary_ready(self) -> bool:
+        primary = self.primary
+        return primary.exists and primary.replicas > 0 and primary.rolled_out
+
+
 class RouteProblem(StrEnum):
     """What kind of problem keeps a route from carrying a canary (or, in a hint, would if it
     touched the managed rules): the grouping `canary check` hints by. The condition reason is
@@ -158,5 +191,6 @@ class Observations:
     metrics: tuple[MetricSample, ...] = ()
     request_count: MetricSample | None = None  # the minimum-traffic guard, when configured
     comparisons: tuple[ComparisonSample, ...] = ()
+    workload: WorkloadObservation | None = None  # workload mode only
     owner: str | None = None  # another Canary that owns the managed weights (None: this one)
     extra: dict[str, str] = field(default_factory=dict)

@@ -208,13 +208,16 @@ def _looked(ctx: Context, status: CanaryStatus, look: Check) -> Transition:
 
 
 def _held_for_evidence(status: CanaryStatus) -> bool:
-    """The step's check came and held it (no pause step): a look may now end the hold."""
+    """The step's check came and held it (no pause step): a look may now end the hold. The
+    check that passed the previous step and began this one has the step's start as its time:
+    it held nothing (strictly later, or a step entered by a passing check would end at its
+    first conclusive look instead of after its interval)."""
     checked, began = status.last_check_time, status.step_started_at
     return (
         status.paused_at is None
         and checked is not None
         and began is not None
-        and checked >= began
+        and checked > began
     )
 
 

@@ -1,15 +1,20 @@
 """A loopback exporter serving Prometheus text whose series the caller sets: faked traffic.
 
 Counters grow at the rate the caller sets (each value is the area under its rate), so `rate()`
-over them is exactly what was asked. It speaks Envoy's, Istio's and the usual application
-metric names; it knows nothing about canaries or Kubernetes.
+over them is exactly what was asked; or, for request and error counts of a `Traffic` with a
+`seed`, by Poisson draws per tick (`TICK_SECONDS`), as real traffic would: a Poisson process of
+that rate, reproducible from the seed. Calling a traffic method again changes the rates from
+that moment on (an incident: raise the error ratio, later lower it again). It speaks Envoy's,
+Istio's and the usual application metric names; it knows nothing about canaries or Kubernetes.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,15 +26,24 @@ SeriesKey = tuple[str, LabelSet]
 ENVOY_BUCKETS_MS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 ISTIO_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 APP_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+TICK_SECONDS = 0.1
+"""How often a noisy counter advances (by a Poisson draw of its rate times the tick)."""
 
 
 @dataclass(frozen=True)
 class Traffic:
-    """Requests per second reaching one backend, the share answered 5xx, and their latency."""
+    """Requests per second reaching one backend, the share answered 5xx, and their latency.
+
+    With a `seed`, the request and error counters advance by Poisson draws (each answer code a
+    Poisson process of its rate, as independent arrivals are: thinning a Poisson process by
+    the error ratio gives two independent ones), seeded from `seed` and the series, so a test
+    run sees the same draws tick by tick. The latency histogram stays exact (its buckets must
+    stay cumulative)."""
 
     rps: float
     error_ratio: float = 0.0
     latency_ms: float = 10.0
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,24 +52,72 @@ class _Rate:
     labels: LabelSet
     per_second: float
     create: bool = True
+    seed: int | None = None
 
 
 def _rate(
-    name: str, base: Mapping[str, str], per_second: float, *, lazy: bool = False, **labels: str
+    name: str,
+    base: Mapping[str, str],
+    per_second: float,
+    *,
+    lazy: bool = False,
+    seed: int | None = None,
 ) -> _Rate:
     """A `lazy` series is created only once its rate is non-zero (Envoy's 5xx counters)."""
-    return _Rate(name, _labelset({**base, **labels}), per_second, create=per_second > 0 or not lazy)
+    labels = _labelset(base)
+    create = per_second > 0 or not lazy
+    return _Rate(name, labels, per_second, create=create, seed=seed)
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw of `mean` (exact: Knuth's product of uniforms, over pieces of mean at
+    most 10 summed, so that exp(-mean) never underflows)."""
+    if not mean > 0:
+        return 0
+    total = 0
+    whole = math.ceil(mean / 10.0)
+    piece = mean / whole
+    limit = math.exp(-piece)
+    for _ in range(whole):
+        product = rng.random()
+        while product > limit:
+            total += 1
+            product *= rng.random()
+    return total
+
+
+def series_rng(seed: int, name: str, labels: LabelSet) -> random.Random:
+    """The draws of one series: from the seed and the series (stable across processes, unlike
+    `hash()` of a string)."""
+    key = name + "{" + ",".join(f"{k}={v}" for k, v in labels) + "}"
+    return random.Random(seed * 1_000_003 + zlib.crc32(key.encode()))
 
 
 class _Counter:
-    def __init__(self, now: float) -> None:
+    """Exact (the area under the rate) or, with an `rng`, a Poisson process: each whole tick
+    since the counter was created adds a draw of rate * tick, drawn when first read."""
+
+    def __init__(self, now: float, rng: random.Random | None = None) -> None:
         self.base, self.rate, self.since = 0.0, 0.0, now
+        self.rng, self.ticks = rng, 0  # noisy: ticks drawn since `since`, the creation time
 
     def value(self, now: float) -> float:
-        return self.base + self.rate * (now - self.since)
+        if self.rng is None:
+            return self.base + self.rate * (now - self.since)
+        # Whole ticks counted from the creation time (not summed: float drift would make the
+        # tick count depend on how often the counter is read).
+        due = math.floor((now - self.since) / TICK_SECONDS + 1e-9)
+        while self.ticks < due:
+            self.base += poisson(self.rng, self.rate * TICK_SECONDS)
+            self.ticks += 1
+        return self.base
 
     def set_rate(self, rate: float, now: float) -> None:
-        self.base, self.rate, self.since = self.value(now), rate, now
+        if self.rng is None:
+            self.base, self.since = self.value(now), now
+        else:
+            self.value(now)  # the whole ticks so far at the old rate; the current one at the new
+        self.rate = rate
 
 
 class Exporter(LoopbackHTTPServer):
@@ -85,7 +147,8 @@ class Exporter(LoopbackHTTPServer):
                 if key not in self._counters:
                     if not rate.create:
                         continue
-                    self._counters[key] = _Counter(now)
+                    rng = None if rate.seed is None else series_rng(rate.seed, *key)
+                    self._counters[key] = _Counter(now, rng)
                     kind = (histogram, "histogram") if histogram else (rate.name, "counter")
                     self._families.setdefault(rate.name, kind)
                 self._counters[key].set_rate(rate.per_second, now)
@@ -202,9 +265,10 @@ def _answers(
     `codes[1]`, a series that appears with the first failure (as Envoy's does)."""
     failed = traffic.rps * traffic.error_ratio
     ok_code, failed_code = codes
+    seed = traffic.seed
     return [
-        _rate(name, {**base, label: ok_code}, traffic.rps - failed),
-        _rate(name, {**base, label: failed_code}, failed, lazy=True),
+        _rate(name, {**base, label: ok_code}, traffic.rps - failed, seed=seed),
+        _rate(name, {**base, label: failed_code}, failed, lazy=True, seed=seed),
     ]
 
 
