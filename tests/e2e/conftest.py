@@ -25,7 +25,7 @@ STEP_SECONDS = 8
 # at story 2's 10 % step give v3 about 100 requests, 30 % of them failing, in 1-2 s: enough for
 # conclusive harm at the first look that sees them. Looking first 4-5 s into the step (looks count
 # from the step's start, in whole seconds) lets that sample finish on the weights it measures, and
-# still rolls v3 back well before the step's check at 8 s, which the test asserts.
+# still rolls v3 back before the step's check at 8 s when Prometheus counted the sample.
 LOOK_SECONDS = 5
 
 
