@@ -327,4 +327,5 @@ def test_a_rate_that_rounds_below_zero_is_printed_as_zero() -> None:
 
     assert _pct(-1e-7) == "0%"
     assert _pct(0.0) == "0%"
-    assert _pct(0.004) == "0.40%"
+    assert _pct(0.004) == "0.4%"
+    assert _pct(0.0004) == "0.04%"
