@@ -1,7 +1,8 @@
-"""What `canary check` says about a Canary in workload mode (docs/workloads.md): the Deployment
-it names, its autoscaler, the objects the operator will own, and exactly what to change in an
-existing route: the rule that sends to the user's own Service must send to `<name>-primary`
-and `<name>-canary` instead (`route_patch`, printed by `canary check --print-patch`).
+"""What the CLI says about a Canary in workload mode (docs/workloads.md). `canary check`: the
+Deployment it names, its autoscaler, the objects the operator will own, and exactly what to
+change in an existing route: the rule that sends to the user's own Service must send to
+`<name>-primary` and `<name>-canary` instead (`rule_patches`, printed by `canary check
+--print-patch`). `get` and `watch`: one line on the primary's and the canary's revisions.
 
 Pure: objects as the API server returns them in, findings and JSON patches out.
 """
@@ -12,10 +13,14 @@ import json
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from canary.api.workload import WorkloadRef
+from canary.api.status import Phase
+from canary.api.workload import PRIMARY_SUFFIX, WorkloadRef
 from canary.cli.findings import Finding, Severity
+from canary.cli.render import age
+from canary.cli.snapshot import Snapshot
 from canary.kube.resources import JsonObj, Resource
 from canary.routers.refs import is_service_ref, ref_namespace
 
@@ -336,3 +341,31 @@ def workload_findings(world: WorkloadWorld, *, managed: bool) -> list[Finding]:
         *owned_findings(world),
         *route_migration_findings(world, managed=managed),
     ]
+
+
+def wl_primary(spec: WorkloadRef | None, name: str) -> str:
+    return spec.primary if spec is not None else f"{name}{PRIMARY_SUFFIX}"
+
+
+def workload_line(snap: Snapshot, now: datetime) -> str | None:
+    """One line on the workload of a Canary in workload mode (None otherwise): the Deployment,
+    the primary's and the canary's pod template revisions, the canary's images, the replicas
+    and what the operator waits for."""
+    spec = snap.spec.workload if snap.spec is not None else None
+    w = snap.status.workload
+    if spec is None and w is None:
+        return None
+    name = spec.name if spec is not None else "-"
+    if w is None:
+        return f"Deployment {name}: not observed yet"
+    images = ", ".join(w.images) or "-"
+    line = (
+        f"Deployment {name}: primary {w.primary_revision or '-'}, canary "
+        f"{w.canary_revision or '-'} ({images})"
+    )
+    if w.replicas is not None:
+        line += f", {w.replicas} replica(s)"
+    if w.waiting_since is not None:
+        which = wl_primary(spec, name) if snap.status.phase is Phase.PROMOTING else name
+        line += f"; waiting {age(w.waiting_since, now)} for {which} to be ready"
+    return line
