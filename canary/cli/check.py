@@ -20,7 +20,7 @@ from canary.cli.preflight import check_canary, in_cluster, read_workload
 from canary.cli.render import OutputFormat, OutputOpt, dump
 from canary.cli.report import report
 from canary.cli.runner import run
-from canary.cli.workload import json_patch, patch_command, route_migration
+from canary.cli.workload import json_patch, not_ready_to_patch, patch_command, route_migration
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY
 
@@ -51,7 +51,8 @@ def check(
             "--print-patch",
             help="Workload mode: print only the `kubectl patch` that makes the route's rule "
             "that sends to the Deployment's Service send to <name>-primary and <name>-canary "
-            "(with -o json|yaml: the JSON patch). Exit 1 if no rule to patch was found.",
+            "(with -o json|yaml: the JSON patch). Exit 1 if no rule to patch was found, or "
+            "while the operator has not created a ready primary and its Services yet.",
         ),
     ] = False,
     kubeconfig: KubeconfigOpt = None,
@@ -154,6 +155,11 @@ async def _print_patches(
                 f"(run `canary check` to see why)",
                 err=True,
             )
+            code = ExitCode.FAILED
+            continue
+        early = not_ready_to_patch(world)
+        if early is not None:
+            typer.echo(f"canary {manifest.title}: not yet: {early}", err=True)
             code = ExitCode.FAILED
             continue
         ops = json_patch(rules)

@@ -298,6 +298,32 @@ def route_migration(world: WorkloadWorld) -> list[RulePatch]:
     return rule_patches(world.route, names, world.workload, world.namespace)
 
 
+def not_ready_to_patch(world: WorkloadWorld) -> str | None:
+    """Why the route must not be patched yet: it would send traffic to a Service or pods that do
+    not exist. None once the operator has created the primary and both Services."""
+    wl = world.workload
+    services = {_name(s) for s in world.services}
+    deployments = {_name(d): d for d in world.deployments}
+    absent = [f"Service {n}" for n in (wl.primary, wl.canary) if n not in services]
+    primary = deployments.get(wl.primary)
+    if primary is None:
+        absent.insert(0, f"Deployment {wl.primary}")
+    elif not (primary.get("status") or {}).get("availableReplicas"):
+        return (
+            f"Deployment {world.namespace}/{wl.primary} has no available pod yet: patch the "
+            "route once it has (`kubectl rollout status deployment/" + wl.primary + "`), or the "
+            "route sends to a Service without endpoints"
+        )
+    if not absent:
+        return None
+    return (
+        f"{', '.join(absent)} {'does' if len(absent) == 1 else 'do'} not exist yet: apply the "
+        "Canary and let the operator "
+        f"create them (`canary get {world.canary}` then shows a primary revision) before "
+        "patching the route, or the route sends to nothing"
+    )
+
+
 def route_migration_findings(world: WorkloadWorld, *, managed: bool) -> list[Finding]:
     """What to change in a route whose managed rule (`managed`: the route already has a rule
     with the two operator Services) does not exist yet."""
@@ -325,6 +351,7 @@ def route_migration_findings(world: WorkloadWorld, *, managed: bool) -> list[Fin
             subject,
             f"rule {p.index} sends to {_refs(p.before)} (Deployment {wl.name}'s pods); in "
             f"workload mode it must send to {want} instead",
+            f"once the operator has created {wl.primary} and it is ready, "
             f"`canary check {world.canary} --print-patch` prints the `kubectl patch` that does it",
         )
         for p in patches

@@ -17,6 +17,7 @@ from canary.cli.preflight import _before_the_operator
 from canary.cli.workload import (
     WorkloadWorld,
     json_patch,
+    not_ready_to_patch,
     patch_command,
     route_migration,
     rule_patches,
@@ -236,3 +237,27 @@ def test_the_operators_services_not_found_by_the_gateway_do_not_block_before_it_
     ]
     (kept,) = _before_the_operator(found, world())
     assert kept.severity is Severity.WARNING and "first reconcile" in kept.hint
+
+
+def owned(obj: dict[str, Any], **status: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["ownerReferences"] = [{"kind": "Canary", "name": "api", "uid": "uid-1"}]
+    obj["status"] = status
+    return obj
+
+
+def test_the_route_is_not_patched_before_the_operator_created_a_ready_primary() -> None:
+    said = not_ready_to_patch(world())
+    assert said is not None and said.startswith(
+        "Deployment api-primary, Service api-primary, Service api-canary do not exist yet"
+    )
+    services = [
+        *SERVICES,
+        service("api-primary", {}, owner="api"),
+        service("api-canary", {}, owner="api"),
+    ]
+    starting = owned(deployment("api-primary"), availableReplicas=0)
+    said = not_ready_to_patch(world(services=services, deployments=[deployment(), starting]))
+    assert said is not None and "has no available pod yet" in said
+    ready = owned(deployment("api-primary"), availableReplicas=3)
+    assert not_ready_to_patch(world(services=services, deployments=[deployment(), ready])) is None
