@@ -7,6 +7,7 @@ check sees what the operator will see.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,7 @@ from canary.cli.manifest import Manifest, rendering_findings, validation_finding
 from canary.cli.series import series_findings
 from canary.cli.snapshot import Snapshot, snapshot
 from canary.cli.workload import HPA, WorkloadWorld, workload_findings
-from canary.core.observations import ComparisonSample, MetricSample, SampleOutcome
+from canary.core.observations import ComparisonSample, MetricSample, RouteProblem, SampleOutcome
 from canary.core.ownership import owner_of
 from canary.kube.client import Kube
 from canary.kube.errors import KubeError
@@ -276,7 +277,8 @@ async def read_workload(kube: Kube, canary: Canary, uid: str = "") -> WorkloadWo
 def _before_the_operator(found: list[Finding], world: WorkloadWorld) -> list[Finding]:
     """Route findings about the operator's own Services before it created them are no
     blockers: it creates them on its first reconcile. A generic "no managed rule" gives way to
-    the migration findings, which say exactly what to change."""
+    the migration findings, which say exactly what to change (as `BackendsNotInRoute` does in
+    `check_canary`)."""
     names = {str(s["metadata"]["name"]) for s in world.services}
     absent = [n for n in (world.workload.primary, world.workload.canary) if n not in names]
     kept = []
@@ -322,6 +324,12 @@ async def check_canary(
         observed = await diagnose(kube, target, route)
         weight = observed.canary_weight if observed.rules else 0
         managed = bool(observed.rules)
+        if world is not None and world.deployment is not None and world.route is not None:
+            # The migration findings say exactly what to change instead.
+            issues = tuple(
+                i for i in observed.issues if i.problem is not RouteProblem.BACKENDS_NOT_IN_ROUTE
+            )
+            observed = dataclasses.replace(observed, issues=issues)
         found += route_findings(observed, namespace=ns, route=spec.route_ref.name)
     if world is not None:
         found = _before_the_operator(found, world)

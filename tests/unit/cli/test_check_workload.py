@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from canary.api.resource import Canary
 from canary.api.workload import WorkloadRef
 from canary.cli.findings import Finding, Severity, blocking
-from canary.cli.preflight import _before_the_operator
+from canary.cli.preflight import _before_the_operator, check_canary
 from canary.cli.workload import (
     WorkloadWorld,
     json_patch,
@@ -261,3 +262,53 @@ def test_the_route_is_not_patched_before_the_operator_created_a_ready_primary() 
     assert said is not None and "has no available pod yet" in said
     ready = owned(deployment("api-primary"), availableReplicas=3)
     assert not_ready_to_patch(world(services=services, deployments=[deployment(), ready])) is None
+
+
+class FakeKube:
+    """Reads only, from fixed lists by plural."""
+
+    def __init__(self, objs: dict[str, list[dict[str, Any]]]) -> None:
+        self.objs = objs
+
+    async def get_or_none(self, res: Any, name: str, ns: str | None = None) -> Any:
+        return next((o for o in self.objs.get(res.plural, []) if _named(o, name)), None)
+
+    async def list(self, res: Any, ns: str | None = None, **_: Any) -> Any:
+        return self.objs.get(res.plural, []), "1"
+
+
+def _named(obj: dict[str, Any], name: str) -> bool:
+    return bool(obj["metadata"]["name"] == name)
+
+
+async def test_check_of_a_workload_canary_reads_the_deployment_and_says_what_to_change() -> None:
+    kube = FakeKube(
+        {
+            "httproutes": [ROUTE],
+            "services": SERVICES,
+            "deployments": [deployment()],
+            "horizontalpodautoscalers": [hpa("api")],
+            "gateways": [{"metadata": {"name": "gw", "namespace": "shop"}, "spec": {}}],
+        }
+    )
+    canary = Canary.model_validate(
+        {
+            "apiVersion": "rollouts.canary-operator.io/v1alpha1",
+            "kind": "Canary",
+            "metadata": {"name": "api", "namespace": "shop"},
+            "spec": {
+                "routeRef": {"name": "api-route"},
+                "workload": {"name": "api", "port": 8080},
+                "steps": {"weights": [5, 50]},
+            },
+        }
+    )
+    found = await check_canary(kube, canary, prometheus=None)  # type: ignore[arg-type]
+    said = [f"{f.severity} {f.subject}: {f.message}" for f in found]
+    assert "ok deployment api: exists, 3 replica(s), images shop/api:v1" in said
+    assert subjects(found, Severity.WARNING)[:1] == ["hpa api"]
+    assert not any("BackendsNotInRoute" in s for s in said)  # the migration finding says it
+    assert any(s.startswith("blocker route api-route: rule 1 sends to api:8080") for s in said)
+    assert not any(
+        f.subject.startswith("service api-") and f.severity is Severity.BLOCKER for f in found
+    )
