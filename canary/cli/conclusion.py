@@ -172,9 +172,16 @@ def _judge_workload(snap: Snapshot, target: Target) -> Conclusion:
         else:
             wanted = "the rollout of the Deployment's pod template"
         held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
+        w = s.workload
+        if w is not None and w.canary_revision and w.canary_revision != s.revision:
+            # The images are the new template's, not those of the revision in the status.
+            about = f"(the Deployment's template {w.canary_revision}, images {_images(snap)}, "
+            about += "has not started yet)"
+        else:
+            about = f"(images {_images(snap)})"
         return Conclusion(
             None,
-            f"status is about an older revision {s.revision or '-'} (images {_images(snap)}); "
+            f"status is about an older revision {s.revision or '-'} {about}; "
             f"{wanted} has not started yet.{held}",
         )
     if s.phase.active:

@@ -148,6 +148,10 @@ async def test_images_of_another_template_revision_do_not_count() -> None:
     torn = wl_status("Succeeded", H2, (V3,), canary_revision=H3)
     conclusion = judge(wl_snap(torn), Target(WaitFor.PROMOTED, None, 1, image=V3))
     assert not conclusion.done
+    assert conclusion.message.startswith(
+        f"status is about an older revision {H2} (the Deployment's template {H3}, images {V3}, "
+        "has not started yet)"
+    )
 
 
 def test_the_image_is_one_of_several_containers() -> None:
