@@ -142,7 +142,7 @@ async def test_a_revision_hash_waits_for_that_status_revision() -> None:
     assert f"revision {H2} has not started yet" in said[0]
 
 
-async def test_images_of_another_template_revision_do_not_count() -> None:
+def test_images_of_another_template_revision_do_not_count() -> None:
     # The Deployment's template changed (canaryRevision H3, images v3) but the status is still
     # about H2: its images are not H2's, so nothing is concluded from them.
     torn = wl_status("Succeeded", H2, (V3,), canary_revision=H3)
