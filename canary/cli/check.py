@@ -16,10 +16,12 @@ from canary.cli.exitcodes import CliFailure, ExitCode
 from canary.cli.findings import Finding, Severity, blocking
 from canary.cli.kubeconfig import Connection, ContextOpt, KubeconfigOpt, NamespaceOpt
 from canary.cli.manifest import Manifest, load_manifests
-from canary.cli.preflight import check_canary, in_cluster
-from canary.cli.render import OutputOpt, dump
+from canary.cli.preflight import check_canary, in_cluster, read_workload
+from canary.cli.render import OutputFormat, OutputOpt, dump
 from canary.cli.report import report
 from canary.cli.runner import run
+from canary.cli.workload import json_patch, not_ready_to_patch, patch_command, route_migration
+from canary.kube.client import Kube
 from canary.kube.resources import CANARY
 
 
@@ -43,6 +45,16 @@ def check(
             help="The operator's default Prometheus, for Canaries that don't name one.",
         ),
     ] = None,
+    print_patch: Annotated[
+        bool,
+        typer.Option(
+            "--print-patch",
+            help="Workload mode: print only the `kubectl patch` that makes the route's rule "
+            "that sends to the Deployment's Service send to <name>-primary and <name>-canary "
+            "(with -o json|yaml: the JSON patch). Exit 1 if no rule to patch was found, or "
+            "while the operator has not created a ready primary and its Services yet.",
+        ),
+    ] = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
@@ -57,6 +69,7 @@ def check(
         if (name is None) == (file is None):
             raise CliFailure(ExitCode.USAGE, "name a Canary, or give -f FILE (not both)")
         ns = conn.default_namespace()
+        uid = ""
         results: list[tuple[Manifest, list[Finding]]] = []
         async with conn.open() as kube:
             if file is not None:
@@ -70,10 +83,15 @@ def check(
                 if obj is None:
                     raise CliFailure(ExitCode.NOT_FOUND, f"canary {ns}/{name} not found")
                 manifests = [in_cluster(obj)]
+                uid = str(obj.get("metadata", {}).get("uid", ""))
+            if print_patch:
+                return await _print_patches(kube, manifests, output)
             for manifest in manifests:
                 found = list(manifest.findings)
                 if manifest.canary is not None:
-                    found += await check_canary(kube, manifest.canary, prometheus=prometheus)
+                    found += await check_canary(
+                        kube, manifest.canary, prometheus=prometheus, uid=uid
+                    )
                 results.append((manifest, found))
         blocked = any(blocking(found) for _, found in results)
         if output is not None:
@@ -105,3 +123,57 @@ def _print(manifest: Manifest, found: list[Finding]) -> None:
     warnings = sum(f.severity is Severity.WARNING for f in found)
     verdict = "blocks the rollout" if blockers else "nothing blocks the rollout"
     typer.echo(f"  {blockers} blocker(s), {warnings} warning(s): {verdict}")
+
+
+async def _print_patches(
+    kube: Kube, manifests: list[Manifest], output: OutputFormat | None
+) -> ExitCode:
+    """`--print-patch`: the route patch of every workload-mode Canary, to stdout; why there is
+    none to stderr (exit 1)."""
+    code = ExitCode.OK
+    patches: list[dict[str, object]] = []
+    for manifest in manifests:
+        canary = manifest.canary
+        if canary is None:
+            typer.echo(f"canary {manifest.title}: not valid, run `canary check` first", err=True)
+            code = ExitCode.FAILED
+            continue
+        world = await read_workload(kube, canary)
+        if world is None:
+            typer.echo(
+                f"canary {manifest.title}: not in workload mode (no spec.workload): the route "
+                "names its Services itself",
+                err=True,
+            )
+            code = ExitCode.FAILED
+            continue
+        rules = route_migration(world)
+        if not rules:
+            typer.echo(
+                f"canary {manifest.title}: no rule of {world.route_kind} {world.route_name} "
+                f"sends to a Service of Deployment {world.workload.name}: nothing to patch "
+                f"(run `canary check` to see why)",
+                err=True,
+            )
+            code = ExitCode.FAILED
+            continue
+        early = not_ready_to_patch(world)
+        if early is not None:
+            typer.echo(f"canary {manifest.title}: not yet: {early}", err=True)
+            code = ExitCode.FAILED
+            continue
+        ops = json_patch(rules)
+        if output is not None:
+            patches.append(
+                {
+                    "canary": manifest.title,
+                    "route": f"{world.namespace}/{world.route_name}",
+                    "kind": world.route_kind,
+                    "patch": ops,
+                }
+            )
+        else:
+            typer.echo(patch_command(world.namespace, world.route_kind, world.route_name, ops))
+    if output is not None:
+        typer.echo(dump(patches, output))
+    return code

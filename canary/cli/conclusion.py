@@ -4,11 +4,17 @@ keep waiting and why.
 Pure: a snapshot and the target in, a conclusion out. A pipeline must never take the previous
 rollout's result for its own, so a final phase counts only when the status was computed from
 at least the generation seen when the wait began and is about the revision waited for.
+
+In workload mode (`spec.workload`) the spec does not change between releases: the revision is
+the Deployment's pod template, reported in `status.workload`. There a final phase counts only
+for the rollout whose images contain `--image` (or whose revision is `--revision`); once that
+rollout has been seen, the wait is locked to its revision (`lock`), and another revision in
+the status means a newer template replaced it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from canary.api.conditions import ConditionType
@@ -32,6 +38,11 @@ class Target:
     """The revision the pipeline rolls out; None: whatever the spec asks for."""
     min_generation: int
     """`metadata.generation` when the wait began; older statuses are stale."""
+    image: str | None = None
+    """Workload mode: wait for the rollout whose images contain this one (`--image`)."""
+    locked: bool = False
+    """Workload mode: the rollout waited for has been seen, and `revision` is its pod template
+    hash; any other revision in the status replaced it."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,13 @@ def describe(snap: Snapshot) -> str:
     else:
         line = f"{s.phase}: {where}"
     line += f", revision {s.revision or '-'}"
+    w = s.workload
+    if w is not None and w.images:
+        line += f" ({', '.join(w.images)})"
+    if w is not None and w.waiting_since is not None:
+        which = "primary" if s.phase is Phase.PROMOTING else "canary"
+        since = w.waiting_since.strftime("%H:%M:%S")
+        line += f", waiting since {since} for the {which} Deployment to be ready"
     return line + (f" — {_short(s.message)}" if s.message else "")
 
 
@@ -86,10 +104,103 @@ def _final(snap: Snapshot, want: WaitFor) -> Conclusion:
     )
 
 
+def workload_mode(snap: Snapshot) -> bool:
+    return bool((snap.raw.get("spec") or {}).get("workload"))
+
+
+def _images(snap: Snapshot) -> str:
+    w = snap.status.workload
+    return ", ".join(w.images) if w is not None and w.images else "-"
+
+
+def _rollout_of(snap: Snapshot, target: Target) -> bool:
+    """Whether the status is about the workload rollout waited for."""
+    s, w = snap.status, snap.status.workload
+    if target.locked or target.image is None:
+        if target.revision is not None:
+            return s.revision == target.revision
+        # Neither --image nor --revision: the Deployment's current template.
+        return w is not None and s.revision is not None and s.revision == w.canary_revision
+    return (
+        w is not None
+        and target.image in w.images
+        and s.revision is not None
+        and s.revision == w.canary_revision
+    )
+
+
+def lock(snap: Snapshot | None, target: Target) -> Target:
+    """In workload mode, once the status is about the rollout waited for, wait for that
+    revision only: a later, different revision is a newer template that replaced it."""
+    if target.locked or snap is None or not workload_mode(snap):
+        return target
+    if target.image is None and target.revision is None:
+        return target  # no rollout named: follow the Deployment's current template
+    s = snap.status
+    if s.observed_generation < target.min_generation or not _rollout_of(snap, target):
+        return target
+    return replace(target, revision=s.revision, locked=True)
+
+
+def _judge_workload(snap: Snapshot, target: Target) -> Conclusion:
+    s = snap.status
+    if s.observed_generation < target.min_generation:
+        hint = " (no status yet: is the operator running?)" if s.observed_generation == 0 else ""
+        return Conclusion(
+            None,
+            f"waiting for the operator to observe generation {target.min_generation} "
+            f"(status is from generation {s.observed_generation}){hint}",
+        )
+    if target.locked and s.revision != target.revision:
+        return Conclusion(
+            ExitCode.FAILED,
+            f"revision {target.revision} was replaced by a newer pod template (revision "
+            f"{s.revision or '-'}, images {_images(snap)}) before it finished",
+        )
+    invalid = s.condition(ConditionType.INVALID_SPEC)
+    if not _rollout_of(snap, target) and invalid is not None and invalid.status == "True":
+        return Conclusion(
+            ExitCode.FAILED,
+            f"the rollout waited for will not start: the operator reports InvalidSpec "
+            f"({invalid.reason}): {_short(invalid.message)}",
+        )
+    if not _rollout_of(snap, target):
+        if target.image is not None:
+            wanted = f"the rollout of image {target.image}"
+        elif target.revision is not None:
+            wanted = f"revision {target.revision}"
+        else:
+            wanted = "the rollout of the Deployment's pod template"
+        held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
+        w = s.workload
+        if w is not None and w.canary_revision and w.canary_revision != s.revision:
+            # The images are the new template's, not those of the revision in the status.
+            about = f"(the Deployment's template {w.canary_revision}, images {_images(snap)}, "
+            about += "has not started yet)"
+        else:
+            about = f"(images {_images(snap)})"
+        return Conclusion(
+            None,
+            f"status is about an older revision {s.revision or '-'} {about}; "
+            f"{wanted} has not started yet.{held}",
+        )
+    if s.phase.active:
+        return Conclusion(None, describe(snap))
+    return _final(snap, target.want)
+
+
 def judge(snap: Snapshot | None, target: Target) -> Conclusion:
     """The conclusion on one observation of the Canary (None: it does not exist)."""
     if snap is None:
         return Conclusion(ExitCode.NOT_FOUND, "the Canary does not exist (or was deleted)")
+    if workload_mode(snap):
+        return _judge_workload(snap, target)
+    if target.image is not None:
+        return Conclusion(
+            ExitCode.USAGE,
+            f"--image needs a Canary in workload mode (spec.workload); {snap.key} names two "
+            "Services: wait with --revision",
+        )
     wanted = target.revision or snap.target_revision
     if target.revision is not None and snap.target_revision != target.revision:
         return Conclusion(

@@ -27,10 +27,12 @@ from canary.cli.kubeconfig import (
 from canary.cli.render import OutputFormat, age, as_list, clean, columns, dump
 from canary.cli.runner import run
 from canary.cli.snapshot import Snapshot, snapshot
+from canary.cli.workload import workload_line
 from canary.kube.resources import CANARY
 
 HEADERS = ("name", "phase", "stable/canary", "step", "revision", "last check", "age")
 WIDE = ("last look", "gates p/f/i")
+WORKLOAD = ("primary", "images")  # -o wide, when a Canary listed is in workload mode
 
 
 class GetOutput(StrEnum):
@@ -52,9 +54,11 @@ GetOutputOpt = Annotated[
 
 
 def revision_cell(snap: Snapshot) -> str:
-    """The revision in the status; `old -> new` while the spec asks for one not started yet."""
+    """The revision in the status; `old -> new` while the spec (in workload mode: the
+    Deployment's pod template) asks for one not started yet."""
     current = snap.status.revision or "-"
-    wanted = snap.target_revision
+    w = snap.status.workload
+    wanted = w.canary_revision if w is not None and w.canary_revision else snap.target_revision
     return current if wanted in (None, current) else f"{current} -> {wanted}"
 
 
@@ -76,24 +80,41 @@ def wide_cells(snap: Snapshot, now: datetime) -> list[str]:
     return [age(s.looked_at, now), verdict_counts(s.metrics)]
 
 
+def workload_cells(snap: Snapshot) -> list[str]:
+    """The primary's pod template revision and the canary's images (`-` for a Canary that names
+    two Services)."""
+    w = snap.status.workload
+    primary = (w.primary_revision or "-") if w is not None else "-"
+    images = ",".join(w.images) if w is not None and w.images else "-"
+    return [primary, images]
+
+
+def _workload_mode(snap: Snapshot) -> bool:
+    return snap.status.workload is not None or bool((snap.raw.get("spec") or {}).get("workload"))
+
+
 def gates(snap: Snapshot, now: datetime) -> str:
     """Every gate's last result (and the traffic guard's) under a title line."""
     s = snap.status
     results = [*s.metrics, *([s.request_count] if s.request_count else [])]
+    workload = workload_line(snap, now)
+    title = f"Canary {snap.key}" + (f" ({workload})" if workload else "")
     if not results:
-        return f"Canary {snap.key}: no gate result yet"
+        return f"{title}: no gate result yet"
     table = gate_table(results, now, slowdown=slowdowns(snap.spec))
-    return f"Canary {snap.key}: gates at the last check or look\n{table}"
+    return f"{title}: gates at the last check or look\n{table}"
 
 
 def rows(
     snaps: Sequence[Snapshot], now: datetime, *, all_namespaces: bool, wide: bool = False
 ) -> str:
     ordered = sorted(snaps, key=lambda s: (s.namespace, s.name))
-    headers = (*HEADERS, *(WIDE if wide else ()))
+    workloads = wide and any(_workload_mode(s) for s in ordered)
+    headers = (*HEADERS, *(WIDE if wide else ()), *(WORKLOAD if workloads else ()))
 
     def cells(snap: Snapshot) -> list[str]:
-        return [*row(snap, now), *(wide_cells(snap, now) if wide else [])]
+        extra = [*wide_cells(snap, now), *(workload_cells(snap) if workloads else [])]
+        return [*row(snap, now), *(extra if wide else [])]
 
     if all_namespaces:
         text = columns(("namespace", *headers), [[s.namespace, *cells(s)] for s in ordered])

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.live import Live
 
-from canary.cli.conclusion import Conclusion, Target, WaitFor, judge
+from canary.cli.conclusion import Conclusion, Target, WaitFor, judge, lock
 from canary.cli.events import EventLine, recent_events
 from canary.cli.exitcodes import ExitCode
 from canary.cli.follow import follow
@@ -74,7 +74,7 @@ async def live_view(
     try:
         first = await anext(stream)
         snap = snapshot(first) if first is not None else None
-        target = Target(WaitFor.PROMOTED, revision, snap.generation if snap else 0)
+        target = lock(snap, Target(WaitFor.PROMOTED, revision, snap.generation if snap else 0))
         screen = Screen(snap, Split(source is not None), judge(snap, target))
         await screen.refresh(kube, source)
         with Live(console=console, auto_refresh=False) as live:
@@ -92,6 +92,7 @@ async def live_view(
                     while not screen.conclusion.done:
                         obj = await anext(stream)
                         screen.snap = snapshot(obj) if obj is not None else None
+                        target = lock(screen.snap, target)
                         screen.conclusion = judge(screen.snap, target)
                         screen.draw(live)
             except TimeoutError:

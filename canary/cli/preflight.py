@@ -7,6 +7,7 @@ check sees what the operator will see.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -22,10 +23,12 @@ from canary.cli.gates import comparison_window, metric_findings, probe_finding
 from canary.cli.manifest import Manifest, rendering_findings, validation_findings
 from canary.cli.series import series_findings
 from canary.cli.snapshot import Snapshot, snapshot
-from canary.core.observations import ComparisonSample, MetricSample, SampleOutcome
+from canary.cli.workload import HPA, WorkloadWorld, workload_findings
+from canary.core.observations import ComparisonSample, MetricSample, RouteProblem, SampleOutcome
 from canary.core.ownership import owner_of
 from canary.kube.client import Kube
-from canary.kube.resources import CANARY, HTTPROUTE, SERVICE, JsonObj
+from canary.kube.errors import KubeError
+from canary.kube.resources import CANARY, DEPLOYMENT, HTTPROUTE, SERVICE, JsonObj, Resource
 from canary.providers.queries import (
     Side,
     comparison_variables,
@@ -239,11 +242,70 @@ async def _absent_compared(
     return found
 
 
-async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) -> list[Finding]:
+async def _list_or_none(kube: Kube, res: Resource, ns: str) -> list[JsonObj] | None:
+    try:
+        items, _ = await kube.list(res, ns)
+    except KubeError:
+        return None
+    return items
+
+
+async def read_workload(kube: Kube, canary: Canary, uid: str = "") -> WorkloadWorld | None:
+    """What workload mode needs to know about the cluster; None in two-Services mode."""
+    ns, spec = canary.metadata.namespace, canary.spec
+    wl = spec.workload
+    if wl is None:
+        return None
+    services, _ = await kube.list(SERVICE, ns)
+    deployments, _ = await kube.list(DEPLOYMENT, ns)
+    route = await kube.get_or_none(HTTPROUTE, spec.route_ref.name, ns)
+    return WorkloadWorld(
+        namespace=ns,
+        canary=canary.metadata.name,
+        canary_uid=uid,
+        workload=wl,
+        deployment=next((d for d in deployments if d["metadata"]["name"] == wl.name), None),
+        services=services,
+        deployments=deployments,
+        autoscalers=await _list_or_none(kube, HPA, ns) or [],
+        route=route,
+        route_kind=str(spec.route_ref.kind),
+        route_name=spec.route_ref.name,
+    )
+
+
+def _before_the_operator(found: list[Finding], world: WorkloadWorld) -> list[Finding]:
+    """Route findings about the operator's own Services before it created them are no
+    blockers: it creates them on its first reconcile. A generic "no managed rule" gives way to
+    the migration findings, which say exactly what to change (as `BackendsNotInRoute` does in
+    `check_canary`)."""
+    names = {str(s["metadata"]["name"]) for s in world.services}
+    absent = [n for n in (world.workload.primary, world.workload.canary) if n not in names]
+    kept = []
+    for f in found:
+        if f.message == "no managed rule found":
+            continue
+        if f.severity is Severity.BLOCKER and absent and "BackendNotFound" in f.message:
+            f = Finding(
+                Severity.WARNING,
+                f.subject,
+                f.message,
+                f"Service {', '.join(absent)} is the operator's: it creates it on its first "
+                "reconcile",
+            )
+        kept.append(f)
+    return kept
+
+
+async def check_canary(
+    kube: Kube, canary: Canary, *, prometheus: str | None, uid: str = ""
+) -> list[Finding]:
     """Every finding about one Canary, read fresh from the cluster; changes nothing."""
     ns, spec = canary.metadata.namespace, canary.spec
     found: list[Finding] = []
     weight: int | None = None
+    world = await read_workload(kube, canary, uid)
+    managed = False
     if spec.route_ref.kind is not RouteKind.HTTP_ROUTE:
         found.append(
             Finding(
@@ -261,11 +323,22 @@ async def check_canary(kube: Kube, canary: Canary, *, prometheus: str | None) ->
         route = await kube.get_or_none(HTTPROUTE, spec.route_ref.name, ns)
         observed = await diagnose(kube, target, route)
         weight = observed.canary_weight if observed.rules else 0
+        managed = bool(observed.rules)
+        if world is not None and world.deployment is not None and world.route is not None:
+            # The migration findings say exactly what to change instead.
+            issues = tuple(
+                i for i in observed.issues if i.problem is not RouteProblem.BACKENDS_NOT_IN_ROUTE
+            )
+            observed = dataclasses.replace(observed, issues=issues)
         found += route_findings(observed, namespace=ns, route=spec.route_ref.name)
-    services = {
-        (b.namespace or ns, b.name): await kube.get_or_none(SERVICE, b.name, b.namespace or ns)
-        for b in (spec.stable, spec.canary)
-    }
-    found += service_findings(ns, spec, services)
+    if world is not None:
+        found = _before_the_operator(found, world)
+        found += workload_findings(world, managed=managed)
+    else:
+        services = {
+            (b.namespace or ns, b.name): await kube.get_or_none(SERVICE, b.name, b.namespace or ns)
+            for b in (spec.stable, spec.canary)
+        }
+        found += service_findings(ns, spec, services)
     found += await ownership_findings(kube, canary)
     return found + await _metrics(kube, canary, prometheus, weight)

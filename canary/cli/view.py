@@ -30,6 +30,7 @@ from canary.cli.evidence import (
 from canary.cli.render import age
 from canary.cli.snapshot import Snapshot
 from canary.cli.split import Split
+from canary.cli.workload import workload_line
 from canary.core.weights import schedule
 
 VERDICT_STYLE = {MetricVerdict.PASS: "green", MetricVerdict.FAIL: "red"}
@@ -146,7 +147,13 @@ def view(
     head.append(f"   revision {s.revision or '-'}")
     if snap.target_revision and snap.target_revision != s.revision:
         head.append(f" (spec asks for {snap.target_revision}: not started yet)", style="yellow")
+    template = s.workload.canary_revision if s.workload is not None else None
+    if template and template != s.revision:
+        head.append(f" (the Deployment runs {template}: not started yet)", style="yellow")
     parts: list[RenderableType] = [head, *([Text(describe(snap))] if s.phase.active else [])]
+    workload = workload_line(snap, now)
+    if workload is not None:
+        parts.append(Text(f"Workload  {workload}"))
     parts.append(steps_line(snap))
     parts.append(Text(f"Declared  stable {s.stable_weight}% / canary {s.canary_weight}%"))
     parts.append(Text(split_line(split)))

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from canary.api.duration import format_duration, parse_duration
-from canary.cli.conclusion import Conclusion, Target, WaitFor, judge
+from canary.cli.conclusion import Conclusion, Target, WaitFor, judge, lock
 from canary.cli.exitcodes import CliFailure, ExitCode
 from canary.cli.follow import CanaryReader, follow
 from canary.cli.kubeconfig import Connection, ContextOpt, KubeconfigOpt, NamespaceOpt
@@ -31,7 +31,17 @@ RevisionOpt = Annotated[
     typer.Option(
         "--revision",
         help="Accept a final state only for this revision (spec.revision, or the canary backend "
-        "name:port). Use it in pipelines.",
+        "name:port; in workload mode the pod template hash, status.workload.canaryRevision). "
+        "Use it in pipelines.",
+        show_default=False,
+    ),
+]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--image",
+        help="Workload mode: accept a final state only for the rollout whose images "
+        "(status.workload.images) contain this one, e.g. the image `kubectl set image` just set.",
         show_default=False,
     ),
 ]
@@ -53,16 +63,20 @@ async def wait_for(
     revision: str | None,
     limit: timedelta,
     on_change: Callable[[Snapshot | None, Conclusion], None],
+    image: str | None = None,
 ) -> tuple[Conclusion, Snapshot | None]:
     """Follow the Canary until a conclusion is final or `limit` passes.
 
     The generation seen first is the floor for the status: anything older is the previous
-    rollout's. `on_change` hears every new state (for progress output)."""
+    rollout's. In workload mode, the first status about the rollout waited for (`--image`,
+    `--revision`) locks the wait to its revision (`conclusion.lock`). `on_change` hears every
+    new state (for progress output)."""
     stream = follow(api, namespace, name)
     try:
         first = await anext(stream)  # always look once, even with --timeout 0s
         snap = snapshot(first) if first is not None else None
-        target = Target(want, revision, snap.generation if snap else 0)
+        target = Target(want, revision, snap.generation if snap else 0, image=image)
+        target = lock(snap, target)
         conclusion = judge(snap, target)
         on_change(snap, conclusion)
         try:
@@ -70,6 +84,7 @@ async def wait_for(
                 while not conclusion.done:
                     obj = await anext(stream)
                     snap = snapshot(obj) if obj is not None else None
+                    target = lock(snap, target)
                     conclusion = judge(snap, target)
                     on_change(snap, conclusion)
         except TimeoutError:
@@ -82,14 +97,28 @@ async def wait_for(
 
 
 def result(
-    key: str, want: WaitFor, revision: str | None, conclusion: Conclusion, snap: Snapshot | None
+    key: str,
+    want: WaitFor,
+    revision: str | None,
+    conclusion: Conclusion,
+    snap: Snapshot | None,
+    image: str | None = None,
 ) -> dict[str, object]:
     """The machine-readable outcome printed by `-o json|yaml`."""
     code = conclusion.code if conclusion.code is not None else ExitCode.ERROR
+    workload = snap.status.workload if snap else None
+    extra: dict[str, object] = {}
+    if image is not None or workload is not None:
+        extra = {
+            "image": image,
+            "images": list(workload.images) if workload else [],
+            "primaryRevision": workload.primary_revision if workload else None,
+        }
     return {
         "canary": key,
         "for": str(want),
         "revision": revision,
+        **extra,
         "result": code.name.lower().replace("_", "-"),
         "exitCode": int(code),
         "message": conclusion.message,
@@ -105,12 +134,16 @@ def wait(
     for_: Annotated[WaitFor, typer.Option("--for", help="The state to wait for.")],
     timeout: TimeoutOpt = "10m",
     revision: RevisionOpt = None,
+    image: ImageOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Wait until the rollout is promoted, rolled back or finished (Paused is not finished).
+
+    In workload mode, `--image` (or `--revision HASH`) waits for the rollout of the pod template
+    just applied, never a previous one.
 
     Exit: 0 reached, 1 rolled back/failed, 2 usage, 3 timed out, 4 not found, 5 API error."""
     conn = Connection(kubeconfig, context, namespace)
@@ -127,12 +160,21 @@ def wait(
                 stamp = datetime.now(UTC).strftime("%H:%M:%S")
                 typer.echo(f"{stamp} canary {key}: {conclusion.message}", err=True)
 
+        if image is not None and revision is not None:
+            raise CliFailure(ExitCode.USAGE, "give --image or --revision, not both")
         async with conn.open() as kube:
             conclusion, snap = await wait_for(
-                kube, ns, name, want=for_, revision=revision, limit=limit, on_change=progress
+                kube,
+                ns,
+                name,
+                want=for_,
+                revision=revision,
+                limit=limit,
+                on_change=progress,
+                image=image,
             )
         if output is not None:
-            typer.echo(dump(result(key, for_, revision, conclusion, snap), output))
+            typer.echo(dump(result(key, for_, revision, conclusion, snap, image), output))
         else:
             typer.echo(f"canary {key}: {conclusion.message}")
         return conclusion.code if conclusion.code is not None else ExitCode.ERROR

@@ -24,6 +24,7 @@ CLI_PAGE = (REPO / "docs" / "cli.md").read_text()
 PIPELINES_PAGE = (REPO / "docs" / "pipelines.md").read_text()
 EXAMPLES = REPO / "examples" / "pipelines"
 PIPELINES = ["argo-workflow.yaml", "tekton-task.yaml", "github-actions.yaml"]
+WORKLOAD_PIPELINES = [f"workload/{name}" for name in PIPELINES]
 COMMAND: Any = typer.main.get_command(app)  # a group of typer's own (vendored) click
 
 
@@ -72,7 +73,7 @@ def invocations(name: str) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("name", PIPELINES)
+@pytest.mark.parametrize("name", PIPELINES + WORKLOAD_PIPELINES)
 def test_every_pipeline_calls_the_cli_with_flags_it_accepts(name: str) -> None:
     calls = invocations(name)
     assert calls
@@ -90,8 +91,19 @@ def test_every_pipeline_waits_for_its_own_revision_to_be_promoted(name: str) -> 
         assert re.search(r"--for[= ]promoted", joined) and "--revision" in joined
 
 
+@pytest.mark.parametrize("name", WORKLOAD_PIPELINES)
+def test_every_workload_pipeline_sets_one_image_and_waits_for_that_image(name: str) -> None:
+    text = (EXAMPLES / name).read_text()
+    assert "set image" in text or "- image\n" in text
+    (args,) = [args for args in invocations(name) if args[0] == "wait"]
+    joined = " ".join(args)
+    assert re.search(r"--for[= ]promoted", joined) and "--image" in joined
+    assert "patch canary" not in text  # one change per release: the Deployment's image
+
+
 def test_every_yaml_snippet_of_the_pipelines_page_is_in_an_example() -> None:
-    examples = "\n".join((EXAMPLES / name).read_text() for name in PIPELINES)
+    names = PIPELINES + WORKLOAD_PIPELINES
+    examples = "\n".join((EXAMPLES / name).read_text() for name in names)
     lines = {line.strip() for line in examples.splitlines()}
     for block in re.findall(r"```yaml\n(.*?)```", PIPELINES_PAGE, re.S):
         missing = [s for s in (x.strip() for x in block.splitlines()) if s and s not in lines]
