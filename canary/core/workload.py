@@ -124,12 +124,12 @@ def _initialise(ctx: Context, status: CanaryStatus) -> Transition:
         "canary_backend": ctx.spec.canary, "canary_weight": weights.ROLLED_BACK,
         "stable_weight": 100,
     })
-    text = (f"Initialised: {ref.primary} runs {ref.name}'s current pod template ({revision}) and "
-            f"serves its traffic; {ref.name} is scaled to zero until its next pod template")
+    text = (f"Initialised: {ref.primary} runs {ref.name}'s current pod template ({revision}); "
+            f"{ref.name} is scaled to zero until its next pod template once the route sends "
+            f"to {ref.primary} and {ref.canary}")
     return Transition(
         status=new, reason=ConditionReason.PROMOTED, message=text,
-        actions=(ScaleWorkload(0), event(EventReason.WORKLOAD_INITIALIZED, text)),
-        notes=(text,),
+        actions=(event(EventReason.WORKLOAD_INITIALIZED, text),), notes=(text,),
     )
 
 
@@ -220,10 +220,14 @@ def promoting(ctx: Context, status: CanaryStatus) -> Transition:
 
 def idle(ctx: Context, move: Transition) -> Transition:
     """A finished rollout (promoted, or rolled back once the route shows 0 %) scales the canary
-    to zero, once."""
+    to zero, once — only while the route's managed rules send to the operator's two Services
+    with 0 % on the canary: before the route is migrated, the Deployment's pods may still be
+    what serves the traffic (through the user's own Service), and scaling them down would be
+    an outage."""
     new, seen = move.status, _seen(ctx)
     finished = new.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK)
-    route_clear = ctx.observations.route.canary_weight in (None, weights.ROLLED_BACK)
+    route = ctx.observations.route
+    route_clear = route.attached and route.canary_weight == weights.ROLLED_BACK
     scaling = any(isinstance(a, ScaleWorkload) and not a.primary for a in move.actions)
     if finished and route_clear and seen.source.replicas > 0 and not scaling:
         return move.then(ScaleWorkload(0), note=f"{_ref(ctx).name} scaled to zero")

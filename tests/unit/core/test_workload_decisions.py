@@ -23,7 +23,12 @@ from canary.core.decision import (
     ScaleWorkload,
     SetWeights,
 )
-from canary.core.observations import DeploymentState, Observations, WorkloadObservation
+from canary.core.observations import (
+    DeploymentState,
+    Observations,
+    RouteObservation,
+    WorkloadObservation,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -153,7 +158,7 @@ def test_the_first_reconcile_makes_the_running_version_the_primary_with_no_traff
     assert done.status.phase is Phase.SUCCEEDED
     assert done.status.revision == "v1"
     assert done.status.workload is not None and done.status.workload.primary_revision == "v1"
-    assert actions(done, ScaleWorkload) == [ScaleWorkload(0)]
+    assert actions(done, ScaleWorkload) == [ScaleWorkload(0)]  # the route sends to the Services
     assert actions(done, SetWeights) == []
     assert EventReason.WORKLOAD_INITIALIZED in [e.reason for e in done.events]
     assert cluster.weights_written == []
@@ -315,3 +320,25 @@ def test_the_spec_derives_the_two_services_and_writes_them_nowhere() -> None:
     with pytest.raises(ValueError, match="workload excludes stable and canary"):
         CanarySpec.model_validate({**workload_spec(), "stable": {"name": "x", "port": 1}})
     assert timedelta(minutes=1) == MINUTE
+
+
+def test_the_deployment_is_not_scaled_down_before_the_route_sends_to_the_operators_services(
+) -> None:
+    """Before the user migrates the route, the Deployment's pods serve through the user's own
+    Service: scaling them to zero would be an outage."""
+    cluster = Cluster()
+    cluster.tick()
+    cluster.deployments.settle()
+    unmigrated = Observations(route=RouteObservation(exists=True),  # no managed rule yet
+                              workload=cluster.deployments.observation())
+    for _ in range(3):
+        cluster.now += SECOND
+        decision = decide(cluster.parsed(), cluster.status, observations=unmigrated,
+                          now=cluster.now, generation=1)
+        cluster.status = decision.status
+        assert actions(decision, ScaleWorkload) == []
+    assert cluster.status.phase is Phase.SUCCEEDED
+    cluster.now += SECOND
+    migrated = cluster.tick()
+    assert actions(migrated, ScaleWorkload) == [ScaleWorkload(0)]
+
