@@ -88,8 +88,23 @@ def source_problem(caches: Caches, source: JsonObj, workload: WorkloadRef, names
     return "; ".join(p for p in problems if p)
 
 
+WORKLOADS_OFF = (
+    "workload mode is not enabled in this operator: start it with --workloads"
+    " (CANARY_WORKLOADS=true; chart value workloads.enabled=true)"
+)
+
+
 def observe_workload(caches: Caches, namespace: str, workload: WorkloadRef) -> WorkloadObservation:
-    """The user's Deployment, the primary and the two Services, from the caches only."""
+    """The user's Deployment, the primary and the two Services, from the caches only.
+
+    Without Deployment caches (the operator runs without `--workloads`) nothing can be seen:
+    the source is reported missing, with `WORKLOADS_OFF` as its problem.
+    """
+    if not caches.by_kind.get(DEPLOYMENT.plural):
+        return WorkloadObservation(
+            source=DeploymentState(exists=False, problem=WORKLOADS_OFF),
+            primary=DeploymentState(exists=False),
+        )
     source = caches.get(DEPLOYMENT, namespace, workload.name)
     primary = caches.get(DEPLOYMENT, namespace, workload.primary)
     problem = source_problem(caches, source, workload, namespace) if source is not None else ""

@@ -132,3 +132,8 @@ def test_observe_reports_an_overlap_and_a_missing_hpa() -> None:
     seen = observe_workload(_caches((DEPLOYMENT, source), (DEPLOYMENT, other)), "shop", with_hpa)
     assert "overlaps Deployment other" in seen.source.problem
     assert "HorizontalPodAutoscaler app, which does not exist" in seen.source.problem
+
+
+def test_without_workload_mode_the_observation_says_so() -> None:
+    seen = observe_workload(Caches(), "shop", WORKLOAD)
+    assert not seen.source.exists and "--workloads" in seen.source.problem
