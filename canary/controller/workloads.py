@@ -1,24 +1,46 @@
-"""Observe a workload-mode Canary's Deployments and Services from the caches.
+"""Workload mode in the loop: observe a Canary's Deployments and Services from the caches, and
+carry out the workload actions the core decided.
 
 `deployment_state` reads one Deployment as the core needs it; `observe_workload` builds the
-`WorkloadObservation` `decide()` gets. Nothing here decides or writes anything.
+`WorkloadObservation` `decide()` gets; `workload_action` writes one `EnsureWorkload`,
+`PromoteTemplate` or `ScaleWorkload` (the executor calls it, in the decision's order). Writes
+go through `canary.kube` with the operator's field manager and are written through the caches.
+Nothing here decides anything.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
+from canary.api.spec import CanarySpec
 from canary.api.workload import WorkloadRef
 from canary.controller.caches import Caches
+from canary.core.decision import EnsureWorkload, PromoteTemplate, ScaleWorkload
 from canary.core.observations import DeploymentState, WorkloadObservation
-from canary.kube.resources import DEPLOYMENT, HPA, SERVICE, JsonObj
+from canary.kube.client import Kube
+from canary.kube.errors import Conflict
+from canary.kube.resources import DEPLOYMENT, HPA, SERVICE, JsonObj, Resource
 from canary.kube.workloads import (
     REVISION_ANNOTATION,
     autoscaler_problem,
+    primary_autoscaler,
+    primary_deployment,
+    promotion_patch,
+    scale_patch,
     selector_problem,
+    services,
     services_ready,
     template_hash,
 )
+
+log = structlog.get_logger("canary.workloads")
+
+
+class WorkloadWriteError(Exception):
+    """A workload action cannot be carried out as the world stands (e.g. the user's Deployment
+    is gone); reported like a failed write, and retried."""
 
 
 def _int(value: Any) -> int:
@@ -118,3 +140,104 @@ def observe_workload(caches: Caches, namespace: str, workload: WorkloadRef) -> W
             workload,
         ),
     )
+
+
+async def workload_action(
+    kube: Kube,
+    caches: Caches,
+    obj: JsonObj,
+    spec: CanarySpec,
+    action: EnsureWorkload | PromoteTemplate | ScaleWorkload,
+) -> None:
+    """Carry out one workload action for the Canary `obj` (a no-op outside workload mode).
+
+    Raises `canary.kube.errors.KubeError` (a `Conflict` when the object changed under us) or
+    `WorkloadWriteError`."""
+    workload = spec.workload
+    if workload is None:
+        return
+    namespace = obj["metadata"]["namespace"]
+    match action:
+        case EnsureWorkload(replicas=replicas):
+            await ensure_workload(kube, caches, obj, workload, replicas=replicas)
+        case PromoteTemplate(revision=revision):
+            await promote_template(kube, caches, namespace, workload, revision=revision)
+        case ScaleWorkload(replicas=replicas, primary=primary):
+            name = workload.primary if primary else workload.name
+            await scale(kube, caches, namespace, name, replicas)
+
+
+async def ensure_workload(
+    kube: Kube, caches: Caches, canary: JsonObj, workload: WorkloadRef, *, replicas: int
+) -> list[str]:
+    """Create what the operator owns and is missing: the primary Deployment (the user's current
+    template, `replicas`), the two Services, and the primary's HPA when `autoscalerRef` is set.
+    Existing objects are left as they are. Returns the names created (for tests and logs)."""
+    namespace = canary["metadata"]["namespace"]
+    source = caches.get(DEPLOYMENT, namespace, workload.name) or await kube.get_or_none(
+        DEPLOYMENT, workload.name, namespace
+    )
+    if source is None:
+        raise WorkloadWriteError(f"Deployment {workload.name} does not exist in {namespace}")
+    wanted: list[tuple[Resource, JsonObj]] = [
+        (DEPLOYMENT, primary_deployment(source, canary, workload, replicas=replicas)),
+        *((SERVICE, service) for service in services(source, canary, workload)),
+    ]
+    if workload.autoscaler_ref is not None:
+        name = workload.autoscaler_ref.name
+        hpa = caches.get(HPA, namespace, name) or await kube.get_or_none(HPA, name, namespace)
+        if problem := autoscaler_problem(hpa, workload):
+            raise WorkloadWriteError(problem)
+        assert hpa is not None
+        wanted.append((HPA, primary_autoscaler(hpa, canary, workload)))
+    created = []
+    for resource, manifest in wanted:
+        name = manifest["metadata"]["name"]
+        if caches.get(resource, namespace, name) is not None:
+            continue
+        try:
+            written = await kube.create(resource, manifest, namespace=namespace)
+        except Conflict:  # already there (the cache lags): leave it
+            continue
+        caches.upsert(resource, written)
+        created.append(f"{resource.kind}/{name}")
+    if created:
+        log.info("workload objects created", namespace=namespace, created=created)
+    return created
+
+
+async def promote_template(
+    kube: Kube, caches: Caches, namespace: str, workload: WorkloadRef, *, revision: str
+) -> bool:
+    """Copy the user's CURRENT pod template to the primary, only if its hash is `revision`
+    (else nothing: the template changed since the decision, and the next pass decides again).
+    Both Deployments are read live; the patch `test`s the primary's resourceVersion. True if
+    the primary was written."""
+    source = await kube.get_or_none(DEPLOYMENT, workload.name, namespace)
+    if source is None:
+        raise WorkloadWriteError(f"Deployment {workload.name} does not exist in {namespace}")
+    current = template_hash((source.get("spec") or {}).get("template") or {})
+    if current != revision:
+        log.info("template changed since the decision; not promoted", decided=revision,
+                 current=current, deployment=f"{namespace}/{workload.name}")
+        return False
+    primary = await kube.get_or_none(DEPLOYMENT, workload.primary, namespace)
+    if primary is None:
+        raise WorkloadWriteError(f"the primary Deployment {workload.primary} does not exist")
+    written = await kube.patch(
+        DEPLOYMENT,
+        workload.primary,
+        promotion_patch(source, primary, workload),
+        namespace=namespace,
+        patch_type="json",
+    )
+    caches.upsert(DEPLOYMENT, written)
+    return True
+
+
+async def scale(kube: Kube, caches: Caches, namespace: str, name: str, replicas: int) -> None:
+    """Set a Deployment's replicas (a merge patch of spec.replicas)."""
+    written = await kube.patch(
+        DEPLOYMENT, name, scale_patch(replicas), namespace=namespace, patch_type="merge"
+    )
+    caches.upsert(DEPLOYMENT, written)
