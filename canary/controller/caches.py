@@ -37,13 +37,14 @@ class Caches:
             if (workload := workload_of(new)) is not None:
                 self.by_workload.setdefault(workload, set()).add(_key(new))
 
-    def canaries_of_workload(self, namespace: str, name: str) -> list[Key]:
-        """The Canaries a Deployment (or an HPA) concerns: those naming it as their workload,
-        as the primary they own (`<workload>-primary`), or as their autoscaler (by name)."""
+    def canaries_of_workload(self, namespace: str, name: str, *, hpa: bool = False) -> list[Key]:
+        """The Canaries a Deployment (or an HPA, `hpa=True`) concerns: those naming it as their
+        workload, as the primary they own (`<workload>-primary`), or (an HPA) as their
+        autoscaler. Deployments by index; HPAs, rarer, by a scan of the namespace."""
         keys = set(self.by_workload.get((namespace, name), set()))
         if name.endswith(PRIMARY_SUFFIX):
             keys |= self.by_workload.get((namespace, name.removesuffix(PRIMARY_SUFFIX)), set())
-        for canary in self.items(CANARY, namespace):
+        for canary in self.items(CANARY, namespace) if hpa else ():
             workload = (canary.get("spec") or {}).get("workload") or {}
             if ((workload.get("autoscalerRef") or {}).get("name")) == name:
                 keys.add(_key(canary))

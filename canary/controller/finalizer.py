@@ -67,7 +67,9 @@ async def finalize(effects: Effects, obj: JsonObj) -> Result:
     # A Canary that does not own the route's weights never wrote them: leave them to the owner.
     if spec is not None and unfinished and owner_of_weights(effects.caches, obj) is None:
         await _restore_stable(effects, obj, spec)
-    if spec is not None and spec.workload is not None:
+    # Without workload mode (no Deployment caches) the operator never created anything.
+    workload_mode = bool(effects.caches.by_kind.get(DEPLOYMENT.plural))
+    if spec is not None and spec.workload is not None and workload_mode:
         await release_workload(effects, obj, spec.workload)
     try:
         await _set_finalizers(effects.kube, obj, [f for f in finalizers if f != FINALIZER])

@@ -121,7 +121,7 @@ class Manager:
         if kind in ROUTE_RESOURCES:
             return sorted(self.caches.by_route.get(RouteKey(namespace, name, kind), set()))
         if kind in (DEPLOYMENT.kind, HPA.kind):
-            return self.caches.canaries_of_workload(namespace, name)
+            return self.caches.canaries_of_workload(namespace, name, hpa=kind == HPA.kind)
         if kind == "Service":
             return [
                 key_of(c["metadata"]["namespace"], c["metadata"]["name"])

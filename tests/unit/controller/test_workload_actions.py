@@ -210,3 +210,11 @@ async def test_deletion_keeps_the_primary_serving_and_restores_per_on_delete(
     assert api.objects[(DEPLOYMENT.plural, NS, "app-primary")]["spec"]["replicas"] == 2
     assert api.objects[(DEPLOYMENT.plural, NS, "app")]["spec"]["replicas"] == replicas
     assert api.objects[(CANARY.plural, NS, "app")]["metadata"].get("finalizers") == []
+
+
+async def test_deletion_without_workload_mode_touches_no_workload() -> None:
+    api, effects, canary = world()
+    effects.caches.by_kind.pop(DEPLOYMENT.plural)
+    canary["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    await finalize(effects, canary)
+    assert api.calls == ["patch Canary/app"]  # only the finalizer's removal
