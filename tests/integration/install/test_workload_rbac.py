@@ -66,8 +66,10 @@ async def informed(kube: Kube, namespace: str) -> AsyncIterator[Caches]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def workload_world(admin: Kube, namespace: str) -> JsonObj:
-    """As the admin (the user): a Deployment, its HPA, and a workload-mode Canary naming both."""
+async def workload_world(admin: Kube, namespace: str, *, finalizer: bool = True) -> JsonObj:
+    """As the admin (the user): a Deployment, its HPA, and a workload-mode Canary naming both
+    (with the operator's finalizer, as it would have added it; without, nothing holds the
+    namespace's deletion when no finalizer runs)."""
     await admin.create(DEPLOYMENT, demo_deployment_manifest("app", replicas=1), namespace)
     await admin.create(HPA, {
         "apiVersion": HPA.api_version, "kind": HPA.kind, "metadata": {"name": "app"},
@@ -75,7 +77,7 @@ async def workload_world(admin: Kube, namespace: str) -> JsonObj:
                  "minReplicas": 1, "maxReplicas": 3}}, namespace)
     return await admin.create(CANARY, {
         "apiVersion": CANARY.api_version, "kind": "Canary",
-        "metadata": {"name": "app", "finalizers": [FINALIZER]},
+        "metadata": {"name": "app", "finalizers": [FINALIZER] if finalizer else []},
         "spec": {"routeRef": {"name": "app-route"},
                  "workload": {"name": "app", "port": 80, "targetPort": DEMO_PORT,
                               "autoscalerRef": {"name": "app"}},
@@ -129,7 +131,7 @@ async def test_workload_writes_are_refused_without_workloads_enabled(
 ) -> None:
     installed: Installed = install_rbac({"watch.namespaces": [namespace]})
     assert "--workloads" not in installed.args
-    canary = await workload_world(admin, namespace)
+    canary = await workload_world(admin, namespace, finalizer=False)
     spec = CanarySpec.model_validate(canary["spec"])
     events = Events()
     async with await Kube.connect(kubeconfig=installed.kubeconfig) as sa:
