@@ -118,7 +118,7 @@ class Reconciler:
             return reject(problem=str(exc)), None
         workload = None
         if spec.workload is not None:
-            workload = observe_workload(self._caches, meta["namespace"], spec.workload)
+            workload = observe_workload(self._caches, meta["namespace"], spec.workload, obj)
             if workload.source.exists:
                 # A new pod template is a new revision: the existing rule starts a new rollout.
                 spec = spec.model_copy(update={"revision": workload.source.revision})

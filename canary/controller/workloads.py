@@ -24,7 +24,10 @@ from canary.kube.errors import Conflict
 from canary.kube.resources import DEPLOYMENT, HPA, SERVICE, JsonObj, Resource
 from canary.kube.workloads import (
     REVISION_ANNOTATION,
+    adopt_patch,
     autoscaler_problem,
+    foreign_problem,
+    owned_by,
     primary_autoscaler,
     primary_deployment,
     promotion_patch,
@@ -116,9 +119,13 @@ WORKLOADS_OFF = (
 )
 
 
-def observe_workload(caches: Caches, namespace: str, workload: WorkloadRef) -> WorkloadObservation:
+def observe_workload(
+    caches: Caches, namespace: str, workload: WorkloadRef, canary: JsonObj | None = None
+) -> WorkloadObservation:
     """The user's Deployment, the primary and the two Services, from the caches only.
 
+    With `canary` (the Canary object), a primary Deployment or Service at the operator's names
+    that is not the operator's (`foreign_problem`) is the primary's `problem`.
     Without Deployment caches (the operator runs without `--workloads`) nothing can be seen:
     the source is reported missing, with `WORKLOADS_OFF` as its problem.
     """
@@ -130,15 +137,16 @@ def observe_workload(caches: Caches, namespace: str, workload: WorkloadRef) -> W
     source = caches.get(DEPLOYMENT, namespace, workload.name)
     primary = caches.get(DEPLOYMENT, namespace, workload.primary)
     problem = source_problem(caches, source, workload, namespace) if source is not None else ""
+    svc_primary = caches.get(SERVICE, namespace, workload.primary)
+    svc_canary = caches.get(SERVICE, namespace, workload.canary)
+    foreign = ""
+    if canary is not None:
+        found = (foreign_problem(o, canary) for o in (primary, svc_primary, svc_canary))
+        foreign = "; ".join(p for p in found if p)
     return WorkloadObservation(
         source=deployment_state(source, problem=problem),
-        primary=deployment_state(primary, primary=True),
-        services=services_ready(
-            caches.get(SERVICE, namespace, workload.primary),
-            caches.get(SERVICE, namespace, workload.canary),
-            source,
-            workload,
-        ),
+        primary=deployment_state(primary, primary=True, problem=foreign),
+        services=services_ready(svc_primary, svc_canary, source, workload),
     )
 
 
@@ -161,10 +169,16 @@ async def workload_action(
         case EnsureWorkload(replicas=replicas):
             await ensure_workload(kube, caches, obj, workload, replicas=replicas)
         case PromoteTemplate(revision=revision):
-            await promote_template(kube, caches, namespace, workload, revision=revision)
-        case ScaleWorkload(replicas=replicas, primary=primary):
-            name = workload.primary if primary else workload.name
-            await scale(kube, caches, namespace, name, replicas)
+            await promote_template(kube, caches, obj, workload, revision=revision)
+        case ScaleWorkload(replicas=replicas, primary=True):
+            current = caches.get(DEPLOYMENT, namespace, workload.primary)
+            if current is not None and (
+                problem := foreign_problem({"kind": DEPLOYMENT.kind, **current}, obj)
+            ):
+                raise WorkloadWriteError(problem)
+            await scale(kube, caches, namespace, workload.primary, replicas)
+        case ScaleWorkload(replicas=replicas):
+            await scale(kube, caches, namespace, workload.name, replicas)
 
 
 async def ensure_workload(
@@ -193,26 +207,38 @@ async def ensure_workload(
     created = []
     for resource, manifest in wanted:
         name = manifest["metadata"]["name"]
-        if caches.get(resource, namespace, name) is not None:
+        existing = caches.get(resource, namespace, name)
+        if existing is None:
+            try:
+                written = await kube.create(resource, manifest, namespace=namespace)
+            except Conflict:  # already there (the cache lags): the next pass looks again
+                continue
+            caches.upsert(resource, written)
+            created.append(f"{resource.kind}/{name}")
             continue
-        try:
-            written = await kube.create(resource, manifest, namespace=namespace)
-        except Conflict:  # already there (the cache lags): leave it
-            continue
-        caches.upsert(resource, written)
-        created.append(f"{resource.kind}/{name}")
+        existing = {"kind": resource.kind, **existing}
+        if problem := foreign_problem(existing, canary):
+            raise WorkloadWriteError(problem)
+        if not owned_by(existing, canary):  # made by the operator, released on a deletion
+            written = await kube.patch(
+                resource, name, adopt_patch(existing, canary), namespace=namespace,
+                patch_type="json",
+            )
+            caches.upsert(resource, written)
+            created.append(f"{resource.kind}/{name} (adopted)")
     if created:
         log.info("workload objects created", namespace=namespace, created=created)
     return created
 
 
 async def promote_template(
-    kube: Kube, caches: Caches, namespace: str, workload: WorkloadRef, *, revision: str
+    kube: Kube, caches: Caches, canary: JsonObj, workload: WorkloadRef, *, revision: str
 ) -> bool:
     """Copy the user's CURRENT pod template to the primary, only if its hash is `revision`
     (else nothing: the template changed since the decision, and the next pass decides again).
-    Both Deployments are read live; the patch `test`s the primary's resourceVersion. True if
-    the primary was written."""
+    Both Deployments are read live; the patch `test`s the primary's resourceVersion. A primary
+    that is not the operator's is never written. True if the primary was written."""
+    namespace = canary["metadata"]["namespace"]
     source = await kube.get_or_none(DEPLOYMENT, workload.name, namespace)
     if source is None:
         raise WorkloadWriteError(f"Deployment {workload.name} does not exist in {namespace}")
@@ -224,6 +250,8 @@ async def promote_template(
     primary = await kube.get_or_none(DEPLOYMENT, workload.primary, namespace)
     if primary is None:
         raise WorkloadWriteError(f"the primary Deployment {workload.primary} does not exist")
+    if problem := foreign_problem({"kind": DEPLOYMENT.kind, **primary}, canary):
+        raise WorkloadWriteError(problem)
     written = await kube.patch(
         DEPLOYMENT,
         workload.primary,

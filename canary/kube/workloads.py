@@ -263,6 +263,41 @@ def owned_by(obj: JsonObj, canary: JsonObj) -> bool:
     return any(ref.get("uid") == uid for ref in refs)
 
 
+def foreign_problem(obj: JsonObj | None, canary: JsonObj) -> str:
+    """Why an object at a name the operator owns (`<name>-primary`, `<name>-canary`) is not the
+    operator's to write ("" when it is, or does not exist): it is the operator's when it is
+    owned by the Canary, or carries `POD_LABEL: <its name>` and no other controller (one this
+    operator made and released when an earlier Canary of this name was deleted)."""
+    if obj is None or owned_by(obj, canary):
+        return ""
+    meta = obj.get("metadata") or {}
+    name, kind = meta.get("name"), obj.get("kind", "object")
+    controllers = [r for r in meta.get("ownerReferences") or [] if r.get("controller")]
+    if controllers:
+        other = controllers[0]
+        return (
+            f"{kind} {name} is controlled by {other.get('kind')} {other.get('name')}, not by"
+            f" this Canary: delete it or give the workload another name"
+        )
+    if (meta.get("labels") or {}).get(POD_LABEL) != name:
+        return (
+            f"{kind} {name} exists and was not made by the operator (no {POD_LABEL}={name}"
+            " label): the operator will not take it over; rename or delete it"
+        )
+    return ""
+
+
+def adopt_patch(obj: JsonObj, canary: JsonObj) -> list[JsonObj]:
+    """The JSON patch that makes the Canary the owner of an object the operator made and
+    released (see `foreign_problem`), guarded by the resourceVersion."""
+    meta = obj.get("metadata") or {}
+    refs = [*(meta.get("ownerReferences") or []), owner_reference(canary)]
+    return [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": meta.get("resourceVersion")},
+        {"op": "add", "path": "/metadata/ownerReferences", "value": refs},
+    ]
+
+
 def without_owner_patch(obj: JsonObj, canary: JsonObj) -> list[JsonObj]:
     """The JSON patch that removes the Canary's ownerReference from `obj` (so the garbage
     collector leaves it when the Canary is deleted), guarded by the resourceVersion."""

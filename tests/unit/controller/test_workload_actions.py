@@ -218,3 +218,29 @@ async def test_deletion_without_workload_mode_touches_no_workload() -> None:
     canary["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     await finalize(effects, canary)
     assert api.calls == ["patch Canary/app"]  # only the finalizer's removal
+
+
+async def test_a_foreign_primary_is_never_written_and_a_released_one_is_adopted() -> None:
+    api, effects, canary = world()
+    api.put(SERVICE, {"metadata": {"name": "app-canary", "namespace": NS}, "spec": {}})
+    with pytest.raises(TemporaryError):
+        await execute(effects, canary, spec_of(canary), (EnsureWorkload(replicas=2),))
+    assert "not made by the operator" in effects.events.said[-1][1]  # type: ignore[attr-defined]
+    del api.objects[(SERVICE.plural, NS, "app-canary")]
+    await execute(effects, canary, spec_of(canary), (EnsureWorkload(replicas=2),))
+    primary = api.objects[(DEPLOYMENT.plural, NS, "app-primary")]
+    primary["metadata"]["ownerReferences"] = []  # released by an earlier Canary's deletion
+    api.calls.clear()
+    await execute(effects, canary, spec_of(canary), (EnsureWorkload(replicas=2),))
+    assert api.calls == ["patch Deployment/app-primary"]
+    assert api.objects[(DEPLOYMENT.plural, NS, "app-primary")]["metadata"]["ownerReferences"][
+        0]["uid"] == "u-1"
+    primary = api.objects[(DEPLOYMENT.plural, NS, "app-primary")]
+    primary["metadata"]["labels"] = {}
+    primary["metadata"]["ownerReferences"] = []
+    api.calls.clear()
+    for action in (PromoteTemplate(revision=source_hash(api)),
+                   ScaleWorkload(replicas=0, primary=True)):
+        with pytest.raises(TemporaryError):
+            await execute(effects, canary, spec_of(canary), (action,))
+    assert not [c for c in api.calls if c.startswith("patch")]

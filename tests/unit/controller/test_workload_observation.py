@@ -137,3 +137,14 @@ def test_observe_reports_an_overlap_and_a_missing_hpa() -> None:
 def test_without_workload_mode_the_observation_says_so() -> None:
     seen = observe_workload(Caches(), "shop", WORKLOAD)
     assert not seen.source.exists and "--workloads" in seen.source.problem
+
+
+def test_observe_reports_a_primary_service_that_is_not_the_operators() -> None:
+    source = deployment()
+    users = {"kind": "Service", "metadata": {"name": "app-primary", "namespace": "shop"},
+             "spec": {"selector": {"app": "app"}}}
+    caches = _caches((DEPLOYMENT, source), (SERVICE, users))
+    assert observe_workload(caches, "shop", WORKLOAD).primary.problem == ""  # no Canary given
+    seen = observe_workload(caches, "shop", WORKLOAD, CANARY)
+    assert "Service app-primary exists and was not made by the operator" in seen.primary.problem
+    assert not seen.services

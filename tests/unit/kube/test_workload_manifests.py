@@ -11,7 +11,9 @@ from canary.api.workload import POD_LABEL, WorkloadRef
 from canary.kube.resources import JsonObj
 from canary.kube.workloads import (
     REVISION_ANNOTATION,
+    adopt_patch,
     autoscaler_problem,
+    foreign_problem,
     owned_by,
     primary_autoscaler,
     primary_deployment,
@@ -192,3 +194,21 @@ def test_ownership_and_orphaning() -> None:
     assert not owned_by(primary, {"metadata": {"uid": "other"}})
     test, replace = without_owner_patch(primary, CANARY)
     assert test["value"] == "3" and replace["value"] == []
+
+
+def test_objects_at_the_operators_names_that_are_not_its_own_are_foreign() -> None:
+    primary = primary_deployment(deployment(), CANARY, WORKLOAD, replicas=1)
+    assert foreign_problem(None, CANARY) == ""
+    assert foreign_problem(primary, CANARY) == ""  # owned
+    released = copy.deepcopy(primary)
+    released["metadata"]["ownerReferences"] = []
+    assert foreign_problem(released, CANARY) == ""  # made by the operator, released
+    users = {"kind": "Service", "metadata": {"name": "app-primary"}}
+    assert "not made by the operator" in foreign_problem(users, CANARY)
+    controlled = copy.deepcopy(primary)
+    controlled["metadata"]["ownerReferences"] = [
+        {"kind": "Rollout", "name": "x", "uid": "u-2", "controller": True}]
+    assert "controlled by Rollout x" in foreign_problem(controlled, CANARY)
+    released["metadata"]["resourceVersion"] = "4"
+    test, add = adopt_patch(released, CANARY)
+    assert test["value"] == "4" and add["value"][0]["uid"] == "u-1"
