@@ -33,6 +33,7 @@ from canary.kube.workloads import (
     promotion_patch,
     scale_patch,
     selector_problem,
+    service_drift_patch,
     services,
     services_ready,
     template_hash,
@@ -186,7 +187,9 @@ async def ensure_workload(
 ) -> list[str]:
     """Create what the operator owns and is missing: the primary Deployment (the user's current
     template, `replicas`), the two Services, and the primary's HPA when `autoscalerRef` is set.
-    Existing objects are left as they are. Returns the names created (for tests and logs)."""
+    Existing objects are left as they are, except an owned Service whose selector or ports no
+    longer match (the Deployment was recreated with another selector, spec.workload's ports
+    changed): it is patched back. Returns what was written (for tests and logs)."""
     namespace = canary["metadata"]["namespace"]
     source = caches.get(DEPLOYMENT, namespace, workload.name) or await kube.get_or_none(
         DEPLOYMENT, workload.name, namespace
@@ -220,12 +223,18 @@ async def ensure_workload(
         if problem := foreign_problem(existing, canary):
             raise WorkloadWriteError(problem)
         if not owned_by(existing, canary):  # made by the operator, released on a deletion
-            written = await kube.patch(
+            existing = await kube.patch(
                 resource, name, adopt_patch(existing, canary), namespace=namespace,
                 patch_type="json",
             )
-            caches.upsert(resource, written)
+            caches.upsert(resource, existing)
             created.append(f"{resource.kind}/{name} (adopted)")
+        if resource is SERVICE and (drift := service_drift_patch(existing, manifest)):
+            written = await kube.patch(
+                resource, name, drift, namespace=namespace, patch_type="json"
+            )
+            caches.upsert(resource, written)
+            created.append(f"{resource.kind}/{name} (selector/ports updated)")
     if created:
         log.info("workload objects created", namespace=namespace, created=created)
     return created

@@ -153,6 +153,23 @@ def services(source: JsonObj, canary: JsonObj, workload: WorkloadRef) -> tuple[J
     )
 
 
+def service_drift_patch(current: JsonObj, wanted: JsonObj) -> list[JsonObj]:
+    """The JSON patch that brings an owned Service's selector and ports back to `wanted` (the
+    Deployment was recreated with another selector, or spec.workload's ports changed); empty
+    when they match. Guarded by the resourceVersion."""
+    spec, want = current.get("spec") or {}, wanted["spec"]
+    ops: list[JsonObj] = []
+    if spec.get("selector") != want["selector"]:
+        ops.append({"op": "add", "path": "/spec/selector", "value": want["selector"]})
+    ports = [{k: p.get(k) for k in ("port", "targetPort")} for p in spec.get("ports") or []]
+    if ports != [{k: p[k] for k in ("port", "targetPort")} for p in want["ports"]]:
+        ops.append({"op": "add", "path": "/spec/ports", "value": want["ports"]})
+    if not ops:
+        return []
+    version = (current.get("metadata") or {}).get("resourceVersion")
+    return [{"op": "test", "path": "/metadata/resourceVersion", "value": version}, *ops]
+
+
 def primary_selector(workload: WorkloadRef) -> dict[str, str]:
     return {POD_LABEL: workload.primary}
 
@@ -165,7 +182,13 @@ def services_ready(
     if primary is None or canary is None or source is None:
         return False
     selected = _selector_labels(source)
-    return bool(selected) and (
+    target = workload.target_port or workload.port
+    ports_ok = all(
+        [(p.get("port"), p.get("targetPort")) for p in (svc.get("spec") or {}).get("ports") or []]
+        == [(workload.port, target)]
+        for svc in (primary, canary)
+    )
+    return bool(selected) and ports_ok and (
         (primary.get("spec") or {}).get("selector") == primary_selector(workload)
         and (canary.get("spec") or {}).get("selector") == selected
     )

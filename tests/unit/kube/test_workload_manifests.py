@@ -20,6 +20,7 @@ from canary.kube.workloads import (
     promotion_patch,
     scale_patch,
     selector_problem,
+    service_drift_patch,
     services,
     services_ready,
     template_hash,
@@ -118,6 +119,21 @@ def test_services_ready_needs_both_with_the_expected_selectors() -> None:
     foreign = copy.deepcopy(canary)
     foreign["spec"]["selector"] = {"app": "other"}
     assert not services_ready(primary, foreign, source, WORKLOAD)
+    moved = WorkloadRef(name="app", port=81, target_port=8080)
+    assert not services_ready(primary, canary, source, moved)
+
+
+def test_a_drifted_service_is_patched_back() -> None:
+    source = deployment()
+    _, wanted = services(source, CANARY, WORKLOAD)
+    current = copy.deepcopy(wanted)
+    current["metadata"]["resourceVersion"] = "9"
+    assert service_drift_patch(current, wanted) == []
+    current["spec"]["selector"] = {"app": "old", "extra": "x"}
+    current["spec"]["ports"][0]["port"] = 81
+    test, selector, ports = service_drift_patch(current, wanted)
+    assert test["value"] == "9"
+    assert selector["value"] == {"app": "app"} and ports["value"][0]["port"] == 80
 
 
 def test_promotion_patch_replaces_the_template_and_records_the_revision() -> None:
