@@ -1099,11 +1099,13 @@ def parse_args(argv: list[str] | None) -> Settings:
     args = parser.parse_args(argv)
     # Every option by its field's name; two of them need more than that.
     given = {f.name: getattr(args, f.name) for f in fields(Settings)}
-    return Settings(**{
-        **given,
-        "namespaces": min(args.namespaces, args.canaries),
-        "weights": tuple(int(w) for w in args.weights.split(",")),
-    })
+    return Settings(
+        **{
+            **given,
+            "namespaces": min(args.namespaces, args.canaries),
+            "weights": tuple(int(w) for w in args.weights.split(",")),
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,6 +87,10 @@ class ConditionReason(StrEnum):
     CONTESTED_BY_FIELD_MANAGER = "ContestedByFieldManager"
     ROUTE_CHANGED = "RouteChanged"
     ROUTE_WEIGHTS_UNKNOWN = "RouteWeightsUnknown"
+    WORKLOAD_NOT_FOUND = "WorkloadNotFound"
+    WORKLOAD_NOT_MANAGEABLE = "WorkloadNotManageable"
+    WORKLOAD_INITIALIZING = "WorkloadInitializing"
+    PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 
 
 CONDITION_REASONS: dict[ConditionReason, str] = {
@@ -116,6 +120,14 @@ CONDITION_REASONS: dict[ConditionReason, str] = {
     ConditionReason.ROUTE_CHANGED: "The route no longer carries the weight this Canary set "
     "(for a finished rollout: it was changed afterwards, e.g. re-applied from Git).",
     ConditionReason.ROUTE_WEIGHTS_UNKNOWN: "The route is missing or its managed rules disagree.",
+    ConditionReason.WORKLOAD_NOT_FOUND: "Workload mode: the Deployment named by "
+    "`spec.workload` does not exist.",
+    ConditionReason.WORKLOAD_NOT_MANAGEABLE: "Workload mode: the Deployment cannot be managed "
+    "as it is (the message says what to fix).",
+    ConditionReason.WORKLOAD_INITIALIZING: "Workload mode: the primary Deployment and the "
+    "Services are being created, or the primary rolled out.",
+    ConditionReason.PROGRESS_DEADLINE_EXCEEDED: "Workload mode: the canary was not ready within "
+    "`spec.workload.progressDeadline`; rolled back.",
 }
 
 

@@ -22,7 +22,16 @@ from canary.api.conditions import ConditionReason
 from canary.api.control import PromotionMode
 from canary.api.spec import CanarySpec
 from canary.api.status import MESSAGE_LIMIT, CanaryStatus, Phase
-from canary.core import ownership, phases, requests, route_hold, timing, transitions, weights
+from canary.core import (
+    ownership,
+    phases,
+    requests,
+    route_hold,
+    timing,
+    transitions,
+    weights,
+    workload,
+)
 from canary.core.conditions import Situation, condition_events, derive
 from canary.core.context import Context, Transition, clip, event, kept_reason
 from canary.core.decision import Decision, EmitEvent, EventReason, RewriteRoute, SetWeights
@@ -242,6 +251,13 @@ def _phase_of_running(status: CanaryStatus) -> Phase:
 
 
 def _unpaused(ctx: Context, status: CanaryStatus) -> Transition:
+    move = _unpaused_move(ctx, status)
+    return move if ctx.spec.workload is None else workload.idle(ctx, move)
+
+
+def _unpaused_move(ctx: Context, status: CanaryStatus) -> Transition:
+    if ctx.spec.workload is not None and (held := workload.setup(ctx, status)) is not None:
+        return held
     if ctx.new_revision(status):
         status = transitions.fresh(ctx, status)
     notices: list[EmitEvent] = []

@@ -41,6 +41,8 @@ class EventReason(StrEnum):
     OWNED_BY_ANOTHER_CANARY = "OwnedByAnotherCanary"
     WEIGHTS_CONTESTED = "WeightsContested"
     ROUTE_CHANGED = "RouteChanged"
+    WORKLOAD_PROBLEM = "WorkloadProblem"
+    WORKLOAD_INITIALIZED = "WorkloadInitialized"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from datetime import datetime
 from canary.api.conditions import ConditionReason
 from canary.api.control import PromotionMode, RequestKind
 from canary.api.status import CanaryStatus, MetricOutcome, MetricVerdict, Phase
-from canary.core import ownership, requests, route_hold, timing, transitions, weights
+from canary.core import ownership, requests, route_hold, timing, transitions, weights, workload
 from canary.core.context import Context, Transition, event, idle, kept_reason
 from canary.core.decision import EmitEvent, EventReason, RewriteRoute, SetWeights
 from canary.core.verdicts import Check, run_check, run_look
@@ -27,7 +27,10 @@ from canary.core.verdicts import Check, run_check, run_look
 
 
 def pending(ctx: Context, status: CanaryStatus) -> Transition:
-    """Start at the first step as soon as the route can carry traffic."""
+    """Start at the first step as soon as the route can carry traffic (workload mode: and the
+    canary is ready, `workload.pending`)."""
+    if ctx.spec.workload is not None:
+        return workload.pending(ctx, status)
     if not ctx.observations.route.attached:
         return route_hold.hold(ctx, status)
     return transitions.start(ctx, status)
@@ -246,7 +249,10 @@ def _gate_events(check: Check, label: str) -> list[EmitEvent]:
 
 
 def promoting(ctx: Context, status: CanaryStatus) -> Transition:
-    """Succeeded once the route carries 100 % on the canary; until then write 100 % again."""
+    """Succeeded once the route carries 100 % on the canary; until then write 100 % again
+    (workload mode: `workload.promoting`)."""
+    if ctx.spec.workload is not None:
+        return workload.promoting(ctx, status)
     if not ctx.observations.route.attached:
         return route_hold.hold(ctx, status)
     if ctx.observations.route.canary_weight == status.canary_weight:

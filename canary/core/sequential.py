@@ -219,8 +219,10 @@ def _signed(value: float) -> str:
 
 
 def _pct(fraction: float) -> str:
-    value = 100.0 * fraction
-    if value == 0:
+    """A rate in percent; never below 0 (the by-step stable rate is derived, and float
+    rounding could print `-0.00%`)."""
+    value = max(0.0, 100.0 * fraction)
+    if value < 0.005:
         return "0%"
     return f"{value:.1f}%" if abs(value) >= 0.1 else f"{value:.2f}%"
 

@@ -13,9 +13,10 @@ from datetime import timedelta
 from canary.api.conditions import ConditionReason
 from canary.api.duration import format_duration
 from canary.api.status import CanaryStatus, Phase
+from canary.api.workload import WorkloadStatus
 from canary.core import timing, weights
 from canary.core.context import Context, Transition, event
-from canary.core.decision import EventReason, SetWeights
+from canary.core.decision import EventReason, PromoteTemplate, SetWeights
 
 PROMOTION_RECHECK = timedelta(seconds=5)
 ROLLBACK_RECHECK = timedelta(seconds=1)
@@ -31,6 +32,7 @@ def fresh(ctx: Context, status: CanaryStatus) -> CanaryStatus:
         total_steps=len(weights.schedule(ctx.spec.steps)),
         handled_requests=status.handled_requests,
         conditions=status.conditions,
+        workload=status.workload,  # what the primary runs outlives a rollout
     )
 
 
@@ -117,7 +119,10 @@ def pause(ctx: Context, status: CanaryStatus, why: str) -> Transition:
 
 def promote(ctx: Context, status: CanaryStatus, why: str) -> Transition:
     """Put 100 % on the canary: phase Promoting, which `phases.promoting` turns into Succeeded
-    once the route shows it."""
+    once the route shows it. Workload mode: copy the canary's pod template to the primary
+    instead; the traffic stays where it is until the primary runs it (`workload.promoting`)."""
+    if ctx.spec.workload is not None:
+        return _promote_workload(ctx, status, why)
     new = promoting(status)
     text = f"{why}; promoting {ctx.rollout(new)}: 100% to the canary"
     return Transition(
@@ -128,6 +133,25 @@ def promote(ctx: Context, status: CanaryStatus, why: str) -> Transition:
         requeue_after=PROMOTION_RECHECK,
         notes=(text,),
     )
+
+
+def _promote_workload(ctx: Context, status: CanaryStatus, why: str) -> Transition:
+    assert ctx.spec.workload is not None
+    new = status.model_copy(update={"phase": Phase.PROMOTING, "paused_at": None})
+    new = with_workload(new, waiting_since=ctx.now)
+    text = (f"{why}; promoting {ctx.rollout(new)}: copying its pod template to "
+            f"{ctx.spec.workload.primary}, then 100% back to it")
+    return Transition(
+        status=new, reason=ConditionReason.PROMOTING, message=text,
+        actions=(PromoteTemplate(str(new.revision)), event(EventReason.PROMOTING, text)),
+        requeue_after=PROMOTION_RECHECK, notes=(text,),
+    )
+
+
+def with_workload(status: CanaryStatus, **changes: object) -> CanaryStatus:
+    """`status` with `status.workload` updated by `changes`."""
+    recorded = status.workload if status.workload is not None else WorkloadStatus()
+    return status.model_copy(update={"workload": recorded.model_copy(update=changes)})
 
 
 def promoting(status: CanaryStatus) -> CanaryStatus:

@@ -11,7 +11,7 @@ are left out, since their series may rightly be absent (no 5xx yet).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from canary.providers.render import render
@@ -90,53 +90,46 @@ def _continues_name(ch: str) -> bool:
     return ch.isalnum() or ch in "_:"
 
 
-def _closing_brace(text: str, start: int) -> int | None:
-    """The `}` closing the selector opened at `start`, skipping quoted text and `{{ ... }}`."""
-    i, quote = start + 1, ""
+def _outside_quotes(text: str, start: int = 0) -> Iterator[int]:
+    """The indexes from `start` of the characters of `text` that stand outside quoted strings
+    (PromQL's three quotes; a backslash escapes the next character, except in backticks). The
+    quotes themselves are not yielded."""
+    i, quote = start, ""
     while i < len(text):
         ch = text[i]
         if quote:
             if ch == "\\" and quote != "`":
-                i += 2
-                continue
-            if ch == quote:
+                i += 1
+            elif ch == quote:
                 quote = ""
         elif ch in _QUOTES:
             quote = ch
-        elif text.startswith("{{", i):
+        else:
+            yield i
+        i += 1
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    """The `}` closing the selector opened at `start`, skipping quoted text and `{{ ... }}`."""
+    skip = 0
+    for i in _outside_quotes(text, start + 1):
+        if i < skip:
+            continue
+        if text.startswith("{{", i):
             close = text.find("}}", i)
             if close < 0:
                 return None
-            i = close + 2
-            continue
-        elif ch == "}":
+            skip = close + 2
+        elif text[i] == "}":
             return i
-        i += 1
     return None
 
 
 def _split_matchers(body: str) -> list[str]:
-    parts, current, quote, i = [], [], "", 0
-    while i < len(body):
-        ch = body[i]
-        if quote:
-            if ch == "\\" and quote != "`":
-                current.append(body[i : i + 2])
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
-        elif ch in _QUOTES:
-            quote = ch
-        elif ch == ",":
-            parts.append("".join(current))
-            current = []
-            i += 1
-            continue
-        current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    return [p for p in parts if p.strip()]
+    """The matchers of a selector's body: split at the commas outside quotes."""
+    cuts = [i for i in _outside_quotes(body) if body[i] == ","]
+    bounds = zip([-1, *cuts], [*cuts, len(body)], strict=True)
+    return [part for a, b in bounds if (part := body[a + 1 : b]).strip()]
 
 
 def _selector(metric: str, body: str) -> Selector | None:

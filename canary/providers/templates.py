@@ -130,12 +130,22 @@ def builtin_query(name: BuiltinTemplate | str) -> str:
 # second time with the `canary_*` variables set to the stable backend.
 
 
+def counted_in_window(series: str) -> str:
+    """Each series' count in the window: `increase()` for a series that existed before the
+    window, the whole value for one born inside it. Envoy creates a backend's per-class
+    counters (and an app its series) only at the first request of that kind; `increase()`
+    alone loses everything counted before such a series' first scrape — a new canary's first
+    requests and first failures."""
+    before = f"{series} offset {{{{ interval }}}}"
+    return f"((increase({series}{_WINDOW}) and {before}) or ({series} unless {before}))"
+
+
 def _counts(requests: str, errors: str, buckets: str) -> dict[str, str]:
     return {
-        "requests": f"sum(increase({requests}{_WINDOW}))",
+        "requests": f"sum({counted_in_window(requests)})",
         # No error series yet means no errors, not "no data".
-        "errors": f"sum(increase({errors}{_WINDOW})) or vector(0)",
-        "buckets": f"sum by (le) (increase({buckets}{_WINDOW}))",
+        "errors": f"sum({counted_in_window(errors)}) or vector(0)",
+        "buckets": f"sum by (le) ({counted_in_window(buckets)})",
     }
 
 

@@ -153,6 +153,18 @@ class Exporter(LoopbackHTTPServer):
                     self._families.setdefault(rate.name, kind)
                 self._counters[key].set_rate(rate.per_second, now)
 
+    def bump(self, name: str, labels: Mapping[str, str], count: float) -> None:
+        """Add `count` to counter `name{labels}` at once, creating it at that value if it does
+        not exist: a series born with counts already on it, as Envoy's lazily created
+        counters are at their first scrape."""
+        now = time.monotonic()
+        with self._lock:
+            key = (name, _labelset(labels))
+            if key not in self._counters:
+                self._counters[key] = _Counter(now)
+                self._families.setdefault(name, (name, "counter"))
+            self._counters[key].base += count
+
     def set_gauge(self, name: str, labels: Mapping[str, str], value: float) -> None:
         with self._lock:
             self._gauges[(name, _labelset(labels))] = value

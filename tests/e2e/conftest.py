@@ -21,12 +21,18 @@ from canary.sandbox.prometheus import PrometheusServer
 # Long enough that 1,000 requests are sent and judged well inside each step (they take 1-2 s);
 # the test still proves for every sample that the step did not change under it.
 STEP_SECONDS = 8
+# The errors comparison is looked at every LOOK_SECONDS (the demo: 2 s). The 1,000 requests sent
+# at story 2's 10 % step give v3 about 100 requests, 30 % of them failing, in 1-2 s: enough for
+# conclusive harm at the first look that sees them. Looking first 4-5 s into the step (looks count
+# from the step's start, in whole seconds) lets that sample finish on the weights it measures, and
+# still rolls v3 back before the step's check at 8 s when Prometheus counted the sample.
+LOOK_SECONDS = 5
 
 
 @pytest.fixture
 def settings() -> DemoSettings:
     suffix = uuid.uuid4().hex[:8]
-    return DemoSettings(interval=STEP_SECONDS).but(
+    return DemoSettings(interval=STEP_SECONDS, look_every=LOOK_SECONDS).but(
         namespace=f"e2e-{suffix}", class_name=f"e2e-{suffix}", listener_port=free_listener_port()
     )
 

@@ -1,5 +1,7 @@
 """The demo's two stories, end to end: the operator promotes a healthy v2 and rolls back a failing
-v3, and at every step the split Envoy really serves is the weight the route declares.
+v3, and at every step the split Envoy really serves is the weight the route declares. v3's
+rollback is decided by the errors comparison, on conclusive evidence of harm, at the first step
+and before the threshold gates' `failureThreshold` failing checks would have rolled it back.
 
 How a step is sampled, and why the step cannot change under the sample:
 
@@ -31,6 +33,7 @@ import pytest
 from canary.api.status import Phase
 from canary.sandbox.demo import observe
 from canary.sandbox.demo.stories import Story, begin_story_one, begin_story_two, finish
+from canary.sandbox.demo.summary import HARM, harm, seconds_of_traffic
 from canary.sandbox.demo.world import DemoWorld
 from canary.sandbox.loadgen import Tally, send, split_p_value
 
@@ -99,8 +102,27 @@ async def test_healthy_v2_is_promoted_and_failing_v3_rolled_back_with_every_spli
     story = await begin_story_two(world)
     await _assert_split(world, story, settings.weights[0])
     result = await finish(world, story)
-    assert result.status.phase is Phase.ROLLED_BACK, result.status.message
-    assert result.status.failed_checks == settings.failure_threshold
+    status = result.status
+    assert status.phase is Phase.ROLLED_BACK, status.message
+    # Decided by the comparison: conclusive harm, with its evidence in the status ...
+    assert HARM in status.message, status.message
+    decided = harm(status)
+    assert decided is not None and decided.comparison is not None, status.metrics
+    evidence = decided.comparison
+    assert evidence.tolerance == settings.tolerance and evidence.lower > evidence.tolerance
+    assert evidence.canary.failures > 0 and evidence.stable.failures == 0, evidence
+    assert evidence.canary.requests >= 30 and evidence.stable.requests >= 30, evidence
+    assert "worse than the tolerated" in decided.message, decided.message
+    # ... at step 1 (the threshold's failed check holds it there), no later than the threshold
+    # gates' own rollback would have come (`failureThreshold` checks). Mostly at the first look,
+    # about 5 s in, on the sample's ~100 requests to v3; but when the whole sample falls before
+    # the first scrape of v3's Envoy series (created at v3's first answers), `increase()` does
+    # not count it, and the comparison sees only the steady load's 6 requests a second: about
+    # 13 s in (2 of 4 runs). That loss is the comparison queries', reported, not fixed here.
+    assert status.current_step == 1 and status.failed_checks < settings.failure_threshold, status
+    after = seconds_of_traffic(decided)
+    limit = settings.failure_threshold * settings.interval
+    assert after is not None and after <= limit, (after, decided)
 
     # After the rollback v3 gets nothing: neither the 1,000 requests sent once Envoy dropped
     # it, nor the steady load, nor anything Envoy itself counts for v3 in the seconds after.

@@ -1,11 +1,14 @@
 """The objects a user of the demo would write: a GatewayClass (for Contour), a Gateway, a
-Deployment and a Service per version, an HTTPRoute and a Canary, plus the two edits that start
-the second story.
+Deployment and a Service per version, an HTTPRoute and a Canary (its errors compared with the
+stable backend's; or, as before comparison gates, held to a threshold), plus the two edits that
+start the second story.
 
 Pure: settings in, JSON-ready dicts out. `docs/quickstart.md` shows the same objects as YAML.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from canary.kube.resources import CANARY, GATEWAY_GROUP, JsonObj
 from canary.sandbox.demo.settings import DemoSettings
@@ -130,8 +133,80 @@ def canary_target(stable: str, canary: str) -> JsonObj:
     }
 
 
-def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
+class Gates(StrEnum):
+    """How the demo's Canary judges the canary's errors."""
+
+    BOTH = "both"
+    """The demo's: compared with the stable backend, looked at every `settings.look_every`
+    and rolled back at once on conclusive harm; and held to the success-rate threshold at each
+    step's check, so that a canary failing it visibly does not advance while the comparison's
+    evidence is still coming in (and is rolled back after `failureThreshold` failed checks if
+    the comparison has not decided by then)."""
+    COMPARISON = "comparison"
+    """The comparison alone (the rollback benchmark's second "after")."""
+    THRESHOLDS = "thresholds"
+    """The success-rate threshold alone, rolled back after `failureThreshold` failed checks
+    (the demo before comparison gates; the rollback benchmark's baseline)."""
+
+
+def success_rate(settings: DemoSettings) -> JsonObj:
+    """At least `min_success` % of the canary's answers in the step's window are not 5xx."""
+    return {
+        "name": "success-rate",
+        "template": "contour-success-rate",
+        "interval": f"{settings.interval}s",
+        "min": settings.min_success,
+    }
+
+
+def errors_comparison(settings: DemoSettings) -> JsonObj:
+    """The canary's error rate against the stable's, everything since the rollout started.
+
+    A result not yet conclusive either way counts as Pass at a step's end: at the demo's
+    traffic a healthy canary cannot show that it is within 1 point of the stable's error rate
+    before it has served several hundred requests (longer than a step at 10 %), and the test
+    keeps running at every look, so a bad canary is still rolled back as soon as the evidence
+    of harm is conclusive."""
+    return {
+        "name": "errors",
+        "compare": {
+            "errorRate": {"template": "contour", "tolerance": settings.tolerance},
+            "onInconclusive": "Pass",
+        },
+    }
+
+
+def error_gates(settings: DemoSettings, gates: Gates) -> list[JsonObj]:
+    if gates is Gates.THRESHOLDS:
+        return [success_rate(settings)]
+    if gates is Gates.COMPARISON:
+        return [errors_comparison(settings)]
+    return [errors_comparison(settings), success_rate(settings)]
+
+
+def canary(
+    settings: DemoSettings, *, stable: str, canary: str, gates: Gates = Gates.BOTH
+) -> JsonObj:
     window = f"{settings.interval}s"
+    analysis: JsonObj = {
+        "metrics": [
+            *error_gates(settings, gates),
+            {
+                "name": "latency-p99",
+                "template": "contour-latency-p99",
+                "interval": window,
+                "max": settings.max_latency_ms,
+            },
+        ],
+        "failureThreshold": settings.failure_threshold,
+        "minRequests": {
+            "count": settings.min_requests,
+            "template": "contour-request-count",
+            "interval": window,
+        },
+    }
+    if gates is not Gates.THRESHOLDS:
+        analysis["sequential"] = {"every": f"{settings.look_every}s"}
     return {
         "apiVersion": CANARY.api_version,
         "kind": "Canary",
@@ -140,27 +215,6 @@ def canary(settings: DemoSettings, *, stable: str, canary: str) -> JsonObj:
             "routeRef": {"name": ROUTE_NAME},
             **canary_target(stable, canary),
             "steps": {"weights": list(settings.weights), "interval": window},
-            "analysis": {
-                "metrics": [
-                    {
-                        "name": "success-rate",
-                        "template": "contour-success-rate",
-                        "interval": window,
-                        "min": settings.min_success,
-                    },
-                    {
-                        "name": "latency-p99",
-                        "template": "contour-latency-p99",
-                        "interval": window,
-                        "max": settings.max_latency_ms,
-                    },
-                ],
-                "failureThreshold": settings.failure_threshold,
-                "minRequests": {
-                    "count": settings.min_requests,
-                    "template": "contour-request-count",
-                    "interval": window,
-                },
-            },
+            "analysis": analysis,
         },
     }

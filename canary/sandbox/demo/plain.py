@@ -6,9 +6,9 @@ Pure: the previous and the current `Frame` in, lines out; printing is the caller
 
 from __future__ import annotations
 
-from canary.cli.view import threshold
+from canary.api.status import CanaryStatus, MetricResult
 from canary.sandbox.demo.frames import Frame
-from canary.sandbox.demo.view import observed_text, value_text, weights_text
+from canary.sandbox.demo.view import limit_text, observed_text, value_text, weights_text
 
 
 def _stamp(frame: Frame) -> str:
@@ -45,9 +45,34 @@ def lines(previous: Frame | None, frame: Frame) -> list[str]:
         and (before is None or before.last_check_time != status.last_check_time)
     ):
         results = [*status.metrics, *([status.request_count] if status.request_count else [])]
-        gates = "; ".join(f"{r.name} {value_text(r)} ({threshold(r)}) {r.verdict}" for r in results)
+        gates = "; ".join(
+            f"{r.name} {value_text(r)} ({limit_text(r)}) {r.verdict}" for r in results
+        )
         out.append(f"{stamp} check: {gates or 'no gate'}; failed so far {status.failed_checks}")
+    for result in _changed_by_look(before, status):
+        out.append(f"{stamp} look: {result.name} {result.verdict}: {result.message}")
     seen = len(previous.events) if previous is not None else 0
     for event in frame.events[seen:]:
         out.append(f"{stamp} event {event.type} {event.reason}: {event.note}")
     return out
+
+
+def _changed_by_look(
+    before: CanaryStatus | None, status: CanaryStatus | None
+) -> list[MetricResult]:
+    """Comparisons whose verdict a look between checks (not a check) just changed, e.g. to
+    conclusive: a line each, rather than one at every look."""
+    if status is None or status.looked_at is None:
+        return []
+    if before is not None and before.looked_at == status.looked_at:
+        return []
+    if status.last_check_time is not None and status.last_check_time >= status.looked_at:
+        return []
+    earlier = {r.name: r.verdict for r in (before.metrics if before else ())}
+    return [
+        r
+        for r in status.metrics
+        if r.comparison is not None
+        and r.time == status.looked_at
+        and r.verdict != earlier.get(r.name)
+    ]

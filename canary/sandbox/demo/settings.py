@@ -41,8 +41,17 @@ class DemoSettings:
     failure_threshold: int = 2
     """Failed checks that roll a rollout back."""
 
+    tolerance: float = 1.0
+    """The errors comparison: the canary fails on conclusive evidence that its error rate is
+    more than this many percentage points above the stable's."""
+
+    look_every: int = 2
+    """Seconds between looks at the comparison (`analysis.sequential.every`) between checks:
+    at least `scrape_interval`, as looking more often only sees the same samples again."""
+
     min_success: float = 99.0
-    """The success-rate gate: at least this percent of the canary's answers are not 5xx."""
+    """The success-rate threshold gate: at least this percent of the canary's answers in the
+    step's window are not 5xx."""
 
     max_latency_ms: float = 500.0
     """The latency gate: the canary's p99 at most this many milliseconds."""
@@ -86,6 +95,7 @@ class DemoSettings:
         """One line naming the settings that decide how fast the operator reacts."""
         return (
             f"scrape every {self.scrape_interval}s, step interval and metric window "
-            f"{self.interval}s, failure threshold {self.failure_threshold}, "
+            f"{self.interval}s, comparison looked at every {self.look_every}s, "
+            f"failure threshold {self.failure_threshold}, "
             f"load {self.rate:g} req/s, steps {'/'.join(map(str, self.weights))} %"
         )

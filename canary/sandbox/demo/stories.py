@@ -66,12 +66,15 @@ async def begin_story_one(world: DemoWorld) -> Story:
     return Story(1, title, "v1", "v2", Phase.SUCCEEDED, started)
 
 
-async def begin_story_two(world: DemoWorld, *, inject_fault: bool = True) -> Story:
+async def begin_story_two(
+    world: DemoWorld, *, inject_fault: bool = True, gates: m.Gates = m.Gates.BOTH
+) -> Story:
     """v3 ships with a bug (injected errors). The user edits two objects, in this order:
 
     1. the route: v2, promoted in story 1, becomes the only live backend, and v3 joins it at
        weight 0 (the operator only moves weights; adding a backend is the user's edit);
-    2. the Canary: stable v2, canary v3, revision v3, which starts a new rollout.
+    2. the Canary: stable v2, canary v3, revision v3, which starts a new rollout (its errors
+       gates as `gates` says: the rollback benchmark also runs the others).
     """
     s = world.settings
     started = time.monotonic()
@@ -80,7 +83,7 @@ async def begin_story_two(world: DemoWorld, *, inject_fault: bool = True) -> Sto
     await world.apply(HTTPROUTE, m.route(s, {"v2": 100, "v3": 0}))
     # Like `kubectl wait` for the route: the rollout then starts on a route that has v3.
     await wait_for_envoy(world, {"v2": 100, "v3": 0})
-    await world.apply(CANARY, m.canary(s, stable="v2", canary="v3"))
+    await world.apply(CANARY, m.canary(s, stable="v2", canary="v3", gates=gates))
     title = f"v2 -> v3, which fails {s.bad_error_rate:.0%} of its requests: rolled back"
     return Story(2, title, "v2", "v3", Phase.ROLLED_BACK, started)
 

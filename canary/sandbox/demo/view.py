@@ -46,7 +46,20 @@ def observed_text(frame: Frame) -> str:
 
 
 def value_text(result: MetricResult) -> str:
-    return f"{result.value:.4g}" if result.value is not None else str(result.outcome)
+    """A threshold gate's value; a comparison's effect (canary minus stable, points)."""
+    if result.value is None:
+        return str(result.outcome)
+    if result.comparison is not None:
+        return f"{result.value:+.1f} pp"
+    return f"{result.value:.4g}"
+
+
+def limit_text(result: MetricResult) -> str:
+    """A threshold gate's bounds; a comparison's confidence sequence against its tolerance."""
+    evidence = result.comparison
+    if evidence is None:
+        return threshold(result)
+    return f"[{evidence.lower:+.1f}, {evidence.upper:+.1f}] vs +{evidence.tolerance:g} pp"
 
 
 def steps_text(frame: Frame) -> Text:
@@ -116,7 +129,7 @@ def _metrics(frame: Frame) -> RenderableType:
     table = Table("GATE", "VALUE", "THRESHOLD", "VERDICT", "WHY", box=box.SIMPLE_HEAD)
     for r in results:
         verdict = Text(str(r.verdict), style=VERDICT_STYLE.get(r.verdict, "yellow"))
-        table.add_row(r.name, value_text(r), threshold(r), verdict, r.message)
+        table.add_row(r.name, value_text(r), limit_text(r), verdict, r.message)
     return table
 
 

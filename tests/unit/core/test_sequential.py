@@ -320,3 +320,12 @@ def test_latency_by_step_with_one_step_is_the_plain_comparison() -> None:
     assert compare_latency_by_step(
         [(c, s)], slowdown=20, tolerance=0.5, alpha=0.005
     ) == compare_latency(c, s, slowdown=20, tolerance=0.5, alpha=0.005)
+
+
+def test_a_rate_that_rounds_below_zero_is_printed_as_zero() -> None:
+    from canary.core.sequential import _pct
+
+    assert _pct(-1e-7) == "0%"
+    assert _pct(0.0) == "0%"
+    assert _pct(0.004) == "0.4%"
+    assert _pct(0.0004) == "0.04%"

@@ -92,10 +92,14 @@ def test_each_family_renders_the_same_query_for_both_backends(
 def test_every_family_counts_requests_errors_and_buckets(family: ComparisonTemplate) -> None:
     queries = COMPARISON_QUERIES[family]
     assert set(queries) == {"requests", "errors", "buckets"}
-    assert queries["requests"].startswith("sum(increase(")
-    assert queries["errors"].startswith("sum(increase(")
+    # Each series counted whole: increase() if it existed before the window, its value if born
+    # inside it (tests/integration/providers/test_prometheus_born_series.py).
+    assert queries["requests"].startswith("sum(((increase(")
+    assert queries["errors"].startswith("sum(((increase(")
     assert queries["errors"].endswith(" or vector(0)"), "no error series yet is 0 errors"
-    assert queries["buckets"].startswith("sum by (le) (increase(")
+    assert queries["buckets"].startswith("sum by (le) (((increase(")
+    for text in queries.values():
+        assert "offset {{ interval }}) or (" in text and "unless" in text
     assert "_bucket{" in queries["buckets"]
     for text in queries.values():
         assert "[{{ interval }}]" in text
@@ -105,15 +109,19 @@ def test_every_family_counts_requests_errors_and_buckets(family: ComparisonTempl
 
 def test_app_family_renders_the_exporter_series_for_each_side() -> None:
     rendered = both(spec(errors_gate(template="app")))
+    canary = 'http_requests_total{namespace="team", service="api-svc-v2"}'
+    errors = 'http_requests_total{namespace="team", service="api-svc-v2", code=~"5.."}'
+    stable = 'http_requests_total{namespace="team", service="api-svc-v1"}'
+
+    def whole(series: str) -> str:
+        return (f"((increase({series}[95s]) and {series} offset 95s) or "
+                f"({series} unless {series} offset 95s))")
+
     assert rendered[Side.CANARY] == {
-        "requests": 'sum(increase(http_requests_total{namespace="team", '
-        'service="api-svc-v2"}[95s]))',
-        "errors": 'sum(increase(http_requests_total{namespace="team", service="api-svc-v2", '
-        'code=~"5.."}[95s])) or vector(0)',
+        "requests": f"sum({whole(canary)})",
+        "errors": f"sum({whole(errors)}) or vector(0)",
     }
-    assert rendered[Side.STABLE]["requests"] == (
-        'sum(increase(http_requests_total{namespace="team", service="api-svc-v1"}[95s]))'
-    )
+    assert rendered[Side.STABLE]["requests"] == f"sum({whole(stable)})"
 
 
 def test_inline_queries_are_rendered_for_each_side_with_the_backend_variables() -> None:

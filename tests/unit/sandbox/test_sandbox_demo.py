@@ -10,7 +10,16 @@ import pytest
 from rich.console import Console
 
 from canary.api.spec import CanarySpec
-from canary.api.status import CanaryStatus, MetricOutcome, MetricResult, MetricVerdict, Phase
+from canary.api.status import (
+    BackendSamples,
+    CanaryStatus,
+    ComparisonEvidence,
+    ComparisonKind,
+    MetricOutcome,
+    MetricResult,
+    MetricVerdict,
+    Phase,
+)
 from canary.cli.events import EventLine
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo import observe, plain, view
@@ -18,7 +27,7 @@ from canary.sandbox.demo.frames import Frame
 from canary.sandbox.demo.observe import declared_weights
 from canary.sandbox.demo.settings import DemoSettings, Speed
 from canary.sandbox.demo.stories import Story, StoryResult
-from canary.sandbox.demo.summary import LoadTotals, all_as_expected, summary_lines
+from canary.sandbox.demo.summary import HARM, LoadTotals, all_as_expected, summary_lines
 from canary.sandbox.loadgen import Tally
 
 pytestmark = pytest.mark.unit
@@ -108,6 +117,113 @@ def test_the_demo_succeeds_only_when_v2_is_promoted_and_v3_rolled_back() -> None
     )
     assert "EXPECTED RolledBack" in "\n".join(lines)
     assert lines[-1].startswith("The demo did NOT end as expected")
+
+
+HARM_MESSAGE = (
+    "canary 29.5% errors vs stable 0% (+29.5 pp, 99% CS [+1.4, +57.6]) over 61 and 538 "
+    "requests: worse than the tolerated +1 pp"
+)
+
+
+def _harmed(*, looked: bool) -> CanaryStatus:
+    """Story 2 rolled back by the errors comparison, 9 s after v3 got traffic."""
+    decided = NOW - timedelta(seconds=1)
+    evidence = ComparisonEvidence(
+        kind=ComparisonKind.ERROR_RATE,
+        effect=29.5,
+        lower=1.4,
+        upper=57.6,
+        tolerance=1.0,
+        log_evidence=5.0,
+        threshold=4.6,
+        canary=BackendSamples(requests=61, failures=18),
+        stable=BackendSamples(requests=538, failures=0),
+        since=decided - timedelta(seconds=9),
+    )
+    gate = MetricResult(
+        name="errors",
+        outcome=MetricOutcome.VALUE,
+        value=29.5,
+        verdict=MetricVerdict.FAIL,
+        time=decided,
+        message=HARM_MESSAGE,
+        comparison=evidence,
+    )
+    return _status(Phase.ROLLED_BACK, 0).model_copy(
+        update={
+            "metrics": (gate,),
+            "looked_at": decided if looked else None,
+            "last_check_time": None if looked else decided,
+            "message": f"{HARM} at step 1/4 (10%) (errors: {HARM_MESSAGE}); rolling back v3",
+        }
+    )
+
+
+@pytest.mark.parametrize("looked", [True, False])
+def test_the_summary_says_the_comparison_decided_the_rollback_how_soon_and_on_what(
+    looked: bool,
+) -> None:
+    result = StoryResult(TWO, _harmed(looked=looked), 10.0)
+    lines = summary_lines(
+        [result], LoadTotals({"v2": 500, "v3": 61}, 18), seconds=60, settings=DemoSettings()
+    )
+    text = "\n".join(lines)
+    assert "rolled back from step 1 by the errors comparison" in text
+    assert "decided by the errors comparison 9s after v3 got traffic" in text
+    assert ("at a look between checks" in text) is looked
+    assert "failureThreshold 2 need 20s at least" in text
+    assert f"evidence: {HARM_MESSAGE}" in text
+
+
+def test_a_rollback_by_failed_checks_is_not_credited_to_a_comparison() -> None:
+    result = StoryResult(TWO, _status(Phase.ROLLED_BACK, 0, failed=2), 20.0)
+    lines = summary_lines([result], LoadTotals({}, 0), seconds=60, settings=DemoSettings())
+    assert "rolled back from step 1 after 2 failed checks" in lines[1]
+    assert not any("decided by" in line for line in lines)
+    looking = _harmed(looked=True)
+    gate = looking.metrics[0].model_copy(update={"verdict": MetricVerdict.INCONCLUSIVE})
+    failed = _status(Phase.ROLLED_BACK, 0, failed=2).model_copy(
+        update={"metrics": (*_status(Phase.ROLLED_BACK, 0).metrics, gate)}
+    )
+    lines = summary_lines(
+        [StoryResult(TWO, failed, 20.0)], LoadTotals({}, 0), seconds=60, settings=DemoSettings()
+    )
+    assert f"the errors comparison was not yet conclusive then: {HARM_MESSAGE}" in lines[2]
+
+
+def test_the_live_view_and_plain_lines_show_a_comparison_as_effect_and_confidence_sequence() -> (
+    None
+):
+    status = _harmed(looked=True).model_copy(update={"phase": Phase.PROGRESSING})
+    gate = status.metrics[0]
+    assert view.value_text(gate) == "+29.5 pp"
+    assert view.limit_text(gate) == "[+1.4, +57.6] vs +1 pp"
+    before = _frame(
+        {"v2": 90, "v3": 10},
+        {},
+        status=status.model_copy(update={"metrics": (), "looked_at": None}),
+    )
+    after = _frame({"v2": 90, "v3": 10}, {}, status=status)
+    assert f"look: errors Fail: {HARM_MESSAGE}" in "\n".join(plain.lines(before, after))
+    assert not [line for line in plain.lines(after, after) if "look:" in line]
+
+
+def test_the_demo_canary_compares_errors_with_the_stable_and_holds_them_to_a_threshold() -> None:
+    settings = DemoSettings()
+    spec = CanarySpec.model_validate(m.canary(settings, stable="v2", canary="v3")["spec"])
+    assert spec.analysis is not None
+    (errors,) = spec.analysis.comparisons
+    assert errors.compare is not None and errors.compare.error_rate is not None
+    assert errors.compare.error_rate.tolerance == settings.tolerance
+    assert [g.name for g in spec.analysis.metrics] == ["errors", "success-rate", "latency-p99"]
+    assert spec.analysis.sequential.period() == timedelta(seconds=settings.look_every)
+    assert settings.look_every >= settings.scrape_interval
+    alone = m.canary(settings, stable="v2", canary="v3", gates=m.Gates.COMPARISON)["spec"]
+    assert [g["name"] for g in alone["analysis"]["metrics"]] == ["errors", "latency-p99"]
+    baseline = m.canary(settings, stable="v2", canary="v3", gates=m.Gates.THRESHOLDS)
+    old = CanarySpec.model_validate(baseline["spec"])
+    assert old.analysis is not None and not old.analysis.comparisons
+    assert [g.name for g in old.analysis.metrics] == ["success-rate", "latency-p99"]
 
 
 def test_plain_lines_report_the_split_served_under_the_weights_envoy_just_left() -> None:
