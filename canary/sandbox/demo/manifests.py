@@ -45,29 +45,67 @@ def labels(version: str) -> dict[str, str]:
     return {"app": APP_LABEL, "version": version}
 
 
-def deployment(settings: DemoSettings, version: str) -> JsonObj:
-    """One version of the app: its image tag is the version (the sandbox's node agent runs
-    `canary-sandbox/demoapp:<tag>` as a process; v3's tag is the one that fails requests)."""
+def image(version: str) -> str:
+    """The demo app's image of `version` (the node agent runs `canary-sandbox/demoapp:<tag>`
+    as a process; v3's tag is the one that fails 30 % of its requests)."""
+    return f"{IMAGE}:{version}"
+
+
+def _deployment(settings: DemoSettings, name: str, version: str, pod_labels: JsonObj) -> JsonObj:
     probe = {"httpGet": {"path": "/-/healthz", "port": CONTAINER_PORT}, "periodSeconds": 1}
     container = {
-        "name": "app",
-        "image": f"{IMAGE}:{version}",
+        "name": CONTAINER,
+        "image": image(version),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
         "readinessProbe": probe,
     }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": service(version), "namespace": settings.namespace},
+        "metadata": {"name": name, "namespace": settings.namespace},
         "spec": {
             "replicas": settings.replicas,
-            "selector": {"matchLabels": labels(version)},
+            "selector": {"matchLabels": pod_labels},
             "template": {
-                "metadata": {"labels": labels(version)},
-                "spec": {"containers": [container]},
+                "metadata": {"labels": pod_labels},
+                "spec": {"containers": [container], "terminationGracePeriodSeconds": 5},
             },
         },
     }
+
+
+def deployment(settings: DemoSettings, version: str) -> JsonObj:
+    """One version of the app (two-Services mode): its image tag is the version."""
+    return _deployment(settings, service(version), version, labels(version))
+
+
+# --- workload mode (docs/workloads.md) -------------------------------------------------------
+
+WORKLOAD = "app"  # the Deployment the Canary names
+CONTAINER = "app"
+PRIMARY, CANARY_BACKEND = "primary", "canary"  # the route's two backends: app-primary, app-canary
+WORKLOAD_WEIGHTS = {PRIMARY: 100, CANARY_BACKEND: 0}
+
+
+def workload_labels() -> dict[str, str]:
+    return {"app": APP_LABEL}
+
+
+def workload_deployment(settings: DemoSettings, version: str = "v1") -> JsonObj:
+    """The one Deployment of workload mode: every release is a new image in its pod template
+    (`kubectl set image deployment/app app=canary-sandbox/demoapp:v2`)."""
+    return _deployment(settings, WORKLOAD, version, workload_labels())
+
+
+def set_image(version: str) -> list[JsonObj]:
+    """A JSON patch that does what `kubectl set image deployment/app
+    app=canary-sandbox/demoapp:<version>` does to the demo's Deployment (its one container,
+    `app`, is the first)."""
+    container = "/spec/template/spec/containers/0"
+    return [
+        {"op": "test", "path": f"{container}/name", "value": CONTAINER},
+        {"op": "replace", "path": f"{container}/image", "value": image(version)},
+    ]
 
 
 def service_of(settings: DemoSettings, version: str) -> JsonObj:
@@ -133,6 +171,18 @@ def canary_target(stable: str, canary: str) -> JsonObj:
     }
 
 
+def workload_target(settings: DemoSettings) -> JsonObj:
+    """Workload mode's part of the Canary spec: the Deployment, instead of stable/canary."""
+    return {
+        "workload": {
+            "name": WORKLOAD,
+            "port": PORT,
+            "targetPort": CONTAINER_PORT,
+            "progressDeadline": f"{settings.progress_deadline}s",
+        }
+    }
+
+
 class Gates(StrEnum):
     """How the demo's Canary judges the canary's errors."""
 
@@ -185,8 +235,14 @@ def error_gates(settings: DemoSettings, gates: Gates) -> list[JsonObj]:
 
 
 def canary(
-    settings: DemoSettings, *, stable: str, canary: str, gates: Gates = Gates.BOTH
+    settings: DemoSettings,
+    *,
+    stable: str = "",
+    canary: str = "",
+    gates: Gates = Gates.BOTH,
 ) -> JsonObj:
+    """The demo's Canary; in workload mode (`settings.workload`) it names the Deployment and
+    `stable`/`canary` are not used."""
     window = f"{settings.interval}s"
     analysis: JsonObj = {
         "metrics": [
@@ -213,7 +269,7 @@ def canary(
         "metadata": {"name": CANARY_NAME, "namespace": settings.namespace},
         "spec": {
             "routeRef": {"name": ROUTE_NAME},
-            **canary_target(stable, canary),
+            **(workload_target(settings) if settings.workload else canary_target(stable, canary)),
             "steps": {"weights": list(settings.weights), "interval": window},
             "analysis": analysis,
         },

@@ -21,7 +21,7 @@ from canary.sandbox.demo.settings import DemoSettings
 if TYPE_CHECKING:
     from canary.sandbox.demo.world import DemoWorld
 
-_VERSION = re.compile(r"^app-(v\d+)$")
+_VERSION = re.compile(r"^app-(v\d+|primary|canary)$")
 
 
 def route_config(settings: DemoSettings) -> str:
@@ -30,6 +30,8 @@ def route_config(settings: DemoSettings) -> str:
 
 
 def version_of(service: str) -> str | None:
+    """The demo's name of a backend Service: its version (`app-v2`), or in workload mode
+    `primary`/`canary` (`app-primary`, `app-canary`)."""
     match = _VERSION.match(service)
     return match.group(1) if match else None
 
@@ -107,7 +109,7 @@ async def envoy_requests(world: DemoWorld) -> dict[str, int]:
     names a Contour cluster's stats `namespace_service_port`)."""
     ns = re.escape(world.settings.namespace)
     text = await world.envoy.admin(
-        f"/stats?filter=^cluster\\.{ns}_app-v[0-9]+_{m.PORT}\\.upstream_rq_total$"
+        f"/stats?filter=^cluster\\.{ns}_app-[a-z0-9]+_{m.PORT}\\.upstream_rq_total$"
     )
     out: dict[str, int] = {}
     for line in text.splitlines():

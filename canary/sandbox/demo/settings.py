@@ -71,6 +71,15 @@ class DemoSettings:
     listener_port: int = 80
     """The Gateway listener's port; Contour's Envoy listens on it plus 8000."""
 
+    workload: bool = False
+    """Workload mode (docs/workloads.md): one Deployment `app` whose pod template is the
+    release (`kubectl set image`), the operator's primary and canary Services in the route.
+    Otherwise a Deployment and a Service per version, and the user edits the route and the
+    Canary for each release."""
+
+    progress_deadline: int = 60
+    """Workload mode: seconds a new pod template may take to be ready (`progressDeadline`)."""
+
     namespace: str = "demo"
     class_name: str = "canary-demo"
     controller_name: str = CONTROLLER_NAME

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from canary.api.status import CanaryStatus, Phase
-from canary.kube.resources import CANARY, HTTPROUTE
+from canary.kube.resources import CANARY, DEPLOYMENT, HTTPROUTE
+from canary.kube.workloads import template_hash
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo.observe import canary, wait_for_envoy
 from canary.sandbox.demo.world import DemoWorld
@@ -28,14 +29,40 @@ FINISHED = (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED)
 class Story:
     number: int
     title: str
-    stable: str
+    stable: str  # the versions, as they answer (`x-demo-version`)
     canary: str
     expected: Phase
     started: float  # time.monotonic() when the user's edit was sent
+    template: str | None = None
+    """Workload mode: the hash of the Deployment's pod template the edit made (the rollout's
+    revision). None in two-Services mode, where the revision is the canary's version."""
 
     @property
     def revision(self) -> str:
-        return self.canary
+        return self.template if self.template is not None else self.canary
+
+    @property
+    def workload(self) -> bool:
+        return self.template is not None
+
+    @property
+    def stable_backend(self) -> str:
+        """The route's backend (as `observe` names it) that serves the stable version."""
+        return m.PRIMARY if self.workload else self.stable
+
+    @property
+    def canary_backend(self) -> str:
+        return m.CANARY_BACKEND if self.workload else self.canary
+
+    def weights(self, canary_weight: int) -> dict[str, int]:
+        """The route's weights (by backend) at `canary_weight` % on the canary."""
+        return {self.stable_backend: 100 - canary_weight, self.canary_backend: canary_weight}
+
+    def answering(self, weights: dict[str, int]) -> dict[str, int]:
+        """`weights` by backend as weights by the version that answers there, during the
+        rollout (in workload mode the primary runs the canary's version once promoted)."""
+        names = {self.stable_backend: self.stable, self.canary_backend: self.canary}
+        return {names.get(b, b): w for b, w in weights.items()}
 
 
 @dataclass(frozen=True)
@@ -46,7 +73,10 @@ class StoryResult:
     after: Tally | None = None  # the load's answers once Envoy ran the final weights
 
     def final_weights(self) -> dict[str, int] | None:
-        """The weights the route ends with: all on the canary, or all back on the stable."""
+        """The weights the route ends with: all on the canary, or all back on the stable (in
+        workload mode all on the primary either way: a promotion copies the canary to it)."""
+        if self.story.workload and self.status.phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK):
+            return dict(m.WORKLOAD_WEIGHTS)
         if self.status.phase is Phase.SUCCEEDED:
             return {self.story.stable: 0, self.story.canary: 100}
         if self.status.phase is Phase.ROLLED_BACK:
@@ -59,7 +89,10 @@ class StoryResult:
 
 
 async def begin_story_one(world: DemoWorld) -> Story:
-    """Declare the Canary: shift the route from v1 to v2, gated on v2's metrics at Envoy."""
+    """Declare the Canary: shift the route from v1 to v2, gated on v2's metrics at Envoy.
+    In workload mode: `kubectl set image` v2 (the Canary is the world's, since its start)."""
+    if world.settings.workload:
+        return await release(world, 1, "v1", "v2")
     started = time.monotonic()
     await world.apply(CANARY, m.canary(world.settings, stable="v1", canary="v2"))
     title = "v1 -> v2, a healthy version: promoted step by step"
@@ -77,6 +110,8 @@ async def begin_story_two(
        gates as `gates` says: the rollback benchmark also runs the others).
     """
     s = world.settings
+    if s.workload:  # v3's image fails 30 % of its requests by itself
+        return await release(world, 2, "v2", "v3")
     started = time.monotonic()
     # v3's image fails requests; the demo sets its rate (and a benchmark starts it healthy).
     await world.set_faults("v3", error_rate=s.bad_error_rate if inject_fault else 0.0)
@@ -86,6 +121,33 @@ async def begin_story_two(
     await world.apply(CANARY, m.canary(s, stable="v2", canary="v3", gates=gates))
     title = f"v2 -> v3, which fails {s.bad_error_rate:.0%} of its requests: rolled back"
     return Story(2, title, "v2", "v3", Phase.ROLLED_BACK, started)
+
+
+async def set_image(world: DemoWorld, version: str) -> str:
+    """Workload mode's one edit per release: `kubectl set image deployment/app
+    app=canary-sandbox/demoapp:<version>` (the same change, as a JSON patch). Returns the new
+    pod template's hash: the revision of the rollout it starts."""
+    s = world.settings
+    obj = await world.kube.patch(
+        DEPLOYMENT, m.WORKLOAD, m.set_image(version), namespace=s.namespace,
+        patch_type="json",
+    )
+    return template_hash(obj["spec"]["template"])
+
+
+async def release(world: DemoWorld, number: int, stable: str, version: str) -> Story:
+    """A release in workload mode: one `kubectl set image` of `version`; the stories' versions
+    are those of the demo (v2 healthy, promoted; v3 failing 30 % of its requests: rolled
+    back)."""
+    started = time.monotonic()
+    template = await set_image(world, version)
+    if version == "v3":
+        title = f"{stable} -> v3 (kubectl set image), which fails 30% of its requests: rolled back"
+        expected = Phase.ROLLED_BACK
+    else:
+        title = f"{stable} -> {version} (kubectl set image), a healthy version: promoted"
+        expected = Phase.SUCCEEDED
+    return Story(number, title, stable, version, expected, started, template=template)
 
 
 def status_of(obj: dict[str, object] | None) -> CanaryStatus | None:

@@ -22,6 +22,7 @@ import aiohttp
 from canary.kube.client import Kube
 from canary.kube.errors import KubeError
 from canary.kube.resources import (
+    CANARY,
     DEPLOYMENT,
     GATEWAY,
     GATEWAYCLASS,
@@ -105,10 +106,19 @@ class DemoWorld(AsyncService):
         await self.kube.patch(res, name, obj, namespace=namespace, patch_type="apply", force=True)
 
     async def pods(self, version: str) -> list[JsonObj]:
-        """The ready Pods of one version."""
-        selector = f"app={m.APP_LABEL},version={version}"
+        """The ready Pods of one version (two-Services mode)."""
+        return await self.ready_pods(f"app={m.APP_LABEL},version={version}")
+
+    async def ready_pods(self, selector: str) -> list[JsonObj]:
+        """The ready Pods (with an address) that `selector` selects."""
         items, _ = await self.kube.list(POD, self.settings.namespace, label_selector=selector)
-        return [p for p in items if _ready(p) and p.get("status", {}).get("podIP")]
+        return [
+            p
+            for p in items
+            if _ready(p)
+            and p.get("status", {}).get("podIP")
+            and not p["metadata"].get("deletionTimestamp")
+        ]
 
     async def set_faults(self, version: str, *, error_rate: float) -> None:
         """Change the share of failed answers of every ready Pod of `version` (the demo app's
@@ -142,11 +152,16 @@ class DemoWorld(AsyncService):
         self._stack.push_async_callback(self._delete_namespace)
         await self.apply(GATEWAYCLASS, m.gateway_class(s))
         self._stack.push_async_callback(self._delete_class)
-        for version in m.VERSIONS:
-            await self.apply(SERVICE, m.service_of(s, version))
-            await self.apply(DEPLOYMENT, m.deployment(s, version))
+        if s.workload:
+            await self.apply(DEPLOYMENT, m.workload_deployment(s, "v1"))
+            initial = m.WORKLOAD_WEIGHTS
+        else:
+            for version in m.VERSIONS:
+                await self.apply(SERVICE, m.service_of(s, version))
+                await self.apply(DEPLOYMENT, m.deployment(s, version))
+            initial = INITIAL_WEIGHTS
         await self.apply(GATEWAY, m.gateway(s))
-        await self.apply(HTTPROUTE, m.route(s, INITIAL_WEIGHTS))
+        await self.apply(HTTPROUTE, m.route(s, initial))
         gateway = GatewayRef(s.namespace, m.GATEWAY_NAME)
         self._contour = await self._stack.enter_async_context(
             Contour(self.kubeconfig, gateway, self.workdir / "contour")
@@ -156,10 +171,22 @@ class DemoWorld(AsyncService):
         )
         self.url = f"http://{LOOPBACK}:{envoy_port(s.listener_port)}"
         await self._wait_until_deployed()
-        await wait_for_envoy(self, INITIAL_WEIGHTS)
+        if s.workload:
+            # The Canary takes over the Deployment: its running template becomes the primary
+            # (no traffic move), and the Deployment is scaled to zero once the route sends
+            # 100 % to the primary. Every release after that is one `kubectl set image`.
+            self._start_operator()
+            await self.apply(CANARY, m.canary(s))
+            await self._wait_until_initialised()
+        await wait_for_envoy(self, initial)
         await asyncio.to_thread(self.prometheus.set_targets, await self._scrape_targets())
         self._load = await self._stack.enter_async_context(LoadGenerator(self.url, rate=s.rate))
         await asyncio.to_thread(self.prometheus.wait_until_scraped, timeout=START_TIMEOUT)
+        if not s.workload:
+            self._start_operator()
+
+    def _start_operator(self) -> None:
+        s = self.settings
         self.operator = Child(
             "operator",
             [
@@ -171,15 +198,35 @@ class DemoWorld(AsyncService):
                 f"--namespace={s.namespace}",
                 f"--prometheus={self.prometheus.url}",
                 "--log-format=json",
+                *(["--workloads"] if s.workload else []),
             ],
             log_path=self.operator_log,
         )
         self._stack.push_async_callback(asyncio.to_thread, self.operator.stop)
 
+    async def _wait_until_initialised(self) -> None:
+        """Workload mode: the operator made v1 the primary, and scaled `app` to zero."""
+        while True:
+            self.check_operator()
+            obj = await self.kube.get_or_none(CANARY, m.CANARY_NAME, self.settings.namespace)
+            status = (obj or {}).get("status") or {}
+            app = await self.kube.get(DEPLOYMENT, m.WORKLOAD, self.settings.namespace)
+            if (
+                status.get("phase") == "Succeeded"
+                and (status.get("workload") or {}).get("primaryRevision")
+                and app["spec"].get("replicas") == 0
+            ):
+                return
+            await asyncio.sleep(0.2)
+
     async def _wait_until_deployed(self) -> None:
         """Every version's Pods ready, as the Deployment controller counts them."""
         while True:
-            ready = [len(await self.pods(v)) >= self.settings.replicas for v in m.VERSIONS]
+            if self.settings.workload:
+                selector = ",".join(f"{k}={v}" for k, v in m.workload_labels().items())
+                ready = [len(await self.ready_pods(selector)) >= self.settings.replicas]
+            else:
+                ready = [len(await self.pods(v)) >= self.settings.replicas for v in m.VERSIONS]
             if all(ready):
                 return
             await asyncio.sleep(0.2)
@@ -201,7 +248,7 @@ class DemoWorld(AsyncService):
                     "pod": pod["metadata"]["name"],
                 },
             )
-            for version in m.VERSIONS
+            for version in ([] if self.settings.workload else m.VERSIONS)
             for pod in await self.pods(version)
         ]
         return [envoy, *pods]
