@@ -1,7 +1,7 @@
-"""Fixtures for the end-to-end tests: the demo's whole world (Contour and its Envoy, demo versions
-v1/v2/v3 as Deployments whose Pods the node agent runs, Prometheus, steady load, the operator as
-a process) on the session's control plane and its controllers (`workloads`), under names of its
-own so other tests never see it.
+"""Fixtures for the end-to-end tests: the demo's whole world in workload mode (Contour and its
+Envoy, the Deployment `app` whose Pods the node agent runs, the operator's primary copy of it,
+Prometheus, steady load, the operator as a process with `--workloads`) on the session's control
+plane and its controllers (`workloads`), under names of its own so other tests never see it.
 """
 
 from __future__ import annotations
@@ -27,12 +27,19 @@ STEP_SECONDS = 8
 # from the step's start, in whole seconds) lets that sample finish on the weights it measures, and
 # still rolls v3 back before the step's check at 8 s when Prometheus counted the sample.
 LOOK_SECONDS = 5
+# Workload mode: how long a new pod template may take to be ready (a demo Pod takes 2-5 s).
+PROGRESS_DEADLINE = 30
 
 
 @pytest.fixture
 def settings() -> DemoSettings:
     suffix = uuid.uuid4().hex[:8]
-    return DemoSettings(interval=STEP_SECONDS, look_every=LOOK_SECONDS).but(
+    return DemoSettings(
+        interval=STEP_SECONDS,
+        look_every=LOOK_SECONDS,
+        workload=True,  # as `canary demo`: each story is one `kubectl set image`
+        progress_deadline=PROGRESS_DEADLINE,
+    ).but(
         namespace=f"e2e-{suffix}", class_name=f"e2e-{suffix}", listener_port=free_listener_port()
     )
 

@@ -1,5 +1,7 @@
-"""The demo's two stories, end to end: the operator promotes a healthy v2 and rolls back a failing
-v3, and at every step the split Envoy really serves is the weight the route declares. v3's
+"""The demo's two stories, end to end, in workload mode (each one `kubectl set image` of the
+Deployment `app`): the operator promotes a healthy v2 and rolls back a failing v3, and at every
+step the split Envoy really serves (by the version that answers) is the weight the route
+declares. v3's
 rollback is decided by the errors comparison, on conclusive evidence of harm, at the first step
 and before the threshold gates' `failureThreshold` failing checks would have rolled it back.
 
@@ -60,9 +62,11 @@ async def _route_declares(world: DemoWorld, weights: dict[str, int]) -> int:
     return int(route["metadata"]["generation"])
 
 
-async def _sample(world: DemoWorld, story: Story, canary_weight: int) -> Tally:
+async def _sample(
+    world: DemoWorld, story: Story, canary_weight: int, *, promoted: bool = False
+) -> Tally:
     """1,000 requests through Envoy while it runs this step's weights (see the module doc)."""
-    weights = {story.stable: 100 - canary_weight, story.canary: canary_weight}
+    weights = story.weights(canary_weight)
     generation = await _route_declares(world, weights)
     await observe.wait_for_envoy(world, weights)
     tally = await send(world.url, SAMPLE, connections=4)
@@ -73,13 +77,16 @@ async def _sample(world: DemoWorld, story: Story, canary_weight: int) -> Tally:
     )
     assert tally.total == SAMPLE
     assert tally.by_status.get(0, 0) == 0, f"connection errors: {dict(tally.by_status)}"
-    assert set(tally.by_version) <= set(weights), f"answers by nobody: {dict(tally.by_version)}"
+    answering = story.answering(weights, promoted=promoted)
+    assert set(tally.by_version) <= set(answering), f"answers by nobody: {dict(tally.by_version)}"
     return tally
 
 
-async def _assert_split(world: DemoWorld, story: Story, canary_weight: int) -> None:
-    tally = await _sample(world, story, canary_weight)
-    weights = {story.stable: 100 - canary_weight, story.canary: canary_weight}
+async def _assert_split(
+    world: DemoWorld, story: Story, canary_weight: int, *, promoted: bool = False
+) -> None:
+    tally = await _sample(world, story, canary_weight, promoted=promoted)
+    weights = story.answering(story.weights(canary_weight), promoted=promoted)
     p_value = split_p_value(tally, story.canary, weights)
     assert p_value > STEP_ALPHA, (
         f"at {canary_weight}%: {dict(tally.by_version)} is unlikely under {weights} "
@@ -97,7 +104,10 @@ async def test_healthy_v2_is_promoted_and_failing_v3_rolled_back_with_every_spli
         await _assert_split(world, story, weight)
     result = await finish(world, story)
     assert result.status.phase is Phase.SUCCEEDED, result.status.message
-    await _assert_split(world, story, 100)
+    # Promoted: 100 % back on the primary, which now runs v2 (workload mode).
+    final = result.final_weights()
+    assert final is not None
+    await _assert_split(world, story, final[story.canary_backend], promoted=True)
 
     story = await begin_story_two(world)
     await _assert_split(world, story, settings.weights[0])
@@ -126,13 +136,13 @@ async def test_healthy_v2_is_promoted_and_failing_v3_rolled_back_with_every_spli
 
     # After the rollback v3 gets nothing: neither the 1,000 requests sent once Envoy dropped
     # it, nor the steady load, nor anything Envoy itself counts for v3 in the seconds after.
-    dropped_at = await observe.wait_for_envoy(world, {"v2": 100, "v3": 0})
+    dropped_at = await observe.wait_for_envoy(world, story.weights(0))
     tally = await _sample(world, story, 0)
     assert tally.by_version == {"v2": SAMPLE}
-    counted = (await observe.envoy_requests(world)).get("v3", 0)
+    counted = (await observe.envoy_requests(world)).get(story.canary_backend, 0)
     resumed = time.monotonic()
     async with asyncio.timeout(30):
         await world.load.wait_for(int(2 * settings.rate), since=resumed)
-    assert (await observe.envoy_requests(world)).get("v3", 0) == counted
+    assert (await observe.envoy_requests(world)).get(story.canary_backend, 0) == counted
     steady = world.load.tally(since=dropped_at)
     assert steady.by_version.get("v3", 0) == 0, f"v3 answered after the rollback: {steady}"

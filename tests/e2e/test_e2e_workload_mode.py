@@ -1,6 +1,6 @@
 """Issue 14's acceptance on the sandbox: workload mode, where a release is one `kubectl set image`.
 
-The demo world in workload mode (`DemoSettings(workload=True)`): one Deployment `app`
+The demo world in workload mode (conftest.py, `DemoSettings(workload=True)`): one Deployment `app`
 (`canary-sandbox/demoapp:v1`, two Pods the node agent runs), a route whose rule sends to the
 operator's Services `app-primary` (100) and `app-canary` (0), Contour and its Envoy, Prometheus
 scraping Envoy, steady load, and the operator started with `--workloads`. The world applies the
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -32,10 +31,8 @@ from canary.api.status import CanaryStatus, Phase
 from canary.api.workload import POD_LABEL
 from canary.kube.resources import DEPLOYMENT, POD, JsonObj
 from canary.kube.workloads import REVISION_ANNOTATION, template_hash
-from canary.sandbox.contour import free_listener_port
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo import observe
-from canary.sandbox.demo.settings import DemoSettings
 from canary.sandbox.demo.stories import Story, finish, status_of
 from canary.sandbox.demo.world import DemoWorld
 from canary.sandbox.loadgen import Tally, send, split_p_value
@@ -43,23 +40,10 @@ from canary.sandbox.loadgen import Tally, send, split_p_value
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
-STEP_SECONDS, LOOK_SECONDS = 8, 5  # as the demo stories' e2e test (conftest.py), and why
 ALPHA = 0.001  # for each test, shared between its judged steps (Bonferroni)
 SAMPLE = 1000
-PROGRESS_DEADLINE = 30  # seconds: a canary Pod here is ready in 2-5 s
 SETTLE_SECONDS = 60.0
 IMAGE = m.IMAGE
-
-
-@pytest.fixture
-def settings() -> DemoSettings:
-    suffix = uuid.uuid4().hex[:8]
-    return DemoSettings(
-        interval=STEP_SECONDS,
-        look_every=LOOK_SECONDS,
-        workload=True,
-        progress_deadline=PROGRESS_DEADLINE,
-    ).but(namespace=f"e2e-{suffix}", class_name=f"e2e-{suffix}", listener_port=free_listener_port())
 
 
 class Clock:

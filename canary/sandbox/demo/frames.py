@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from canary.api.spec import CanarySpec
-from canary.api.status import CanaryStatus
+from canary.api.status import CanaryStatus, Phase
 from canary.cli.events import EventLine
 from canary.kube.errors import KubeError
 from canary.sandbox.demo import observe
@@ -39,12 +39,21 @@ class Frame:
     observed: Tally = field(default_factory=Tally)  # the load's answers since then
     counted: dict[str, int] = field(default_factory=dict)  # Envoy's per-backend requests since
     events: tuple[EventLine, ...] = ()
+    deployments: tuple[observe.DeploymentLine, ...] = ()  # workload mode: app and app-primary
 
     def p_value(self) -> float | None:
-        """The exact binomial test of the canary's share against the running weights."""
-        if self.story is None or self.story.canary not in self.running or not self.observed.total:
+        """The exact binomial test of the canary's share against the running weights (in
+        workload mode by the versions the primary and the canary run; once promoted, the
+        primary runs the canary's version and there is nothing to test)."""
+        story = self.story
+        if story is None or not self.observed.total:
             return None
-        return split_p_value(self.observed, self.story.canary, self.running)
+        if story.workload and self.status is not None and self.status.phase is Phase.SUCCEEDED:
+            return None
+        running = story.answering(self.running)
+        if story.canary not in running:
+            return None
+        return split_p_value(self.observed, story.canary, running)
 
 
 class Tracker:
@@ -58,6 +67,7 @@ class Tracker:
         self._events_since = datetime.now(UTC)
         self._events: tuple[EventLine, ...] = ()
         self._declared: dict[str, int] = {}
+        self._deployments: tuple[observe.DeploymentLine, ...] = ()
 
     async def frame(self, story: Story | None) -> Frame:
         world = self.world
@@ -78,6 +88,8 @@ class Tracker:
             obj = await observe.canary(world)
             self._declared = observe.declared_weights(await observe.route(world))
             self._events = tuple(await observe.canary_events(world, since=self._events_since))
+            if world.settings.workload:
+                self._deployments = tuple(await observe.deployments(world))
         except KubeError:
             obj = None  # a slow API server shows as one frame without the Canary, not a crash
         if obj is not None:
@@ -98,4 +110,5 @@ class Tracker:
             observed=observed,
             counted={v: n for v, n in counted.items() if n or v in running},
             events=self._events,
+            deployments=self._deployments,
         )

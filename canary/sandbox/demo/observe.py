@@ -10,11 +10,12 @@ import asyncio
 import json
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from canary.cli.events import EventLine
-from canary.kube.resources import CANARY, EVENT, HTTPROUTE, JsonObj
+from canary.kube.resources import CANARY, DEPLOYMENT, EVENT, HTTPROUTE, REPLICASET, JsonObj
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo.settings import DemoSettings
 
@@ -143,3 +144,73 @@ async def canary_events(world: DemoWorld, *, since: datetime | None = None) -> l
         )
     lines.sort(key=lambda e: (e.time is not None, e.time or datetime.min))
     return lines
+
+
+@dataclass(frozen=True)
+class ReplicaSetLine:
+    """One ReplicaSet of a Deployment: its pod-template hash, the tag of its image(s), its
+    replicas and ready Pods."""
+
+    name: str
+    tag: str
+    replicas: int
+    ready: int
+
+
+@dataclass(frozen=True)
+class DeploymentLine:
+    """A Deployment of the demo as the live view shows it: wanted and ready replicas, and the
+    ReplicaSets that have (or should have) Pods."""
+
+    name: str
+    tag: str
+    replicas: int
+    ready: int
+    replica_sets: tuple[ReplicaSetLine, ...] = ()
+
+
+def _tag(template: JsonObj) -> str:
+    images = [c.get("image", "") for c in template.get("spec", {}).get("containers") or []]
+    return ",".join(str(i).rsplit(":", 1)[-1] if ":" in str(i) else str(i) for i in images)
+
+
+def deployment_lines(
+    deployments: list[JsonObj], replica_sets: list[JsonObj]
+) -> list[DeploymentLine]:
+    """The demo's Deployments (by name) with their ReplicaSets that run or want Pods, newest
+    first. Pure: the lists as the API server returns them."""
+    owned: dict[str, list[ReplicaSetLine]] = {}
+    for rs in sorted(
+        replica_sets, key=lambda r: str(r["metadata"].get("creationTimestamp", "")), reverse=True
+    ):
+        spec, status = rs.get("spec", {}), rs.get("status", {})
+        replicas, ready = int(spec.get("replicas") or 0), int(status.get("readyReplicas") or 0)
+        if not replicas and not int(status.get("replicas") or 0):
+            continue
+        owner = next(
+            (o["name"] for o in rs["metadata"].get("ownerReferences") or []
+             if o.get("kind") == "Deployment"),
+            None,
+        )
+        if owner is not None:
+            line = ReplicaSetLine(rs["metadata"]["name"], _tag(spec.get("template", {})),
+                                  replicas, ready)
+            owned.setdefault(owner, []).append(line)
+    return [
+        DeploymentLine(
+            name=(name := d["metadata"]["name"]),
+            tag=_tag(d.get("spec", {}).get("template", {})),
+            replicas=int(d.get("spec", {}).get("replicas") or 0),
+            ready=int(d.get("status", {}).get("readyReplicas") or 0),
+            replica_sets=tuple(owned.get(name, ())),
+        )
+        for d in sorted(deployments, key=lambda d: str(d["metadata"]["name"]))
+    ]
+
+
+async def deployments(world: DemoWorld) -> list[DeploymentLine]:
+    """The Deployments and ReplicaSets in the demo's namespace, now."""
+    ns = world.settings.namespace
+    items, _ = await world.kube.list(DEPLOYMENT, ns)
+    sets, _ = await world.kube.list(REPLICASET, ns)
+    return deployment_lines(items, sets)

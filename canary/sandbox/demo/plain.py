@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from canary.api.status import CanaryStatus, MetricResult
 from canary.sandbox.demo.frames import Frame
-from canary.sandbox.demo.view import limit_text, observed_text, value_text, weights_text
+from canary.sandbox.demo.view import (
+    deployment_text,
+    limit_text,
+    observed_text,
+    value_text,
+    weights_text,
+)
 
 
 def _stamp(frame: Frame) -> str:
@@ -49,6 +55,9 @@ def lines(previous: Frame | None, frame: Frame) -> list[str]:
             f"{r.name} {value_text(r)} ({limit_text(r)}) {r.verdict}" for r in results
         )
         out.append(f"{stamp} check: {gates or 'no gate'}; failed so far {status.failed_checks}")
+    if frame.deployments and (previous is None or frame.deployments != previous.deployments):
+        shown = "; ".join(deployment_text(d) for d in frame.deployments)
+        out.append(f"{stamp} deployments: {' '.join(shown.split())}")
     for result in _changed_by_look(before, status):
         out.append(f"{stamp} look: {result.name} {result.verdict}: {result.message}")
     seen = len(previous.events) if previous is not None else 0

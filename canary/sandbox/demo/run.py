@@ -113,10 +113,15 @@ async def _main(
             pods_running(plane, work) as _,
             DemoWorld(plane.kubeconfig, prometheus, settings=settings, workdir=work) as world,
         ):
+            apps = (
+                f"Deployment app ({settings.replicas} Pods of demoapp:v1, now the operator's "
+                "primary)"
+                if settings.workload
+                else f"3 demo versions ({settings.replicas} Pods each)"
+            )
             console.print(
-                f"  controllers and node agent, Contour and Envoy, 3 demo versions "
-                f"({settings.replicas} Pods each), Prometheus, load at {settings.rate:g} req/s "
-                f"and the operator up in {time.monotonic() - started:.0f}s"
+                f"  controllers and node agent, Contour and Envoy, {apps}, Prometheus, load at "
+                f"{settings.rate:g} req/s and the operator up in {time.monotonic() - started:.0f}s"
             )
             results = await _stories(world, console, started)
             traffic = _traffic(world)

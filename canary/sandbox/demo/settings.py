@@ -93,8 +93,10 @@ class DemoSettings:
 
     @classmethod
     def for_speed(cls, speed: Speed, *, interval: int | None = None) -> DemoSettings:
-        """The preset of `speed`; an explicit `interval` wins over it."""
-        return cls(interval=interval if interval is not None else STEP_SECONDS[speed])
+        """The preset of `speed` (`canary demo`: workload mode); an explicit `interval` wins
+        over it."""
+        return cls(interval=interval if interval is not None else STEP_SECONDS[speed],
+                   workload=True)
 
     def but(self, **changes: Any) -> DemoSettings:
         """A copy with some fields changed (tests use their own namespace and class)."""

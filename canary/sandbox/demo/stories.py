@@ -58,10 +58,12 @@ class Story:
         """The route's weights (by backend) at `canary_weight` % on the canary."""
         return {self.stable_backend: 100 - canary_weight, self.canary_backend: canary_weight}
 
-    def answering(self, weights: dict[str, int]) -> dict[str, int]:
-        """`weights` by backend as weights by the version that answers there, during the
-        rollout (in workload mode the primary runs the canary's version once promoted)."""
-        names = {self.stable_backend: self.stable, self.canary_backend: self.canary}
+    def answering(self, weights: dict[str, int], *, promoted: bool = False) -> dict[str, int]:
+        """`weights` by backend as weights by the version that answers there: during the
+        rollout, or once `promoted` (in workload mode the primary then runs the canary's
+        version)."""
+        primary = self.canary if promoted and self.workload else self.stable
+        names = {self.stable_backend: primary, self.canary_backend: self.canary}
         return {names.get(b, b): w for b, w in weights.items()}
 
 

@@ -17,6 +17,7 @@ from canary.api.status import MetricResult, MetricVerdict, Phase
 from canary.cli.view import threshold
 from canary.core.weights import schedule
 from canary.sandbox.demo.frames import Frame
+from canary.sandbox.demo.observe import DeploymentLine
 from canary.sandbox.demo.stories import StoryResult
 
 PHASE_STYLE = {Phase.SUCCEEDED: "bold green", Phase.ROLLED_BACK: "bold red", Phase.FAILED: "red"}
@@ -95,6 +96,16 @@ def checks_text(frame: Frame) -> str:
     return line
 
 
+def deployment_text(line: DeploymentLine) -> str:
+    """`app-primary  v2  2/2 ready   ReplicaSets: 6f7d9c (v2) 2/2, 5b8c4d (v1) 0/1`"""
+    sets = ", ".join(
+        f"{rs.name.removeprefix(line.name + '-')} ({rs.tag}) {rs.ready}/{rs.replicas}"
+        for rs in line.replica_sets
+    )
+    text = f"{line.name:<12} {line.tag:<4} {line.ready}/{line.replicas} ready"
+    return text + (f"   ReplicaSets: {sets}" if sets else "")
+
+
 def _facts(frame: Frame) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -114,6 +125,8 @@ def _facts(frame: Frame) -> Table:
     table.add_row("Observed", observed_text(frame))
     counted = " / ".join(f"{v} {n}" for v, n in sorted(frame.counted.items()))
     table.add_row("Envoy counted", (counted or "-") + "   requests per backend since then")
+    for i, line in enumerate(frame.deployments):
+        table.add_row("Deployments" if i == 0 else "", deployment_text(line))
     if status is not None and frame.spec is not None and frame.spec.analysis is not None:
         table.add_row("Checks", checks_text(frame))
     return table
