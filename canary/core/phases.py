@@ -328,9 +328,15 @@ def rolling_back(ctx: Context, status: CanaryStatus) -> Transition:
 def _rolled_back(ctx: Context, status: CanaryStatus) -> Transition:
     new = status.model_copy(update={"phase": Phase.ROLLED_BACK})
     decided = status.message or f"Rolling back {ctx.rollout(new)}"
+    workload = ctx.spec.workload
+    again = (
+        f"a new pod template of Deployment {workload.name} (e.g. `kubectl set image`)"
+        if workload is not None
+        else "a new spec.revision"
+    )
     text = (
-        f"{decided}. Done: the route sends nothing to {ctx.spec.canary}. Start again with a new "
-        "spec.revision, or request a retry (`canary retry NAME`)"
+        f"{decided}. Done: the route sends nothing to {ctx.spec.canary}. Start again with "
+        f"{again}, or request a retry (`canary retry NAME`)"
     )
     return Transition(
         status=new,

@@ -248,6 +248,21 @@ def test_a_canary_that_never_becomes_ready_is_rolled_back_at_its_deadline() -> N
     assert cluster.canary_weight == 0
 
 
+def test_a_rollback_says_to_start_again_with_a_new_pod_template_not_a_spec_revision() -> None:
+    """Found by the e2e test: the RolledBack message told a workload-mode user to set a new
+    spec.revision, which workload mode derives from the Deployment's template."""
+    cluster = Cluster().initialised()
+    cluster.deployments.settle()
+    cluster.deployments.release("v2")
+    cluster.run(30)
+    cluster.spec = {**cluster.spec, "requests": {"abort": "stop-1"}}
+    cluster.generation += 1
+    cluster.run(3, settle_every=100)
+    assert cluster.status.phase is Phase.ROLLED_BACK
+    assert "Start again with a new pod template of Deployment app" in cluster.status.message
+    assert "spec.revision" not in cluster.status.message
+
+
 def test_an_abort_puts_everything_on_the_primary_then_scales_the_canary_down() -> None:
     cluster = Cluster().initialised()
     cluster.deployments.settle()
