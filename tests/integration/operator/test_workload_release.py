@@ -2,11 +2,12 @@
 the real controller-manager, scheduler and node agent running the Pods, the real Contour
 programming the route, a real Prometheus behind the gate.
 
-One `kubectl set image`-like change of the user's Deployment, and nothing else, is released:
+One `kubectl set image`-like change of the user's Deployment, and nothing else, per release:
 the operator first makes the running version the primary (no traffic move), then rolls the new
 template out as a canary and promotes it (the primary runs it, 100 % on the primary, the
-Deployment at zero). Covers the controller side (observation, revision, executor) wired to the
-core's release flow.
+Deployment at zero); then a faulty template (its gate fails) is rolled back: the primary still
+runs the promoted one, 100 % on it, the Deployment at zero. Covers the controller side
+(observation, revision, executor) wired to the core's release flow.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from canary.kube.workloads import template_hash
 pytestmark = pytest.mark.integration
 
 V2 = "canary-sandbox/demoapp:v2"
+V3 = "canary-sandbox/demoapp:v3"
 
 
 def workload_canary(namespace: str) -> JsonObj:
@@ -102,5 +104,24 @@ async def test_one_template_change_is_released_through_the_primary(
     assert 50 in seen, seen  # the canary step did carry traffic
     primary = await kube.get(DEPLOYMENT, "app-primary", ns)
     assert primary["spec"]["template"]["spec"]["containers"][0]["image"] == V2
+    assert await weights() == (100, 0)
+
+    # A faulty release: its gate fails; rolled back, the primary keeps v2.
+    app.set_success(50, service="app-canary")
+    await kube.patch(DEPLOYMENT, "app", [{
+        "op": "replace", "path": "/spec/template/spec/containers/0/image", "value": V3,
+    }], namespace=ns, patch_type="json")
+    v3 = template_hash((await kube.get(DEPLOYMENT, "app", ns))["spec"]["template"])
+
+    async def rolled_back() -> JsonObj | None:
+        s = await status()
+        if s.get("phase") == "RolledBack" and s.get("revision") == v3:
+            return s if await replicas("app") == 0 else None
+        return None
+
+    await eventually(rolled_back, within=240, what="v3 rolled back", detail=operator.tail)
+    primary = await kube.get(DEPLOYMENT, "app-primary", ns)
+    assert primary["spec"]["template"]["spec"]["containers"][0]["image"] == V2
+    assert primary["metadata"]["annotations"]["rollouts.canary-operator.io/revision"] == v2
     assert await weights() == (100, 0)
     assert operator.problems() == []
