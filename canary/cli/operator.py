@@ -71,6 +71,13 @@ def operator(
     lease_duration: float = typer.Option(15.0, envvar="CANARY_LEASE_DURATION_SECONDS"),
     renew_deadline: float = typer.Option(10.0, envvar="CANARY_RENEW_DEADLINE_SECONDS"),
     retry_period: float = typer.Option(2.0, envvar="CANARY_RETRY_PERIOD_SECONDS"),
+    workloads: bool = typer.Option(
+        False,
+        "--workloads/--no-workloads",
+        envvar="CANARY_WORKLOADS",
+        help="Workload mode: watch Deployments and HPAs, and manage the Deployments Canaries"
+        " name in spec.workload (needs the RBAC of the chart's workloads.enabled).",
+    ),
 ) -> None:
     """Run the canary operator: reconcile Canaries until stopped."""
     from canary.controller.leader import LeadershipLost
@@ -88,6 +95,7 @@ def operator(
         listen_address=listen_address,
         metrics_port=metrics_port,
         health_port=health_port,
+        workloads=workloads,
         leader_election=LeaderElectionSettings(
             enabled=leader_elect,
             lease_name=lease_name,

@@ -1,6 +1,7 @@
-"""Carry out a Decision's actions: route writes through the traffic router, then Events.
+"""Carry out a Decision's actions: route writes through the traffic router and workload writes
+(workload mode), in the order the decision lists them, then Events.
 
-Only executes; never decides. A failed route write becomes a Warning event and a
+Only executes; never decides. A failed route or workload write becomes a Warning event and a
 TemporaryError, so the key is retried with backoff while the status already says where the
 rollout stands.
 """
@@ -10,8 +11,17 @@ from __future__ import annotations
 from canary.api.spec import CanarySpec
 from canary.controller.effects import Effects
 from canary.controller.result import PermanentError, TemporaryError
-from canary.core.decision import Action, EmitEvent, RewriteRoute, SetWeights
-from canary.kube.errors import Forbidden, Invalid, KubeError
+from canary.controller.workloads import WorkloadWriteError, workload_action
+from canary.core.decision import (
+    Action,
+    EmitEvent,
+    EnsureWorkload,
+    PromoteTemplate,
+    RewriteRoute,
+    ScaleWorkload,
+    SetWeights,
+)
+from canary.kube.errors import Conflict, Forbidden, Invalid, KubeError
 from canary.kube.resources import JsonObj
 from canary.routers.errors import RouteChangedUnderDecisionError, RouterError
 from canary.routers.target import target_of
@@ -20,7 +30,8 @@ from canary.routers.target import target_of
 async def execute(
     effects: Effects, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
 ) -> bool:
-    """Run `actions` in order (route first, events after); True if the route was written.
+    """Run `actions` in order (route and workload writes as listed, events after); True if the
+    route was written.
 
     Events are recorded even when a route write fails; the failure then becomes a Warning
     event and a retry (`TemporaryError`), or `PermanentError` when retrying cannot help.
@@ -34,10 +45,13 @@ async def execute(
 async def _write_route(
     effects: Effects, obj: JsonObj, spec: CanarySpec | None, actions: tuple[Action, ...]
 ) -> bool:
-    """Only the route actions; True if the route was written."""
+    """The route and workload actions, in order; True if the route was written."""
     wrote = False
     for action in actions:
         if isinstance(action, EmitEvent) or spec is None:
+            continue
+        if isinstance(action, EnsureWorkload | PromoteTemplate | ScaleWorkload):
+            await _write_workload(effects, obj, spec, action)
             continue
         try:
             wrote |= await _route_action(effects, obj, spec, action)
@@ -57,6 +71,40 @@ async def _write_route(
                 raise PermanentError(str(exc)) from exc
             raise TemporaryError(str(exc)) from exc
     return wrote
+
+
+async def _write_workload(
+    effects: Effects,
+    obj: JsonObj,
+    spec: CanarySpec,
+    action: EnsureWorkload | PromoteTemplate | ScaleWorkload,
+) -> None:
+    """One workload action; a failure is a `WorkloadWriteFailed` Warning and a retry (or a
+    `PermanentError` when retrying cannot help), and stops the actions after it."""
+    try:
+        await workload_action(effects.kube, effects.caches, obj, spec, action)
+    except Conflict as exc:  # the object changed under us: decide again on fresh state
+        raise TemporaryError(str(exc), delay=0) from exc
+    except (KubeError, WorkloadWriteError) as exc:
+        await effects.events.emit(
+            obj,
+            type="Warning",
+            reason="WorkloadWriteFailed",
+            message=f"Could not {_doing(action)}: {exc}",
+        )
+        if isinstance(exc, (Forbidden, Invalid)):
+            raise PermanentError(str(exc)) from exc
+        raise TemporaryError(str(exc)) from exc
+
+
+def _doing(action: EnsureWorkload | PromoteTemplate | ScaleWorkload) -> str:
+    match action:
+        case EnsureWorkload():
+            return "create the primary Deployment and the Services"
+        case PromoteTemplate(revision=revision):
+            return f"copy the pod template {revision} to the primary"
+        case ScaleWorkload(replicas=replicas, primary=primary):
+            return f"scale the {'primary' if primary else 'canary'} Deployment to {replicas}"
 
 
 async def _emit_events(effects: Effects, obj: JsonObj, actions: tuple[Action, ...]) -> None:

@@ -20,8 +20,10 @@ from canary.controller.workers import Reconcile, run_workers
 from canary.kube.client import Kube
 from canary.kube.resources import (
     CANARY,
+    DEPLOYMENT,
     GATEWAY,
     GATEWAYCLASS,
+    HPA,
     INGRESS,
     REFERENCEGRANT,
     SERVICE,
@@ -37,6 +39,7 @@ log = structlog.get_logger("canary.manager")
 
 WATCHED_FOR_ROUTES = (*ROUTE_RESOURCES.values(), SERVICE, REFERENCEGRANT, GATEWAY)
 CLUSTER_WIDE = (GATEWAYCLASS, INGRESS)  # read wherever they are: classes, conflicting hosts
+WATCHED_FOR_WORKLOADS = (DEPLOYMENT, HPA)  # workload mode only (`settings.workloads`)
 
 
 class Manager:
@@ -62,6 +65,9 @@ class Manager:
             self._add(resource, namespaces, self._on_related)
         for resource in CLUSTER_WIDE:
             self._add(resource, [None], self._on_related)
+        if settings.workloads:
+            for resource in WATCHED_FOR_WORKLOADS:
+                self._add(resource, namespaces, self._on_related)
 
     def _add(
         self,
@@ -105,6 +111,7 @@ class Manager:
         """A route change concerns the Canaries that reference it (an index lookup, so a busy
         route never costs a scan of thousands of Canaries); a Service change concerns the
         Canaries whose backends may live in its namespace (their own, or one a backend names);
+        a Deployment or HPA change (workload mode) concerns the Canaries naming it (an index);
         Gateways, classes, grants and Ingresses are rare: all Canaries."""
         if obj is None:
             return []
@@ -113,6 +120,8 @@ class Manager:
         name = str(obj.get("metadata", {}).get("name", ""))
         if kind in ROUTE_RESOURCES:
             return sorted(self.caches.by_route.get(RouteKey(namespace, name, kind), set()))
+        if kind in (DEPLOYMENT.kind, HPA.kind):
+            return self.caches.canaries_of_workload(namespace, name, hpa=kind == HPA.kind)
         if kind == "Service":
             return [
                 key_of(c["metadata"]["namespace"], c["metadata"]["name"])
@@ -151,7 +160,7 @@ def _claim_changed(old: JsonObj | None, new: JsonObj | None) -> bool:
     """Created, deleted, or its route or backends changed (a status write changes none)."""
     if old is None or new is None:
         return True
-    fields = ("routeRef", "stable", "canary")
+    fields = ("routeRef", "stable", "canary", "workload")
     return any(old.get("spec", {}).get(f) != new.get("spec", {}).get(f) for f in fields)
 
 

@@ -28,6 +28,7 @@ from canary.controller.executor import execute
 from canary.controller.queue import Key, split_key
 from canary.controller.result import Done, RequeueAfter, Result, TemporaryError
 from canary.controller.routes import observe, owner_of_weights
+from canary.controller.workloads import observe_workload
 from canary.core.decide import Sampling, decide, looked_at, reject_spec, sampling_due
 from canary.core.decision import Decision
 from canary.core.observations import ComparisonSample, MetricSample, Observations
@@ -115,6 +116,12 @@ class Reconciler:
             target = target_of(meta["namespace"], spec)
         except ValueError as exc:  # stable and canary are one Service (namespace spelled once)
             return reject(problem=str(exc)), None
+        workload = None
+        if spec.workload is not None:
+            workload = observe_workload(self._caches, meta["namespace"], spec.workload, obj)
+            if workload.source.exists:
+                # A new pod template is a new revision: the existing rule starts a new rollout.
+                spec = spec.model_copy(update={"revision": workload.source.revision})
         route = await observe(self._caches, target)
         owner = owner_of_weights(self._caches, obj)
         samples: tuple[MetricSample, ...] = ()
@@ -129,7 +136,12 @@ class Reconciler:
                 self._sampler.compare(ns, name, spec, steps=status.step_starts, now=now),
             )
         observations = Observations(
-            route=route, metrics=samples, request_count=guard, owner=owner, comparisons=compared
+            route=route,
+            metrics=samples,
+            request_count=guard,
+            owner=owner,
+            comparisons=compared,
+            workload=workload,
         )
         decision = decide(spec, status, observations=observations, now=now, generation=generation)
         return decision, spec

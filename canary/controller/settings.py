@@ -63,6 +63,12 @@ class OperatorSettings(BaseModel):
     resync_seconds: float = Field(
         300.0, gt=0, description="Look at every Canary at least this often, even if idle."
     )
+    workloads: bool = Field(
+        False,
+        description="Workload mode: watch Deployments and HorizontalPodAutoscalers and manage"
+        " the Deployments Canaries name in spec.workload. Off: a Canary with spec.workload is told"
+        " so (its Deployment's observation says workload mode is off) and nothing is written.",
+    )
     field_manager: str = Field("canary-operator", description="Field manager of our writes.")
     leader_election: LeaderElectionSettings = Field(default_factory=LeaderElectionSettings)
     listen_address: str = Field("0.0.0.0", description="Address of the metrics and health ports.")

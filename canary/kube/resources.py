@@ -60,3 +60,4 @@ ENDPOINTSLICE: Final = Resource("discovery.k8s.io", "v1", "endpointslices", "End
 LEASE: Final = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 DEPLOYMENT: Final = Resource("apps", "v1", "deployments", "Deployment")
 POD: Final = Resource("", "v1", "pods", "Pod")
+HPA: Final = Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from canary.api.route import BackendRef
 from canary.api.spec import CanarySpec
+from canary.api.workload import CANARY_SUFFIX, PRIMARY_SUFFIX
 from canary.core.ownership import Claim
 from canary.kube.resources import JsonObj
 from canary.routers.refs import BackendKey, RouteKey, RouteTarget
@@ -48,8 +49,23 @@ def claim_of(canary: JsonObj) -> Claim:
     spec = canary.get("spec") or {}
     meta = canary["metadata"]
     own = str(meta.get("namespace", ""))
+    refs = (spec.get("stable") or {}, spec.get("canary") or {})
+    workload = spec.get("workload")
+    if isinstance(workload, dict) and workload.get("name"):
+        # Workload mode: the manifest has no stable/canary; they are the operator's Services.
+        name, port = str(workload["name"]), workload.get("port")
+        refs = ({"name": name + PRIMARY_SUFFIX, "port": port},
+                {"name": name + CANARY_SUFFIX, "port": port})
     backends = frozenset(
-        (str(ref.get("namespace") or own), str(ref.get("name", "")), int(ref.get("port") or 0))
-        for ref in (spec.get("stable") or {}, spec.get("canary") or {})
+        (str(ref.get("namespace") or own), str(ref.get("name", "")), _port(ref.get("port")))
+        for ref in refs
     )
     return Claim(str(meta["name"]), str(meta.get("creationTimestamp", "")), backends)
+
+
+def _port(value: object) -> int:
+    """A port read leniently (an invalid spec still has a claim): 0 when not a number."""
+    try:
+        return int(str(value or 0))
+    except ValueError:
+        return 0

@@ -26,6 +26,7 @@ def non_default(watched: list[str]) -> dict[str, Any]:
         "imagePullSecrets": [{"name": "registry-credentials"}],
         "serviceAccount.annotations": {"example.com/owner": "platform"},
         "rbac.readSecrets": False,
+        "workloads.enabled": True,
         "watch.namespaces": watched,
         "watch.labelSelector": "shard in (a,b),tier!=experimental",
         "operator.prometheusAddress": "https://prometheus.monitoring.svc:9091",
@@ -168,11 +169,37 @@ def test_no_rule_grants_a_write_the_operator_does_not_make(home: Path) -> None:
     assert reads_everywhere == []
 
 
+def test_workload_mode_grants_only_the_writes_it_makes_and_passes_the_flag(home: Path) -> None:
+    def writes(docs: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+        return {
+            (group, resource, verb)
+            for role in pick(docs, "ClusterRole") + pick(docs, "Role")
+            for rule in role["rules"]
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            for verb in rule["verbs"]
+        }
+
+    default = render("canary-operator", "ops", {}, home=home)
+    enabled = render("canary-operator", "ops", {"workloads.enabled": True}, home=home)
+    assert "--workloads" not in container_args(default)
+    assert "--workloads" in container_args(enabled)
+    assert writes(enabled) - writes(default) == {
+        *(("apps", "deployments", v) for v in ("get", "list", "watch", "create", "patch")),
+        ("", "services", "create"),
+        ("", "services", "patch"),
+        *(("autoscaling", "horizontalpodautoscalers", v)
+          for v in ("get", "list", "watch", "create", "patch")),
+    }
+    assert writes(default) <= writes(enabled)
+
+
 @pytest.mark.parametrize(
     ("values", "complaint"),
     [
         ({"watch.namespace": ["shop"]}, "additional properties 'namespace' not allowed"),
         ({"replicaCount": 0}, "minimum"),
+        ({"workloads.enable": True}, "additional properties 'enable' not allowed"),
         ({"operator.logFormat": "xml"}, "logFormat"),
         ({"leaderElection.renewDeadline": 15}, "retryPeriod < renewDeadline < leaseDuration"),
         ({"leaderElection.enabled": False}, "replicaCount > 1 needs leaderElection.enabled"),

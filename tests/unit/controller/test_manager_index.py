@@ -82,3 +82,40 @@ def test_a_service_change_concerns_the_canaries_whose_backends_live_in_its_names
     assert m.canaries_concerned(service) == [key_of("a", "cross")]
     service = {"kind": "Service", "metadata": {"namespace": "a", "name": "web-v1"}}
     assert sorted(m.canaries_concerned(service)) == [key_of("a", "cross"), key_of("a", "home")]
+
+
+def workload_canary(namespace: str, name: str, deployment: str, hpa: str | None = None) -> JsonObj:
+    workload: JsonObj = {"name": deployment, "port": 80}
+    if hpa:
+        workload["autoscalerRef"] = {"name": hpa}
+    return {"kind": "Canary", "metadata": {"namespace": namespace, "name": name},
+            "spec": {"routeRef": {"name": "web"}, "workload": workload}}
+
+
+def test_a_deployment_requeues_the_canaries_that_name_it_or_own_its_primary() -> None:
+    m = manager()
+    c = workload_canary("a", "one", "app", hpa="app-hpa")
+    m.caches.index_canary(None, c)
+    m.caches.by_kind[CANARY.plural][0].upsert(c)
+    deployment = {"kind": "Deployment", "metadata": {"namespace": "a", "name": "app"}}
+    primary = {"kind": "Deployment", "metadata": {"namespace": "a", "name": "app-primary"}}
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"namespace": "a", "name": "app-hpa"}}
+    elsewhere = {"kind": "Deployment", "metadata": {"namespace": "b", "name": "app"}}
+    assert m.canaries_concerned(deployment) == [key_of("a", "one")]
+    assert m.canaries_concerned(primary) == [key_of("a", "one")]
+    assert m.canaries_concerned(hpa) == [key_of("a", "one")]
+    assert m.canaries_concerned(elsewhere) == []
+    m.caches.index_canary(c, workload_canary("a", "one", "api"))
+    api = {"kind": "Deployment", "metadata": {"namespace": "a", "name": "api"}}
+    assert m.canaries_concerned(api) == [key_of("a", "one")]
+
+
+def test_deployments_are_watched_only_in_workload_mode() -> None:
+    assert "deployments" not in manager().caches.by_kind
+
+    async def reconcile(key: Key) -> Result:
+        return Done()
+
+    m = Manager(object(), OperatorSettings(workloads=True), clock=VirtualClock(),  # type: ignore[arg-type]
+                make_reconciler=lambda *_: reconcile)
+    assert {"deployments", "horizontalpodautoscalers"} <= set(m.caches.by_kind)

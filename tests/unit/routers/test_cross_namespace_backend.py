@@ -77,6 +77,12 @@ def test_a_claim_names_each_backend_with_its_namespace() -> None:
     assert claim_of(manifest).backends == {("app", "web", 80), ("web-canary", "web", 80)}
 
 
+def test_a_workload_claim_names_the_operators_two_services() -> None:
+    manifest = {"metadata": {"name": "c", "namespace": "app"},
+                "spec": {"routeRef": {"name": "r"}, "workload": {"name": "web", "port": 80}}}
+    assert claim_of(manifest).backends == {("app", "web-primary", 80), ("app", "web-canary", 80)}
+
+
 def test_the_router_matches_backend_refs_by_namespace_name_and_port() -> None:
     (managed,) = locate(cross_route(), stable=STABLE, canary=CANARY, rule_names=None)
     assert (managed.stable_ref, managed.canary_ref) == (0, 1)
