@@ -236,7 +236,7 @@ async def ensure_workload(
             caches.upsert(resource, written)
             created.append(f"{resource.kind}/{name} (selector/ports updated)")
     if created:
-        log.info("workload objects created", namespace=namespace, created=created)
+        log.info("workload objects written", namespace=namespace, written=created)
     return created
 
 

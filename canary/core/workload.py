@@ -70,13 +70,13 @@ def replicas(ctx: Context, status: CanaryStatus) -> int:
 def setup(ctx: Context, status: CanaryStatus) -> Transition | None:
     """What must hold before any phase can act in workload mode; None when it holds."""
     ref, seen = _ref(ctx), _seen(ctx)
+    problem = seen.source.problem or seen.primary.problem  # e.g. workload mode is off
+    if problem:
+        return _held(status, ConditionReason.WORKLOAD_NOT_MANAGEABLE, problem)
     if ctx.observations.workload is None or not seen.source.exists:
         text = (f"Deployment {ref.name} does not exist in this namespace: create it, or fix "
                 "spec.workload.name. Traffic is left as it is")
         return _held(status, ConditionReason.WORKLOAD_NOT_FOUND, text)
-    problem = seen.source.problem or seen.primary.problem
-    if problem:
-        return _held(status, ConditionReason.WORKLOAD_NOT_MANAGEABLE, problem)
     if not seen.primary.exists or not seen.services:
         return _create(ctx, status)
     if _recorded(status).primary_revision is None:

@@ -26,6 +26,7 @@ def non_default(watched: list[str]) -> dict[str, Any]:
         "imagePullSecrets": [{"name": "registry-credentials"}],
         "serviceAccount.annotations": {"example.com/owner": "platform"},
         "rbac.readSecrets": False,
+        "workloads.enabled": True,
         "watch.namespaces": watched,
         "watch.labelSelector": "shard in (a,b),tier!=experimental",
         "operator.prometheusAddress": "https://prometheus.monitoring.svc:9091",
