@@ -64,7 +64,11 @@ class Story:
         version)."""
         primary = self.canary if promoted and self.workload else self.stable
         names = {self.stable_backend: primary, self.canary_backend: self.canary}
-        return {names.get(b, b): w for b, w in weights.items()}
+        out: dict[str, int] = {}
+        for backend, weight in weights.items():
+            version = names.get(backend, backend)
+            out[version] = out.get(version, 0) + weight
+        return out
 
 
 @dataclass(frozen=True)

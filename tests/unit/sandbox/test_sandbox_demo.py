@@ -4,6 +4,7 @@ and the summary that decides its exit code."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from canary.api.status import (
     Phase,
 )
 from canary.cli.events import EventLine
+from canary.kube.resources import JsonObj
 from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo import observe, plain, view
 from canary.sandbox.demo.frames import Frame
@@ -295,3 +297,95 @@ def test_each_version_is_a_deployment_of_its_own_image_tag_behind_its_service() 
     assert deployment["spec"]["selector"]["matchLabels"] == template["metadata"]["labels"]
     assert service["spec"]["selector"] == template["metadata"]["labels"]
     assert service["metadata"]["name"] == m.service("v3")
+
+
+# --- workload mode (`canary demo`) -----------------------------------------------------------
+
+WORKLOAD = DemoSettings(workload=True)
+W_ONE = Story(1, "v1 -> v2", "v1", "v2", Phase.SUCCEEDED, started=0.0, template="0168fd165a")
+
+
+def test_the_demo_runs_in_workload_mode_one_deployment_and_a_canary_naming_it() -> None:
+    assert DemoSettings.for_speed(Speed.NORMAL).workload
+    canary = m.canary(WORKLOAD)["spec"]
+    assert canary["workload"] == {
+        "name": "app", "port": m.PORT, "targetPort": m.CONTAINER_PORT,
+        "progressDeadline": f"{WORKLOAD.progress_deadline}s",
+    }
+    assert not {"stable", "canary", "revision"} & set(canary)
+    spec = CanarySpec.model_validate(canary)
+    assert (spec.stable.name, spec.canary.name) == ("app-primary", "app-canary")
+    deployment = m.workload_deployment(WORKLOAD)
+    assert deployment["metadata"]["name"] == "app"
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == f"{m.IMAGE}:v1"
+    route = m.route(WORKLOAD, m.WORKLOAD_WEIGHTS)
+    refs = route["spec"]["rules"][0]["backendRefs"]
+    assert [(r["name"], r["weight"]) for r in refs] == [("app-primary", 100), ("app-canary", 0)]
+    assert declared_weights(route) == {"primary": 100, "canary": 0}
+
+
+def test_a_release_is_the_json_patch_of_kubectl_set_image() -> None:
+    assert m.set_image("v3") == [
+        {"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "app"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image",
+         "value": f"{m.IMAGE}:v3"},
+    ]
+
+
+def test_a_workload_story_weighs_the_backends_and_judges_the_answering_versions() -> None:
+    assert W_ONE.revision == "0168fd165a" and ONE.revision == "v2"
+    assert W_ONE.weights(10) == {"primary": 90, "canary": 10}
+    assert W_ONE.answering({"primary": 90, "canary": 10}) == {"v1": 90, "v2": 10}
+    assert W_ONE.answering({"primary": 100, "canary": 0}, promoted=True) == {"v2": 100}
+    for phase in (Phase.SUCCEEDED, Phase.ROLLED_BACK):  # the primary takes 100 % either way
+        result = StoryResult(W_ONE, _status(phase, 0), 30.0)
+        assert result.final_weights() == {"primary": 100, "canary": 0}
+    assert ONE.weights(10) == {"v1": 90, "v2": 10}
+
+
+def test_the_split_of_a_workload_story_is_tested_by_version() -> None:
+    frame = replace(
+        _frame({"primary": 90, "canary": 10}, {"v1": 900, "v2": 100}), story=W_ONE
+    )
+    assert frame.p_value() == pytest.approx(1.0)
+    wrong = replace(frame, observed=_frame({}, {"v1": 1000}).observed)
+    assert (wrong.p_value() or 1.0) < 1e-6
+    promoted = replace(frame, status=_status(Phase.SUCCEEDED, 0), running={"primary": 100})
+    assert promoted.p_value() is None
+
+
+def _rs(name: str, owner: str, tag: str, replicas: int, ready: int, created: str) -> JsonObj:
+    return {
+        "metadata": {"name": name, "creationTimestamp": created,
+                     "ownerReferences": [{"kind": "Deployment", "name": owner}]},
+        "spec": {"replicas": replicas,
+                 "template": {"spec": {"containers": [{"image": f"{m.IMAGE}:{tag}"}]}}},
+        "status": {"replicas": replicas, "readyReplicas": ready},
+    }
+
+
+def test_the_live_view_shows_the_deployments_with_their_replicasets_and_ready_pods() -> None:
+    deployments = [
+        {**m.workload_deployment(WORKLOAD, "v2"), "status": {"readyReplicas": 1}},
+        {"metadata": {"name": "app-primary"},
+         "spec": {"replicas": 2, "template": m.workload_deployment(WORKLOAD)["spec"]["template"]},
+         "status": {"readyReplicas": 2}},
+    ]
+    sets = [
+        _rs("app-5b8c4d", "app", "v1", 0, 0, "2025-03-01T11:00:00Z"),  # no Pods: not shown
+        _rs("app-6f7d9c", "app", "v2", 2, 1, "2025-03-01T12:00:00Z"),
+        _rs("app-primary-7a1b2c", "app-primary", "v1", 2, 2, "2025-03-01T11:00:00Z"),
+    ]
+    lines = observe.deployment_lines(deployments, sets)
+    assert [(d.name, d.tag, d.replicas, d.ready) for d in lines] == [
+        ("app", "v2", 2, 1), ("app-primary", "v1", 2, 2)]
+    assert [rs.name for rs in lines[0].replica_sets] == ["app-6f7d9c"]
+    frame = replace(_frame({"primary": 90, "canary": 10}, {}), story=W_ONE,
+                    deployments=tuple(lines))
+    console = Console(record=True, width=160)
+    console.print(view.render(frame, done=[]))
+    text = console.export_text()
+    assert "Deployments" in text
+    assert "app          v2   1/2 ready   ReplicaSets: 6f7d9c (v2) 1/2" in text
+    assert "app-primary  v1   2/2 ready   ReplicaSets: 7a1b2c (v1) 2/2" in text
+    assert any("deployments: app v2 1/2 ready" in line for line in plain.lines(None, frame))
