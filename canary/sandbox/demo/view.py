@@ -16,6 +16,7 @@ from rich.text import Text
 from canary.api.status import MetricResult, MetricVerdict, Phase
 from canary.cli.view import threshold
 from canary.core.weights import schedule
+from canary.sandbox.demo import manifests as m
 from canary.sandbox.demo.frames import Frame
 from canary.sandbox.demo.observe import DeploymentLine
 from canary.sandbox.demo.stories import StoryResult
@@ -26,7 +27,10 @@ EVENTS_SHOWN = 6
 
 
 def weights_text(weights: Mapping[str, int]) -> str:
-    return " / ".join(f"{v} {w}%" for v, w in weights.items()) or "-"
+    """`v1 90% / v2 10%`; in workload mode the primary first, as the route lists it (Envoy's
+    table may list its clusters in another order)."""
+    ordered = sorted(weights.items(), key=lambda item: item[0] != m.PRIMARY)
+    return " / ".join(f"{v} {w}%" for v, w in ordered) or "-"
 
 
 def observed_text(frame: Frame) -> str:

@@ -389,3 +389,4 @@ def test_the_live_view_shows_the_deployments_with_their_replicasets_and_ready_po
     assert "app          v2   1/2 ready   ReplicaSets: 6f7d9c (v2) 1/2" in text
     assert "app-primary  v1   2/2 ready   ReplicaSets: 7a1b2c (v1) 2/2" in text
     assert any("deployments: app v2 1/2 ready" in line for line in plain.lines(None, frame))
+    assert view.weights_text({"canary": 10, "primary": 90}) == "primary 90% / canary 10%"
