@@ -344,3 +344,76 @@ async def test_a_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_
     assert weights_seen == {0}, weights_seen  # never any traffic on the canary
     await assert_settled(world, primary_runs="v1", revision=v1)
     clock.mark("primary still v1, app at 0 replicas and no Pod, 100% on app-primary")
+
+
+async def test_an_operator_killed_at_each_stage_of_a_promotion_resumes_with_no_traffic_on_a_version_not_ready(  # noqa: E501
+    world: DemoWorld,
+) -> None:
+    """v2 reaches its last step; then the operator is SIGKILLed (and started again) at each stage
+    of the promotion, as the world shows it: (1) the template just copied to the primary, whose
+    rolling update has begun; (2) 100 % just moved back to the primary; (3) Succeeded. Watched
+    every 50 ms: the canary never has traffic while it is not ready, the traffic leaves the
+    canary only once the primary runs v2 on all its Pods, and the users' requests never fail."""
+    s, clock = world.settings, Clock()
+    ns = s.namespace
+    primary_name = f"{m.CANARY_NAME}-primary"
+    started = time.monotonic()
+    v2 = await set_image(world, f"{IMAGE}:v2")
+    story = Story(1, "v2", "v1", "v2", Phase.SUCCEEDED, started, template=v2)
+    clock.mark(f"kubectl set image ... :v2 (template {v2})")
+    await route_declares(world, story.weights(s.weights[-1]))
+    clock.mark(f"v2 at its last step ({s.weights[-1]}%)")
+
+    # (canary weight declared, app's ready Pods, primary's ready Pods on v2, primary's Pods)
+    ticks: list[tuple[int, int, int, int]] = []
+
+    async def watch() -> None:
+        while True:
+            weight = observe.declared_weights(await observe.route(world)).get(m.CANARY_BACKEND, 0)
+            app = len(await world.ready_pods(APP_PODS))
+            primary = await world.ready_pods(PRIMARY_PODS)
+            on_v2 = sum(
+                1 for p in primary if p["spec"]["containers"][0]["image"] == f"{IMAGE}:v2")
+            ticks.append((weight, app, on_v2, len(await live_pods(world, PRIMARY_PODS))))
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.create_task(watch())
+    promotion = time.monotonic()
+    try:
+        async def copied() -> bool:
+            primary = await world.kube.get(DEPLOYMENT, primary_name, ns)
+            annotations = primary["metadata"].get("annotations") or {}
+            return bool(annotations.get(REVISION_ANNOTATION) == v2)
+
+        await until(copied, within=3 * s.interval + 30, what="v2 copied to the primary",
+                    world=world)
+        await world.kill_operator()
+        clock.mark("(1) template copied to app-primary: operator killed and restarted")
+
+        await route_declares(world, story.weights(0))
+        await world.kill_operator()
+        clock.mark("(2) 100% back on app-primary: operator killed and restarted")
+
+        result = await finish(world, story)
+        assert result.status.phase is Phase.SUCCEEDED, result.status.message
+        clock.mark(f"Succeeded ({result.seconds:.0f}s after the set image)")
+        await world.kill_operator()
+        clock.mark("(3) Succeeded: operator killed and restarted")
+        await assert_settled(world, primary_runs="v2", revision=v2)
+        clock.mark("primary runs v2, app at 0 replicas, 100% on app-primary")
+    finally:
+        watcher.cancel()
+
+    replicas = s.replicas
+    with_traffic = [t for t in ticks if t[0] > 0]
+    assert with_traffic, ticks
+    assert all(app == replicas for _, app, _, _ in with_traffic), with_traffic
+    first_back = next(i for i, t in enumerate(ticks) if t[0] == 0)
+    before = ticks[first_back - 1] if first_back else ticks[0]
+    assert before[2] == replicas or ticks[first_back][2] == replicas, ticks[first_back - 3:]
+    assert ticks[-1][0] == 0 and ticks[-1][2] == replicas, ticks[-1]
+    served = world.load.tally(since=promotion)
+    assert set(served.by_status) == {200}, dict(served.by_status)
+    assert set(served.by_version) <= {"v1", "v2"}, dict(served.by_version)
+    clock.mark(f"{len(ticks)} looks: no traffic on a canary not ready, none moved to the primary "
+               f"before it ran v2 everywhere; {served.total} requests served, none failed")

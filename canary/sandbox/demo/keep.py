@@ -34,6 +34,15 @@ def addresses(world: DemoWorld) -> list[str]:
         f"  {kubectl} -n {s.namespace} get canary {m.CANARY_NAME} -o yaml",
         f"  {kubectl} -n {s.namespace} get httproute {m.ROUTE_NAME} -o yaml",
         f"  {kubectl} -n {s.namespace} events --for canary/{m.CANARY_NAME}",
+        *(
+            [
+                f"  {kubectl} -n {s.namespace} get deployments,replicasets,pods",
+                f"  {kubectl} -n {s.namespace} set image deployment/{m.WORKLOAD} "
+                f"{m.CONTAINER}={m.image('v4')}   (a new release: any tag but v3 is healthy)",
+            ]
+            if s.workload
+            else []
+        ),
     ]
 
 

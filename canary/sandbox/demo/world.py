@@ -185,6 +185,16 @@ class DemoWorld(AsyncService):
         if not s.workload:
             self._start_operator()
 
+    async def kill_operator(self) -> None:
+        """SIGKILL the operator (no clean shutdown: a crash, a node lost) and start another one
+        with the same flags, as its Deployment would."""
+        if self.operator is not None:
+            old = self.operator
+            old.process.kill()
+            await asyncio.to_thread(old.process.wait)
+            old.stop()  # reaped already: only closes its log
+        self._start_operator()
+
     def _start_operator(self) -> None:
         s = self.settings
         self.operator = Child(
