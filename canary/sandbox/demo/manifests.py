@@ -1,7 +1,8 @@
-"""The objects a user of the demo would write: a GatewayClass (for Contour), a Gateway, a
-Deployment and a Service per version, an HTTPRoute and a Canary (its errors compared with the
-stable backend's; or, as before comparison gates, held to a threshold), plus the two edits that
-start the second story.
+"""The objects a user of the demo would write: a GatewayClass (for Contour), a Gateway, an
+HTTPRoute and a Canary (its errors compared with the stable backend's; or, as before comparison
+gates, held to a threshold), and the application: in workload mode one Deployment `app` and the
+`kubectl set image` of each release; otherwise a Deployment and a Service per version, plus the
+two edits that start the second story.
 
 Pure: settings in, JSON-ready dicts out. `docs/quickstart.md` shows the same objects as YAML.
 """

@@ -1,5 +1,6 @@
-"""The two stories of the demo, told through the API the way a user would: declare a Canary
-(v1 -> v2, healthy, promoted), then edit the route and the Canary for v3 (failing, rolled back).
+"""The two stories of the demo, told through the API the way a user would. In workload mode
+(`canary demo`): `kubectl set image` v2 (healthy, promoted), then v3 (failing, rolled back).
+Otherwise: declare a Canary (v1 -> v2), then edit the route and the Canary for v3.
 
 It only writes what a user writes (the route, the Canary, a fault injected into v3) and waits
 for the outcome; every decision is the operator's, running as its own process.

@@ -1,7 +1,9 @@
 """The whole demo world on a cluster that runs Pods (the sandbox's control plane with its
-controllers and node agent): Contour and its Envoy as the Gateway, three demo versions as
-Deployments behind Services, Prometheus scraping Envoy and the Pods, a steady load, and the
-operator as a process.
+controllers and node agent): Contour and its Envoy as the Gateway, the application, Prometheus
+scraping Envoy, a steady load, and the operator as a process. The application is, in workload
+mode (`settings.workload`, `canary demo`), one Deployment `app` and a Canary naming it, applied
+here so that v1 is the operator's primary before the first story; otherwise three demo versions
+as Deployments behind Services (also scraped), and the stories declare the Canary.
 
 It only starts, wires and stops things (`async with DemoWorld(...)`); the stories are
 `stories.py`, and what is read back from the world is `observe.py`. Everything listens on
