@@ -10,6 +10,8 @@ behaviour change. Set, it holds comma-separated points, each `NAME:ARG`:
 | `after-status-write:PHASE` | just after that write succeeded |
 | `before-route-write:N` | just before its N-th route write (HTTPRoute/GRPCRoute spec, 1-based) |
 | `after-route-write:N` | just after its N-th route write succeeded |
+| `before-workload-write:N` | just before its N-th workload write (a Deployment, Service or HPA, workload mode) |
+| `after-workload-write:N` | just after its N-th workload write succeeded |
 
 A point fires once: it prints `failpoint hit: NAME:ARG` on stderr and the process sends itself
 SIGKILL: no `finally`, no flush, no lease release, exactly a kill at that instant (a parent
@@ -40,8 +42,12 @@ from canary.kube.resources import CANARY, JsonObj, Resource
 
 ENV = "CANARY_FAILPOINTS"
 EXIT_CODE = -signal.SIGKILL  # what subprocess reports for a process killed by SIGKILL
-POINTS = ("before-status-write", "after-status-write", "before-route-write", "after-route-write")
+POINTS = (
+    "before-status-write", "after-status-write", "before-route-write", "after-route-write",
+    "before-workload-write", "after-workload-write",
+)
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+WORKLOAD_KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler")
 
 
 @dataclass
@@ -50,6 +56,7 @@ class FailPoints:
 
     armed: set[str] = field(default_factory=set)
     route_writes: int = 0
+    workload_writes: int = 0
 
     @classmethod
     def parse(cls, text: str) -> FailPoints:
@@ -61,7 +68,7 @@ class FailPoints:
                     f"{ENV}: unknown fail point {point!r}; known: NAME:ARG with NAME one of "
                     f"{', '.join(POINTS)}"
                 )
-            if name.endswith("route-write") and not arg.isdigit():
+            if name.endswith(("route-write", "workload-write")) and not arg.isdigit():
                 raise ValueError(f"{ENV}: {point!r} needs a write number, e.g. {name}:2")
         return cls(armed)
 
@@ -76,6 +83,8 @@ class FailPoints:
             self.hit(f"before-status-write:{write.phase}")
         if write.route:
             self.hit(f"before-route-write:{self.route_writes + 1}")
+        if write.workload:
+            self.hit(f"before-workload-write:{self.workload_writes + 1}")
 
     def after(self, write: Write) -> None:
         if write.phase:
@@ -83,6 +92,9 @@ class FailPoints:
         if write.route:
             self.route_writes += 1
             self.hit(f"after-route-write:{self.route_writes}")
+        if write.workload:
+            self.workload_writes += 1
+            self.hit(f"after-workload-write:{self.workload_writes}")
 
 
 @dataclass(frozen=True)
@@ -91,12 +103,16 @@ class Write:
 
     route: bool = False
     phase: str = ""
+    workload: bool = False
 
 
 def classify(res: Resource, body: Any, subresource: str | None) -> Write:
-    """A route spec write, a Canary status write (with the phase it writes), or neither."""
+    """A route spec write, a Canary status write (with the phase it writes), a workload write
+    (workload mode's Deployments, Services, HPA), or none of them."""
     if res.kind in ROUTE_KINDS and subresource is None:
         return Write(route=True)
+    if res.kind in WORKLOAD_KINDS:
+        return Write(workload=True)
     if res.plural == CANARY.plural and subresource == "status":
         status: Any = None
         if isinstance(body, list):  # JSON patch: the reconciler adds the whole status
@@ -157,6 +173,15 @@ def kube_class(environ: Mapping[str, str] | None = None) -> type[Kube]:
             result = await super().replace(
                 res, name, body, namespace=namespace, subresource=subresource
             )
+            points.after(write)
+            return result
+
+        async def create(
+            self, res: Resource, body: JsonObj, namespace: str | None = None
+        ) -> JsonObj:
+            write = classify(res, body, None)
+            points.before(write)
+            result = await super().create(res, body, namespace)
             points.after(write)
             return result
 

@@ -13,7 +13,7 @@ Pure functions of (context, status).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from canary.api.conditions import ConditionReason
 from canary.api.control import PromotionMode, RequestKind
@@ -22,6 +22,9 @@ from canary.core import ownership, requests, route_hold, timing, transitions, we
 from canary.core.context import Context, Transition, event, idle, kept_reason
 from canary.core.decision import EmitEvent, EventReason, RewriteRoute, SetWeights
 from canary.core.verdicts import Check, run_check, run_look
+
+# How often a look that changes no verdict still writes its evidence to the status.
+EVIDENCE_REFRESH = timedelta(seconds=30)
 
 # --- Pending ---------------------------------------------------------------------------------
 
@@ -204,10 +207,34 @@ def _looked(ctx: Context, status: CanaryStatus, look: Check) -> Transition:
         if ctx.spec.steps.pause_at(new.canary_weight) is not None:
             return transitions.pause(ctx, new, why).then(passed)
         return transitions.advance(ctx, new, why).then(passed)
+    if _quiet(ctx, status, look):
+        # Nothing changed but numbers: no status write (one per look would cost thousands of
+        # Canaries a write every few seconds each); the evidence is refreshed every
+        # EVIDENCE_REFRESH. The next look still comes one period later.
+        return Transition(
+            status=status, reason=_step_reason(ctx, status), message=status.message,
+            requeue_after=timing.next_wake(ctx, new),
+        )
     return Transition(
         status=new, reason=_step_reason(ctx, new), message=status.message,
         requeue_after=timing.next_wake(ctx, new),
     )
+
+
+def _quiet(ctx: Context, status: CanaryStatus, look: Check) -> bool:
+    """Every looked-at gate has the verdict and outcome it had, and the recorded evidence is
+    younger than EVIDENCE_REFRESH (or the look period, if longer)."""
+    analysis = ctx.spec.analysis
+    if analysis is None or status.looked_at is None:
+        return False
+    refresh = max(EVIDENCE_REFRESH, analysis.sequential.period())
+    kept = {r.name: r for r in status.metrics}
+    same = all(
+        (old := kept.get(r.name)) is not None
+        and (old.verdict, old.outcome) == (r.verdict, r.outcome)
+        for r in look.results
+    )
+    return same and ctx.now - status.looked_at < refresh
 
 
 def _held_for_evidence(status: CanaryStatus) -> bool:

@@ -70,3 +70,13 @@ def test_a_phase_point_fires_on_that_phase_only(monkeypatch: pytest.MonkeyPatch)
     assert exits == []
     points.before(Write(phase="RolledBack"))
     assert exits == [failpoints.EXIT_CODE]
+
+
+def test_workload_writes_are_counted_apart_from_route_writes() -> None:
+    from canary.kube.resources import DEPLOYMENT, SERVICE
+
+    assert classify(DEPLOYMENT, {"spec": {"replicas": 0}}, None) == Write(workload=True)
+    assert classify(SERVICE, {}, None) == Write(workload=True)
+    points = FailPoints.parse("after-workload-write:2")
+    points.after(Write(workload=True))
+    assert (points.workload_writes, points.route_writes) == (1, 0)

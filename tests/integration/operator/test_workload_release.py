@@ -13,35 +13,18 @@ runs the promoted one, 100 % on it, the Deployment at zero. Covers the controlle
 from __future__ import annotations
 
 import pytest
-from harness.app import App, success_query
-from harness.manifests import gate, split_route_manifest
+from harness.app import App
+from harness.manifests import split_route_manifest
 from harness.operators import Operators
+from harness.release import V2, V3, workload_canary
 from harness.waiting import eventually
-from harness.workloads import DEMO_PORT, Workloads, demo_deployment_manifest
+from harness.workloads import Workloads, demo_deployment_manifest
 
 from canary.api.workload import POD_LABEL
 from canary.kube.resources import CANARY, DEPLOYMENT, HTTPROUTE, JsonObj
 from canary.kube.workloads import template_hash
 
 pytestmark = pytest.mark.integration
-
-V2 = "canary-sandbox/demoapp:v2"
-V3 = "canary-sandbox/demoapp:v3"
-
-
-def workload_canary(namespace: str) -> JsonObj:
-    return {
-        "apiVersion": CANARY.api_version,
-        "kind": "Canary",
-        "metadata": {"name": "app", "namespace": namespace},
-        "spec": {
-            "routeRef": {"name": "app-route"},
-            "workload": {"name": "app", "port": DEMO_PORT, "progressDeadline": "2m"},
-            "steps": {"weights": [50], "interval": "2s"},
-            "analysis": gate(success_query(namespace), interval=None),
-        },
-    }
-
 
 async def test_one_template_change_is_released_through_the_primary(
     app: App, operator: Operators, workloads: Workloads

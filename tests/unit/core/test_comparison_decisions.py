@@ -247,3 +247,18 @@ def test_each_step_records_when_it_began_so_comparisons_can_go_step_by_step() ->
     world.now += MINUTE
     world.tick()
     assert list(world.status.step_starts) == [world.now]
+
+
+def test_looks_that_change_no_verdict_write_the_evidence_only_every_30_seconds() -> None:
+    world = started()
+    world.now = T0 + LOOK
+    first = look(world, rates(0.006, 0.005, requests=200))
+    assert first.status.looked_at == T0 + LOOK
+    written = [first.status]
+    for seconds in range(10, 60, 5):
+        world.now = T0 + timedelta(seconds=seconds)
+        decision = look(world, rates(0.006, 0.005, requests=200 + seconds))
+        assert decision.requeue_after == LOOK
+        if decision.status != written[-1]:
+            written.append(decision.status)
+    assert [s.looked_at for s in written] == [T0 + LOOK, T0 + timedelta(seconds=35)]

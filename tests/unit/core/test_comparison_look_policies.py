@@ -74,7 +74,8 @@ def test_looks_that_cannot_compare_move_nothing_whatever_the_policy(
         decision = reconcile(world, sample)
         assert decision.status.phase is Phase.PROGRESSING, decision.status.message
         assert decision.status.failed_checks == 0, f"look {look} counted a failed check"
-        assert decision.status.looked_at == world.now
+        # Recorded at the first look; the same outcome again writes nothing for 30 s.
+        assert decision.status.looked_at == T0 + LOOK
         assert decision.status.metrics[0].outcome in ("NoData", "Error")
 
 
