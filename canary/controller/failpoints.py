@@ -10,7 +10,7 @@ behaviour change. Set, it holds comma-separated points, each `NAME:ARG`:
 | `after-status-write:PHASE` | just after that write succeeded |
 | `before-route-write:N` | just before its N-th route write (HTTPRoute/GRPCRoute spec, 1-based) |
 | `after-route-write:N` | just after its N-th route write succeeded |
-| `before-workload-write:N` | just before its N-th workload write (a Deployment, Service or HPA, workload mode) |
+| `before-workload-write:N` | just before its N-th workload write (Deployment, Service, HPA) |
 | `after-workload-write:N` | just after its N-th workload write succeeded |
 
 A point fires once: it prints `failpoint hit: NAME:ARG` on stderr and the process sends itself
