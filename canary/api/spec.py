@@ -16,9 +16,9 @@ from canary.api.route import BackendRef, RouteRef
 from canary.api.steps import Steps
 from canary.api.workload import WorkloadRef
 
-_DERIVED = (
-    "workload excludes stable and canary: the operator derives them (<name>-primary, "
-    "<name>-canary)"
+_BACKENDS = (
+    "set both spec.stable and spec.canary, or spec.workload instead (workload mode derives "
+    "them: <name>-primary, <name>-canary)"
 )
 
 
@@ -47,7 +47,7 @@ class CanarySpec(ApiModel):
         Rule(
             "has(self.workload) ? !has(self.stable) && !has(self.canary) : "
             "has(self.stable) && has(self.canary)",
-            "set workload, or both stable and canary; " + _DERIVED,
+            _BACKENDS,
             lambda s: True,  # checked before parsing (`_derive_backends`): they are filled in
         ),
         Rule(
@@ -101,7 +101,7 @@ class CanarySpec(ApiModel):
         if not isinstance(data, dict) or data.get("workload") is None:
             return data
         if data.get("stable") is not None or data.get("canary") is not None:
-            raise ValueError("set workload, or both stable and canary; " + _DERIVED)
+            raise ValueError(_BACKENDS)
         workload = data["workload"]
         if isinstance(workload, dict):
             workload = WorkloadRef.model_validate(workload)
