@@ -17,6 +17,7 @@ Pure functions of (context, status).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from canary.api.conditions import ConditionReason
@@ -229,9 +230,19 @@ def idle(ctx: Context, move: Transition) -> Transition:
     route = ctx.observations.route
     route_clear = route.attached and route.canary_weight == weights.ROLLED_BACK
     scaling = any(isinstance(a, ScaleWorkload) and not a.primary for a in move.actions)
-    if finished and route_clear and seen.source.replicas > 0 and not scaling:
-        return move.then(ScaleWorkload(0), note=f"{_ref(ctx).name} scaled to zero")
-    return move
+    if not (finished and route_clear and seen.source.replicas > 0 and not scaling):
+        return move
+    ref, wanted = _ref(ctx), seen.source.replicas
+    recorded = _recorded(new).replicas
+    if recorded is None or wanted == recorded or ref.autoscaler_ref is not None:
+        return move.then(ScaleWorkload(0), note=f"{ref.name} scaled to zero")
+    # Someone scaled the Deployment between releases (`kubectl scale`): the primary, which
+    # serves its traffic, follows (an HPA copy scales the primary on its own instead).
+    followed = replace(move, status=_with(new, replicas=wanted))
+    return followed.then(
+        ScaleWorkload(wanted, primary=True), ScaleWorkload(0),
+        note=f"{ref.name} was scaled to {wanted}: {ref.primary} follows; {ref.name} to zero",
+    )
 
 
 def _clock(moment: datetime) -> str:

@@ -357,3 +357,30 @@ def test_the_deployment_is_not_scaled_down_before_the_route_sends_to_the_operato
     migrated = cluster.tick()
     assert actions(migrated, ScaleWorkload) == [ScaleWorkload(0)]
 
+
+
+def test_scaling_the_deployment_between_releases_scales_the_primary() -> None:
+    """`kubectl scale deployment app --replicas=5` while idle: the primary, which serves the
+    traffic, follows; the Deployment goes back to zero; the next canary gets 5 replicas."""
+    cluster = Cluster().initialised()
+    cluster.deployments.settle()
+    cluster.deployments.source = replace(cluster.deployments.source, replicas=5)
+    cluster.now += SECOND
+    followed = cluster.tick()
+    assert actions(followed, ScaleWorkload) == [ScaleWorkload(5, primary=True), ScaleWorkload(0)]
+    assert followed.status.workload is not None and followed.status.workload.replicas == 5
+    assert cluster.deployments.primary.replicas == 5
+    cluster.deployments.settle()
+    cluster.deployments.release("v2")
+    cluster.now += SECOND
+    assert actions(cluster.tick(), ScaleWorkload) == [ScaleWorkload(5)]
+
+
+def test_with_an_autoscaler_the_primary_is_left_to_its_copy() -> None:
+    spec = workload_spec()
+    spec["workload"] = {**spec["workload"], "autoscalerRef": {"name": "app"}}
+    cluster = Cluster(spec=spec).initialised()
+    cluster.deployments.settle()
+    cluster.deployments.source = replace(cluster.deployments.source, replicas=5)
+    cluster.now += SECOND
+    assert actions(cluster.tick(), ScaleWorkload) == [ScaleWorkload(0)]
