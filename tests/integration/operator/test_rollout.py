@@ -60,7 +60,9 @@ async def test_healthy_canary_goes_step_by_step_to_100_and_is_promoted(
     status = await eventually(record_until_promoted, within=120, what="phase Succeeded")
     assert await app.weights() == (0, 100)
     assert seen == sorted(seen), f"the canary weight went backwards: {seen}"
-    assert {5, 25, 50, 75, 100} <= {*seen, status["canaryWeight"]}
+    # Polling may miss a short step on a loaded machine (a CI run saw 0, 5, 50, 75, 100); that
+    # every step was written, in order, is asserted from the operator's own log below.
+    assert set(seen) <= {0, 5, 25, 50, 75, 100}, seen
     assert require_condition(status, "Promoted")["status"] == "True"
     assert status["failedChecks"] == 0
     assert _without_weights(await app.route()) == before, "the operator touched user fields"
