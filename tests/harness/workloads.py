@@ -88,7 +88,14 @@ def demo_deployment_manifest(
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
-                    "containers": [demo_container(image, env=env)],
+                    "containers": [
+                        {
+                            **demo_container(image, env=env),
+                            # Stops only once the endpoint has left the proxy (the kubelet's
+                            # preStop sleep, which the node agent runs).
+                            "lifecycle": {"preStop": {"sleep": {"seconds": 2}}},
+                        }
+                    ],
                     "terminationGracePeriodSeconds": 5,
                 },
             },
@@ -110,15 +117,24 @@ def demo_service_manifest(name: str) -> JsonObj:
 
 
 def demo_pod_manifest(
-    name: str, image: str, *, restart_policy: str = "Always", env: dict[str, str] | None = None
+    name: str,
+    image: str,
+    *,
+    restart_policy: str = "Always",
+    env: dict[str, str] | None = None,
+    pre_stop_sleep: int | None = None,
 ) -> JsonObj:
-    """A bare Pod (no controller) of one demo container."""
+    """A bare Pod (no controller) of one demo container; `pre_stop_sleep` gives it a
+    `lifecycle.preStop.sleep` of that many seconds."""
+    container = demo_container(image, env=env)
+    if pre_stop_sleep is not None:
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": pre_stop_sleep}}}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": {"app": name}},
         "spec": {
-            "containers": [demo_container(image, env=env)],
+            "containers": [container],
             "restartPolicy": restart_policy,
             "terminationGracePeriodSeconds": 5,
         },

@@ -42,6 +42,9 @@ def gateway_class(settings: DemoSettings) -> JsonObj:
     }
 
 
+PRE_STOP_SECONDS = 2  # a stopping Pod answers this long after its endpoint is withdrawn
+
+
 def labels(version: str) -> dict[str, str]:
     return {"app": APP_LABEL, "version": version}
 
@@ -59,6 +62,8 @@ def _deployment(settings: DemoSettings, name: str, version: str, pod_labels: Jso
         "image": image(version),
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
         "readinessProbe": probe,
+        # Time for the endpoint to leave Envoy before the process stops (docs/workloads.md).
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
     }
     return {
         "apiVersion": "apps/v1",

@@ -25,7 +25,7 @@ from canary.sandbox.nodeagent import node
 from canary.sandbox.nodeagent.addresses import PodAddresses
 from canary.sandbox.nodeagent.images import SANDBOX_IMAGES, Runner
 from canary.sandbox.nodeagent.kinds import POD
-from canary.sandbox.nodeagent.pod import PodWorker
+from canary.sandbox.nodeagent.pod import PodWorker, pre_stop_sleep
 from canary.sandbox.processes import LOOPBACK
 from canary.sandbox.service import AsyncService, cancel_and_wait
 from canary.sandbox.watch import ResourceWatch
@@ -174,6 +174,9 @@ class NodeAgent(AsyncService):
     async def _terminate(self, pod: JsonObj) -> None:
         meta = pod["metadata"]
         uid, namespace, name = meta["uid"], meta["namespace"], meta["name"]
+        running = self._tasks.get(uid)
+        if running is not None and not running.done():  # its preStop sleep first, then SIGTERM
+            await asyncio.sleep(pre_stop_sleep(pod["spec"]))
         await cancel_and_wait(self._tasks.pop(uid, None))
         self.workers.pop(uid, None)
         for attempt in range(5):

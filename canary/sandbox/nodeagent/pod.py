@@ -52,6 +52,19 @@ def container_ports(container: JsonObj) -> dict[str, int]:
     return {p["name"]: int(p["containerPort"]) for p in container.get("ports") or [] if "name" in p}
 
 
+def pre_stop_sleep(spec: JsonObj) -> float:
+    """How long a terminating Pod keeps running before its containers get SIGTERM: the longest
+    `lifecycle.preStop.sleep.seconds` of its containers (the one preStop action the sandbox
+    runs), within the grace period, as the kubelet counts the hook in it. The time lets the
+    endpoint leave the proxy's load balancer while the process still answers."""
+    grace = min(float(spec.get("terminationGracePeriodSeconds", 30)), MAX_GRACE_SECONDS)
+    sleeps = [
+        float(((c.get("lifecycle") or {}).get("preStop") or {}).get("sleep", {}).get("seconds", 0))
+        for c in spec.get("containers") or []
+    ]
+    return min(max(sleeps, default=0.0), grace)
+
+
 def main_port(container: JsonObj) -> int:
     ports = container.get("ports") or []
     return int(ports[0]["containerPort"]) if ports else DEFAULT_PORT

@@ -3,7 +3,9 @@ agent running each Pod as a local process on its own 10.244.x.y address (`worklo
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import time
 
 import aiohttp
 import pytest
@@ -226,3 +228,31 @@ async def test_a_container_that_exits_under_restart_policy_never_fails_the_pod(
     (status,) = pod["status"]["containerStatuses"]
     assert status["state"]["terminated"]["exitCode"] == 1
     assert status["restartCount"] == 0
+
+
+async def test_a_deleted_pod_keeps_serving_through_its_pre_stop_sleep_then_stops(
+    kube: Kube, namespace: str, workloads: Workloads
+) -> None:
+    """As the kubelet does: a terminating Pod's `preStop` sleep runs before its containers get
+    SIGTERM, so the proxy can drop the endpoint before the process stops answering."""
+    await kube.create(POD, demo_pod_manifest("drain", "demoapp:v1", pre_stop_sleep=3), namespace)
+
+    async def ready() -> JsonObj | None:
+        pod = await kube.get(POD, "drain", namespace)
+        return pod if is_ready(pod) else None
+
+    pod = await eventually(ready, within=ROLLOUT_SECONDS, what="the pod ready")
+    ip = pod["status"]["podIP"]
+    pids = workloads.agent.pids()[(namespace, "drain")]
+
+    await kube.delete(POD, "drain", namespace)
+    deleted = time.monotonic()
+    await asyncio.sleep(1.5)
+    assert await version_at(ip) == "v1"  # halfway through its 3 s preStop sleep: still serving
+
+    async def gone() -> bool:
+        return await kube.get_or_none(POD, "drain", namespace) is None
+
+    await eventually(gone, within=30, what="the terminating pod deleted")
+    assert time.monotonic() - deleted >= 3
+    assert wait_dead(pids) == []

@@ -14,6 +14,7 @@ from canary.sandbox.controlplane.launcher import ControlPlane
 from canary.sandbox.nodeagent.addresses import AddressesExhausted, PodAddresses
 from canary.sandbox.nodeagent.container import restarts
 from canary.sandbox.nodeagent.images import SANDBOX_IMAGES, ImageRef, UnknownImage, launch
+from canary.sandbox.nodeagent.pod import pre_stop_sleep
 from canary.sandbox.nodeagent.probes import HttpProbe, Readiness
 from canary.sandbox.nodeagent.status import (
     CRASH_LOOP_BACK_OFF,
@@ -123,6 +124,30 @@ def test_readiness_flips_only_past_the_thresholds() -> None:
     without = Readiness(None)
     without.reset()
     assert without.ready
+
+
+def _sleeping(*seconds: int) -> list[dict[str, object]]:
+    return [
+        {"name": f"c{i}", "lifecycle": {"preStop": {"sleep": {"seconds": s}}}}
+        for i, s in enumerate(seconds)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"containers": [{"name": "app"}]}, 0.0),
+        ({"containers": _sleeping(2)}, 2.0),
+        ({"containers": _sleeping(1, 4)}, 4.0),  # the hooks run side by side: the longest
+        ({"containers": _sleeping(20), "terminationGracePeriodSeconds": 3}, 3.0),  # within grace
+        ({"containers": _sleeping(60)}, 10.0),  # and within the agent's own cap
+        ({"containers": [{"name": "app", "lifecycle": {"preStop": {"exec": {}}}}]}, 0.0),
+    ],
+)
+def test_a_pre_stop_sleep_is_the_longest_hook_within_the_grace_period(
+    spec: dict[str, object], expected: float
+) -> None:
+    assert pre_stop_sleep(spec) == expected
 
 
 @pytest.mark.parametrize(
