@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from canary.api.conditions import ConditionType
-from canary.api.status import Phase
+from canary.api.conditions import Condition, ConditionType
+from canary.api.status import CanaryStatus, Phase
 from canary.cli.exitcodes import ExitCode
 from canary.cli.snapshot import Snapshot
 
@@ -104,6 +104,39 @@ def _final(snap: Snapshot, want: WaitFor) -> Conclusion:
     )
 
 
+def _before_generation(s: CanaryStatus, target: Target) -> Conclusion | None:
+    """Keep waiting while the status was computed from a generation older than the wait's."""
+    if s.observed_generation >= target.min_generation:
+        return None
+    hint = " (no status yet: is the operator running?)" if s.observed_generation == 0 else ""
+    return Conclusion(
+        None,
+        f"waiting for the operator to observe generation {target.min_generation} "
+        f"(status is from generation {s.observed_generation}){hint}",
+    )
+
+
+def _will_not_start(wanted: str, invalid: Condition) -> Conclusion:
+    return Conclusion(
+        ExitCode.FAILED,
+        f"{wanted} will not start: the operator reports InvalidSpec "
+        f"({invalid.reason}): {_short(invalid.message)}",
+    )
+
+
+def _not_started(snap: Snapshot, about: str, wanted: str) -> Conclusion:
+    """Keep waiting: the status is `about` another rollout than the `wanted` one."""
+    held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
+    return Conclusion(None, f"status is about {about}; {wanted} has not started yet.{held}")
+
+
+def _of_rollout(snap: Snapshot, want: WaitFor) -> Conclusion:
+    """The conclusion once the status is about the rollout waited for."""
+    if snap.status.phase.active:
+        return Conclusion(None, describe(snap))
+    return _final(snap, want)
+
+
 def workload_mode(snap: Snapshot) -> bool:
     return bool((snap.raw.get("spec") or {}).get("workload"))
 
@@ -144,13 +177,8 @@ def lock(snap: Snapshot | None, target: Target) -> Target:
 
 def _judge_workload(snap: Snapshot, target: Target) -> Conclusion:
     s = snap.status
-    if s.observed_generation < target.min_generation:
-        hint = " (no status yet: is the operator running?)" if s.observed_generation == 0 else ""
-        return Conclusion(
-            None,
-            f"waiting for the operator to observe generation {target.min_generation} "
-            f"(status is from generation {s.observed_generation}){hint}",
-        )
+    if (waiting := _before_generation(s, target)) is not None:
+        return waiting
     if target.locked and s.revision != target.revision:
         return Conclusion(
             ExitCode.FAILED,
@@ -159,11 +187,7 @@ def _judge_workload(snap: Snapshot, target: Target) -> Conclusion:
         )
     invalid = s.condition(ConditionType.INVALID_SPEC)
     if not _rollout_of(snap, target) and invalid is not None and invalid.status == "True":
-        return Conclusion(
-            ExitCode.FAILED,
-            f"the rollout waited for will not start: the operator reports InvalidSpec "
-            f"({invalid.reason}): {_short(invalid.message)}",
-        )
+        return _will_not_start("the rollout waited for", invalid)
     if not _rollout_of(snap, target):
         if target.image is not None:
             wanted = f"the rollout of image {target.image}"
@@ -171,7 +195,6 @@ def _judge_workload(snap: Snapshot, target: Target) -> Conclusion:
             wanted = f"revision {target.revision}"
         else:
             wanted = "the rollout of the Deployment's pod template"
-        held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
         w = s.workload
         if w is not None and w.canary_revision and w.canary_revision != s.revision:
             # The images are the new template's, not those of the revision in the status.
@@ -179,14 +202,8 @@ def _judge_workload(snap: Snapshot, target: Target) -> Conclusion:
             about += "has not started yet)"
         else:
             about = f"(images {_images(snap)})"
-        return Conclusion(
-            None,
-            f"status is about an older revision {s.revision or '-'} {about}; "
-            f"{wanted} has not started yet.{held}",
-        )
-    if s.phase.active:
-        return Conclusion(None, describe(snap))
-    return _final(snap, target.want)
+        return _not_started(snap, f"an older revision {s.revision or '-'} {about}", wanted)
+    return _of_rollout(snap, target.want)
 
 
 def judge(snap: Snapshot | None, target: Target) -> Conclusion:
@@ -209,27 +226,11 @@ def judge(snap: Snapshot | None, target: Target) -> Conclusion:
             f"newer rollout replaced it, or the Canary was never updated to {target.revision}",
         )
     s = snap.status
-    if s.observed_generation < target.min_generation:
-        hint = " (no status yet: is the operator running?)" if s.observed_generation == 0 else ""
-        return Conclusion(
-            None,
-            f"waiting for the operator to observe generation {target.min_generation} "
-            f"(status is from generation {s.observed_generation}){hint}",
-        )
+    if (waiting := _before_generation(s, target)) is not None:
+        return waiting
     invalid = s.condition(ConditionType.INVALID_SPEC)
     if invalid is not None and invalid.status == "True" and s.revision != wanted:
-        return Conclusion(
-            ExitCode.FAILED,
-            f"revision {wanted} will not start: the operator reports InvalidSpec "
-            f"({invalid.reason}): {_short(invalid.message)}",
-        )
+        return _will_not_start(f"revision {wanted}", invalid)
     if s.revision != wanted:
-        held = " spec.paused is true: it starts only after `canary resume`." if snap.paused else ""
-        return Conclusion(
-            None,
-            f"status is about revision {s.revision or '-'}; revision {wanted} has not "
-            f"started yet.{held}",
-        )
-    if s.phase.active:
-        return Conclusion(None, describe(snap))
-    return _final(snap, target.want)
+        return _not_started(snap, f"revision {s.revision or '-'}", f"revision {wanted}")
+    return _of_rollout(snap, target.want)
