@@ -8,12 +8,12 @@ check sees what the operator will see.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from canary.api.analysis import MetricGate, MinRequests
+from canary.api.analysis import Analysis, MetricGate, MinRequests
 from canary.api.conditions import ConditionType
 from canary.api.resource import Canary
 from canary.api.route import RouteKind
@@ -190,17 +190,16 @@ async def _absent_series(
     quiet = [(subject, gate) for subject, gate, s in gates if s.outcome is SampleOutcome.NO_DATA]
     if not quiet:
         return []
-    try:
-        provider = await sampler.provider_for(ns, analysis)
-    except ConfigError:
-        return []  # every gate already says why
-    found: list[Finding] = []
-    for subject, gate in quiet:
-        variables = gate_variables(gate, spec, namespace=ns, name=name).as_mapping()
-        found += await series_findings(
-            provider, subject, gate_template(gate), variables, quiet=not weight
+    lookups = (
+        (
+            subject,
+            gate_variables(gate, spec, namespace=ns, name=name).as_mapping(),
+            gate,
+            not weight,
         )
-    return found
+        for subject, gate in quiet
+    )
+    return await _series_of(sampler, ns, analysis, lookups)
 
 
 async def _absent_compared(
@@ -222,23 +221,39 @@ async def _absent_compared(
     ]
     if not quiet:
         return []
+    lookups = (
+        (
+            f"metric {gate.name} ({side})",
+            comparison_variables(
+                gate, spec, namespace=ns, name=name, window=window, side=side
+            ).as_mapping(),
+            gate,
+            side is Side.CANARY and not weight,
+        )
+        for gate in quiet
+        for side in Side
+    )
+    return await _series_of(sampler, ns, analysis, lookups)
+
+
+async def _series_of(
+    sampler: GateSampler,
+    ns: str,
+    analysis: Analysis,
+    lookups: Iterable[tuple[str, Mapping[str, str], MetricGate | MinRequests, bool]],
+) -> list[Finding]:
+    """The series findings of quiet gates, each `(subject, variables, gate, quiet)`, with the
+    analysis' provider; none when it cannot be had. `lookups` is consumed one at a time, after
+    the provider is found."""
     try:
         provider = await sampler.provider_for(ns, analysis)
     except ConfigError:
         return []  # every gate already says why
     found: list[Finding] = []
-    for gate in quiet:
-        for side in Side:
-            variables = comparison_variables(
-                gate, spec, namespace=ns, name=name, window=window, side=side
-            ).as_mapping()
-            found += await series_findings(
-                provider,
-                f"metric {gate.name} ({side})",
-                gate_template(gate),
-                variables,
-                quiet=side is Side.CANARY and not weight,
-            )
+    for subject, variables, gate, quiet in lookups:
+        found += await series_findings(
+            provider, subject, gate_template(gate), variables, quiet=quiet
+        )
     return found
 
 
