@@ -72,17 +72,20 @@ def split_line(split: Split) -> str:
     )
 
 
+def _table(title: str, *columns: str) -> Table:
+    """A table of the view: plain rules, its title on the left."""
+    return Table(*columns, box=box.SIMPLE, title=title, title_justify="left")
+
+
 def metrics_table(results: Sequence[MetricResult], now: datetime) -> Table:
-    table = Table(
+    table = _table(
+        "Metrics (last check, or look for comparisons and failEarly gates)",
         "METRIC",
         "VALUE",
         "THRESHOLD",
         "VERDICT",
         "CHECKED",
         "DETAIL",
-        box=box.SIMPLE,
-        title="Metrics (last check, or look for comparisons and failEarly gates)",
-        title_justify="left",
     )
     for r in results:
         verdict = Text(str(r.verdict), style=VERDICT_STYLE.get(r.verdict, "yellow"))
@@ -115,15 +118,7 @@ def comparisons_view(
 
 
 def events_table(events: Sequence[EventLine], now: datetime) -> Table:
-    table = Table(
-        "AGE",
-        "TYPE",
-        "REASON",
-        "MESSAGE",
-        box=box.SIMPLE,
-        title="Recent events",
-        title_justify="left",
-    )
+    table = _table("Recent events", "AGE", "TYPE", "REASON", "MESSAGE")
     for e in events:
         style = "red" if e.type == "Warning" else ""
         table.add_row(age(e.time, now), Text(e.type, style=style), e.reason, e.note)
