@@ -12,7 +12,7 @@ from datetime import timedelta
 from pydantic import Field
 
 from canary.api.comparison import Comparison, Sequential
-from canary.api.duration import Duration, parse_duration
+from canary.api.duration import Duration, minimum_duration_rule, parse_duration
 from canary.api.model import ApiModel, Rule
 from canary.api.policy import OutcomePolicy
 from canary.api.query import Query, QueryVariable, query_rules
@@ -138,12 +138,7 @@ class PrometheusConfig(ApiModel):
     """Where and how to query Prometheus for this Canary."""
 
     cel_rules = (
-        Rule(
-            "duration(self.timeout) >= duration('1s')",
-            "prometheus: timeout must be at least 1s",
-            lambda p: parse_duration(p.timeout) >= timedelta(seconds=1),
-            field_path=".timeout",
-        ),
+        minimum_duration_rule("timeout", "1s", "prometheus: timeout must be at least 1s"),
     )
 
     address: str | None = Field(default=None, pattern=r"^https?://", max_length=2048)

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from canary.api.duration import Duration, parse_duration
+from canary.api.duration import Duration, minimum_duration_rule, parse_duration
 from canary.api.model import ApiModel, Rule
 from canary.api.policy import OutcomePolicy
 from canary.api.query import Query, query_text_rules
@@ -124,12 +124,7 @@ class Sequential(ApiModel):
     """How comparison gates (and threshold gates with `failEarly`) are looked at during a step."""
 
     cel_rules = (
-        Rule(
-            "duration(self.every) >= duration('1s')",
-            "sequential: every must be at least 1s",
-            lambda s: parse_duration(s.every) >= timedelta(seconds=1),
-            field_path=".every",
-        ),
+        minimum_duration_rule("every", "1s", "sequential: every must be at least 1s"),
     )
 
     every: Duration = "5s"

@@ -7,13 +7,12 @@ Checks text only; rendering a query is `canary.providers`' job.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field
 
-from canary.api.duration import parse_duration
+from canary.api.duration import minimum_duration_rule
 from canary.api.model import Rule
 
 
@@ -86,10 +85,7 @@ def query_rules(what: str, *, exclusive: bool = True) -> tuple[Rule, ...]:
     return (
         *((exclusive_rule,) if exclusive else ()),
         *query_text_rules(what),
-        Rule(
-            "!has(self.interval) || duration(self.interval) >= duration('1s')",
-            f"{what}: interval must be at least 1s",
-            lambda m: m.interval is None or parse_duration(m.interval) >= timedelta(seconds=1),
-            field_path=".interval",
+        minimum_duration_rule(
+            "interval", "1s", f"{what}: interval must be at least 1s", optional=True
         ),
     )

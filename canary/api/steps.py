@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from canary.api.duration import Duration, parse_duration
+from canary.api.duration import Duration, minimum_duration_rule, parse_duration
 from canary.api.model import ApiModel, Rule
 
 Weight = Annotated[int, Field(ge=1, le=100)]
@@ -23,11 +23,11 @@ class Pause(ApiModel):
     """
 
     cel_rules = (
-        Rule(
-            "!has(self.duration) || duration(self.duration) >= duration('1s')",
+        minimum_duration_rule(
+            "duration",
+            "1s",
             "duration must be at least 1s; leave it out to pause until promoted by hand",
-            lambda p: p.duration is None or parse_duration(p.duration) >= timedelta(seconds=1),
-            field_path=".duration",
+            optional=True,
         ),
     )
 
@@ -87,12 +87,7 @@ class Steps(ApiModel):
             lambda s: s.weights is None or list(s.weights) == sorted(set(s.weights)),
             field_path=".weights",
         ),
-        Rule(
-            "duration(self.interval) >= duration('1s')",
-            "interval must be at least 1s",
-            lambda s: parse_duration(s.interval) >= timedelta(seconds=1),
-            field_path=".interval",
-        ),
+        minimum_duration_rule("interval", "1s", "interval must be at least 1s"),
         Rule(
             "!has(self.pauses) || self.pauses.all(p, has(self.weights)"
             " ? p.atWeight in self.weights"

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from canary.api.duration import Duration, parse_duration
-from canary.api.model import ApiModel, Rule
+from canary.api.duration import Duration, minimum_duration_rule, parse_duration
+from canary.api.model import ApiModel
 from canary.api.route import BackendRef
 
 PRIMARY_SUFFIX = "-primary"
@@ -48,11 +48,8 @@ class WorkloadRef(ApiModel):
     rule must reference the two Services."""
 
     cel_rules = (
-        Rule(
-            "duration(self.progressDeadline) >= duration('10s')",
-            "workload: progressDeadline must be at least 10s",
-            lambda w: parse_duration(w.progress_deadline) >= timedelta(seconds=10),
-            field_path=".progressDeadline",
+        minimum_duration_rule(
+            "progress_deadline", "10s", "workload: progressDeadline must be at least 10s"
         ),
     )
 

@@ -8,6 +8,8 @@ rollout stands.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from canary.api.spec import CanarySpec
 from canary.controller.effects import Effects
 from canary.controller.result import PermanentError, TemporaryError
@@ -61,15 +63,9 @@ async def _write_route(
             effects.remember_route(exc.route)
             raise TemporaryError(str(exc), delay=0) from exc
         except (KubeError, RouterError) as exc:
-            await effects.events.emit(
-                obj,
-                type="Warning",
-                reason="RouteWriteFailed",
-                message=f"Could not update the route: {exc}",
+            await _write_failed(
+                effects, obj, exc, "RouteWriteFailed", f"Could not update the route: {exc}"
             )
-            if isinstance(exc, (Forbidden, Invalid)):
-                raise PermanentError(str(exc)) from exc
-            raise TemporaryError(str(exc)) from exc
     return wrote
 
 
@@ -86,15 +82,20 @@ async def _write_workload(
     except Conflict as exc:  # the object changed under us: decide again on fresh state
         raise TemporaryError(str(exc), delay=0) from exc
     except (KubeError, WorkloadWriteError) as exc:
-        await effects.events.emit(
-            obj,
-            type="Warning",
-            reason="WorkloadWriteFailed",
-            message=f"Could not {_doing(action)}: {exc}",
+        await _write_failed(
+            effects, obj, exc, "WorkloadWriteFailed", f"Could not {_doing(action)}: {exc}"
         )
-        if isinstance(exc, (Forbidden, Invalid)):
-            raise PermanentError(str(exc)) from exc
-        raise TemporaryError(str(exc)) from exc
+
+
+async def _write_failed(
+    effects: Effects, obj: JsonObj, exc: Exception, reason: str, message: str
+) -> NoReturn:
+    """A failed route or workload write: a Warning event `reason`, then a retry with backoff
+    (`TemporaryError`), or `PermanentError` when retrying cannot help (Forbidden, Invalid)."""
+    await effects.events.emit(obj, type="Warning", reason=reason, message=message)
+    if isinstance(exc, (Forbidden, Invalid)):
+        raise PermanentError(str(exc)) from exc
+    raise TemporaryError(str(exc)) from exc
 
 
 def _doing(action: EnsureWorkload | PromoteTemplate | ScaleWorkload) -> str:

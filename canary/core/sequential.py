@@ -96,6 +96,8 @@ approximation behind the mixture likelihood ratio need some counts."""
 
 
 def _finite(value: float) -> float:
+    """A NaN or infinite count counts as none (`canary.core.comparisons` has its own `_finite`,
+    which keeps infinities as ±1e6 for JSON: not the same rule)."""
     return value if math.isfinite(value) else 0.0
 
 
@@ -251,6 +253,50 @@ def _total(counts: Sequence[Counts]) -> Counts:
     return Counts(sum(c.requests for c in counts), sum(c.failures for c in counts))
 
 
+def _untested(
+    canary: Counts, stable: Counts, *, tolerance: float, summary: str, effect: float = 0.0
+) -> Comparison:
+    """Too few requests to test: Inconclusive, no evidence, the widest confidence sequence."""
+    return Comparison(
+        verdict=MetricVerdict.INCONCLUSIVE,
+        effect=effect,
+        lower=-100.0,
+        upper=100.0,
+        tolerance=tolerance,
+        log_evidence=0.0,
+        canary=canary,
+        stable=stable,
+        boundary=None,
+        summary=summary,
+    )
+
+
+def _tested(
+    test: _Test,
+    verdict: MetricVerdict,
+    canary: Counts,
+    stable: Counts,
+    *,
+    tolerance: float,
+    boundary: float | None,
+    summary: str,
+) -> Comparison:
+    """The comparison a test concluded in: its estimate and confidence sequence in percentage
+    points, its evidence."""
+    return Comparison(
+        verdict=verdict,
+        effect=_pp(test.estimate),
+        lower=_pp(test.lower),
+        upper=_pp(test.upper),
+        tolerance=tolerance,
+        log_evidence=test.log_evidence,
+        canary=canary,
+        stable=stable,
+        boundary=boundary,
+        summary=summary,
+    )
+
+
 def compare_error_rates(
     canary: Counts,
     stable: Counts,
@@ -296,16 +342,9 @@ def compare_error_rates_by_step(
         why = "no requests yet" if c.requests == 0 and s.requests == 0 else "too few requests"
         rc = c.failures / c.requests if c.requests else 0.0
         rs = s.failures / s.requests if s.requests else 0.0
-        return Comparison(
-            verdict=MetricVerdict.INCONCLUSIVE,
+        return _untested(
+            c, s, tolerance=tolerance,
             effect=_pp(rc - rs) if c.requests and s.requests else 0.0,
-            lower=-100.0,
-            upper=100.0,
-            tolerance=tolerance,
-            log_evidence=0.0,
-            canary=c,
-            stable=s,
-            boundary=None,
             summary=(
                 f"{why} to compare: canary {_n(c.requests)} and stable {_n(s.requests)} "
                 f"requests (at least {MIN_REQUESTS:g} on each side are needed)"
@@ -314,16 +353,8 @@ def compare_error_rates_by_step(
     rc = c.failures / c.requests
     rs = rc - test.estimate  # stable's rate over the canary's time profile
     effect, lower, upper = _pp(test.estimate), _pp(test.lower), _pp(test.upper)
-    return Comparison(
-        verdict=test.verdict,
-        effect=effect,
-        lower=lower,
-        upper=upper,
-        tolerance=tolerance,
-        log_evidence=test.log_evidence,
-        canary=c,
-        stable=s,
-        boundary=None,
+    return _tested(
+        test, test.verdict, c, s, tolerance=tolerance, boundary=None,
         summary=(
             f"canary {_pct(rc)} errors vs stable {_pct(rs)} ({_signed(effect)} pp, "
             f"{_level(alpha)} CS [{_signed(lower)}, {_signed(upper)}]) over "
@@ -479,16 +510,8 @@ def compare_latency_by_step(
             if not eligible
             else ("no requests yet" if ct == 0 and st == 0 else "too few requests")
         )
-        return Comparison(
-            verdict=MetricVerdict.INCONCLUSIVE,
-            effect=0.0,
-            lower=-100.0,
-            upper=100.0,
-            tolerance=tolerance,
-            log_evidence=0.0,
-            canary=Counts(ct, 0.0),
-            stable=Counts(st, 0.0),
-            boundary=None,
+        return _untested(
+            Counts(ct, 0.0), Counts(st, 0.0), tolerance=tolerance,
             summary=(
                 f"{why} to compare latency: canary {_n(ct)} and stable {_n(st)} requests "
                 f"(at least {MIN_REQUESTS:g} on each side are needed){quantiles}"
@@ -507,16 +530,8 @@ def compare_latency_by_step(
         b, test, c, s = max(results, key=lambda r: (r[1].log_evidence, r[1].upper))
     effect, lower, upper = _pp(test.estimate), _pp(test.lower), _pp(test.upper)
     share_c = c.failures / c.requests
-    return Comparison(
-        verdict=verdict,
-        effect=effect,
-        lower=lower,
-        upper=upper,
-        tolerance=tolerance,
-        log_evidence=test.log_evidence,
-        canary=c,
-        stable=s,
-        boundary=b,
+    return _tested(
+        test, verdict, c, s, tolerance=tolerance, boundary=b,
         summary=(
             f"canary {_pct(share_c)} of requests slower than {_ms(b)} vs stable "
             f"{_pct(share_c - test.estimate)} slower than {_ms(b / factor)} "

@@ -148,9 +148,14 @@ def _promote_workload(ctx: Context, status: CanaryStatus, why: str) -> Transitio
     )
 
 
+def recorded_workload(status: CanaryStatus) -> WorkloadStatus:
+    """What the status records about the workload (empty when nothing yet)."""
+    return status.workload if status.workload is not None else WorkloadStatus()
+
+
 def with_workload(status: CanaryStatus, **changes: object) -> CanaryStatus:
     """`status` with `status.workload` updated by `changes`."""
-    recorded = status.workload if status.workload is not None else WorkloadStatus()
+    recorded = recorded_workload(status)
     return status.model_copy(update={"workload": recorded.model_copy(update=changes)})
 
 

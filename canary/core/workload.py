@@ -22,7 +22,7 @@ from datetime import datetime
 
 from canary.api.conditions import ConditionReason
 from canary.api.status import CanaryStatus, Phase
-from canary.api.workload import WorkloadRef, WorkloadStatus
+from canary.api.workload import WorkloadRef
 from canary.core import route_hold, transitions, weights
 from canary.core.context import Context, Transition, event
 from canary.core.decision import (
@@ -49,10 +49,7 @@ def _seen(ctx: Context) -> WorkloadObservation:
     return seen if seen is not None else WorkloadObservation(DeploymentState(), DeploymentState())
 
 
-def _recorded(status: CanaryStatus) -> WorkloadStatus:
-    return status.workload if status.workload is not None else WorkloadStatus()
-
-
+_recorded = transitions.recorded_workload
 _with = transitions.with_workload
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from canary.api.workload import POD_LABEL, WorkloadRef
-from canary.kube.resources import CANARY, DEPLOYMENT, HPA, SERVICE, JsonObj
+from canary.kube.resources import CANARY, DEPLOYMENT, HPA, SERVICE, JsonObj, Resource
 
 REVISION_ANNOTATION: Final = "rollouts.canary-operator.io/revision"
 """On the primary Deployment: the revision (template hash of the user's template) it runs."""
@@ -40,6 +40,28 @@ def owner_reference(canary: JsonObj) -> JsonObj:
         "controller": True,
         "blockOwnerDeletion": False,
     }
+
+
+def _owned(
+    res: Resource,
+    name: str,
+    canary: JsonObj,
+    spec: JsonObj,
+    *,
+    labels: dict[str, str],
+    annotations: dict[str, str] | None = None,
+) -> JsonObj:
+    """The manifest of an object the operator owns: `name` in the Canary's namespace, with
+    `labels` (and `annotations`), the Canary's `owner_reference`, and `spec`."""
+    metadata: JsonObj = {
+        "name": name,
+        "namespace": canary["metadata"]["namespace"],
+        "labels": labels,
+    }
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    metadata["ownerReferences"] = [owner_reference(canary)]
+    return {"apiVersion": res.api_version, "kind": res.kind, "metadata": metadata, "spec": spec}
 
 
 def _selector_labels(deployment: JsonObj) -> dict[str, str]:
@@ -78,18 +100,14 @@ def primary_deployment(
     spec["selector"] = {"matchLabels": {POD_LABEL: workload.primary}}
     spec["template"] = primary_template(source, workload)
     source_labels = (source.get("metadata") or {}).get("labels") or {}
-    return {
-        "apiVersion": DEPLOYMENT.api_version,
-        "kind": DEPLOYMENT.kind,
-        "metadata": {
-            "name": workload.primary,
-            "namespace": canary["metadata"]["namespace"],
-            "labels": {**source_labels, POD_LABEL: workload.primary},
-            "annotations": {REVISION_ANNOTATION: template_hash(source_template(source))},
-            "ownerReferences": [owner_reference(canary)],
-        },
-        "spec": spec,
-    }
+    return _owned(
+        DEPLOYMENT,
+        workload.primary,
+        canary,
+        spec,
+        labels={**source_labels, POD_LABEL: workload.primary},
+        annotations={REVISION_ANNOTATION: template_hash(source_template(source))},
+    )
 
 
 def promotion_patch(source: JsonObj, primary: JsonObj, workload: WorkloadRef) -> list[JsonObj]:
@@ -122,30 +140,20 @@ def services(source: JsonObj, canary: JsonObj, workload: WorkloadRef) -> tuple[J
     """The Services `<name>-primary` (selects the primary's pods by `POD_LABEL`) and
     `<name>-canary` (selects the user's Deployment's pods by its own selector), both on
     `port` → `targetPort` (default `port`)."""
-    namespace = canary["metadata"]["namespace"]
 
     def service(name: str, selector: dict[str, str]) -> JsonObj:
-        return {
-            "apiVersion": SERVICE.api_version,
-            "kind": SERVICE.kind,
-            "metadata": {
-                "name": name,
-                "namespace": namespace,
-                "labels": {POD_LABEL: name},
-                "ownerReferences": [owner_reference(canary)],
-            },
-            "spec": {
-                "selector": selector,
-                "ports": [
-                    {
-                        "name": "http",
-                        "protocol": "TCP",
-                        "port": workload.port,
-                        "targetPort": workload.target_port or workload.port,
-                    }
-                ],
-            },
+        spec = {
+            "selector": selector,
+            "ports": [
+                {
+                    "name": "http",
+                    "protocol": "TCP",
+                    "port": workload.port,
+                    "targetPort": workload.target_port or workload.port,
+                }
+            ],
         }
+        return _owned(SERVICE, name, canary, spec, labels={POD_LABEL: name})
 
     return (
         service(workload.primary, primary_selector(workload)),
@@ -203,17 +211,7 @@ def primary_autoscaler(hpa: JsonObj, canary: JsonObj, workload: WorkloadRef) -> 
         "kind": DEPLOYMENT.kind,
         "name": workload.primary,
     }
-    return {
-        "apiVersion": HPA.api_version,
-        "kind": HPA.kind,
-        "metadata": {
-            "name": workload.primary,
-            "namespace": canary["metadata"]["namespace"],
-            "labels": {POD_LABEL: workload.primary},
-            "ownerReferences": [owner_reference(canary)],
-        },
-        "spec": spec,
-    }
+    return _owned(HPA, workload.primary, canary, spec, labels={POD_LABEL: workload.primary})
 
 
 def autoscaler_problem(hpa: JsonObj | None, workload: WorkloadRef) -> str:
