@@ -25,6 +25,8 @@ from canary.kube.resources import DEPLOYMENT, HPA, SERVICE, JsonObj, Resource
 from canary.kube.workloads import (
     REVISION_ANNOTATION,
     adopt_patch,
+    autoscaler_drift_patch,
+    autoscaler_in_line,
     autoscaler_problem,
     foreign_problem,
     owned_by,
@@ -144,10 +146,15 @@ def observe_workload(
     if canary is not None:
         found = (foreign_problem(o, canary) for o in (primary, svc_primary, svc_canary))
         foreign = "; ".join(p for p in found if p)
+    hpa = copied = None
+    if workload.autoscaler_ref is not None:
+        hpa = caches.get(HPA, namespace, workload.autoscaler_ref.name)
+        copied = caches.get(HPA, namespace, workload.primary)
     return WorkloadObservation(
         source=deployment_state(source, problem=problem),
         primary=deployment_state(primary, primary=True, problem=foreign),
         services=services_ready(svc_primary, svc_canary, source, workload),
+        autoscaler_in_line=autoscaler_in_line(hpa, copied, canary, workload),
     )
 
 
@@ -189,7 +196,8 @@ async def ensure_workload(
     template, `replicas`), the two Services, and the primary's HPA when `autoscalerRef` is set.
     Existing objects are left as they are, except an owned Service whose selector or ports no
     longer match (the Deployment was recreated with another selector, spec.workload's ports
-    changed): it is patched back. Returns what was written (for tests and logs)."""
+    changed), and the HPA copy when the user's HPA changed: they are patched back. Returns what
+    was written (for tests and logs)."""
     namespace = canary["metadata"]["namespace"]
     source = caches.get(DEPLOYMENT, namespace, workload.name) or await kube.get_or_none(
         DEPLOYMENT, workload.name, namespace
@@ -235,6 +243,12 @@ async def ensure_workload(
             )
             caches.upsert(resource, written)
             created.append(f"{resource.kind}/{name} (selector/ports updated)")
+        if resource is HPA and (drift := autoscaler_drift_patch(existing, manifest)):
+            written = await kube.patch(
+                resource, name, drift, namespace=namespace, patch_type="json"
+            )
+            caches.upsert(resource, written)
+            created.append(f"{resource.kind}/{name} (its spec copied again)")
     if created:
         log.info("workload objects written", namespace=namespace, written=created)
     return created

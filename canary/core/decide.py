@@ -252,7 +252,9 @@ def _phase_of_running(status: CanaryStatus) -> Phase:
 
 def _unpaused(ctx: Context, status: CanaryStatus) -> Transition:
     move = _unpaused_move(ctx, status)
-    return move if ctx.spec.workload is None else workload.idle(ctx, move)
+    if ctx.spec.workload is None:
+        return move
+    return workload.autoscaler_kept(ctx, workload.idle(ctx, move))
 
 
 def _unpaused_move(ctx: Context, status: CanaryStatus) -> Transition:

@@ -78,7 +78,8 @@ class EmitEvent:
 class EnsureWorkload:
     """Workload mode: create what the operator owns and is missing — the primary Deployment (a
     copy of the Deployment's pod template, with the operator's selector label, `replicas`
-    replicas, owned by the Canary) and the Services `<name>-primary` and `<name>-canary`."""
+    replicas, owned by the Canary) and the Services `<name>-primary` and `<name>-canary`; with
+    `autoscalerRef`, the primary's HPA, created or brought back to the user's HPA's spec."""
 
     replicas: int
 

@@ -80,11 +80,13 @@ class DeploymentState:
 @dataclass(frozen=True)
 class WorkloadObservation:
     """Workload mode's world: the user's Deployment (the canary runs there), the primary the
-    operator owns, and whether the two Services exist with the operator's selectors."""
+    operator owns, whether the two Services exist with the operator's selectors, and whether
+    the primary's HPA copy (with `autoscalerRef`) exists with the user's HPA's spec."""
 
     source: DeploymentState
     primary: DeploymentState
     services: bool = False
+    autoscaler_in_line: bool = True
 
     @property
     def canary_ready(self) -> bool:

@@ -213,6 +213,24 @@ def promoting(ctx: Context, status: CanaryStatus) -> Transition:
     )
 
 
+# --- in every phase: the primary's HPA copy follows the user's HPA ---------------------------
+
+
+def autoscaler_kept(ctx: Context, move: Transition) -> Transition:
+    """With `autoscalerRef`, the primary's HPA copy is created again if it was deleted, and
+    copied again when the user's HPA changed (min/max replicas, metrics, behavior): an
+    `EnsureWorkload` before whatever the phase decided, which it leaves as it is."""
+    seen = ctx.observations.workload
+    ensuring = any(isinstance(a, EnsureWorkload) for a in move.actions)
+    if seen is None or seen.autoscaler_in_line or seen.source.problem or ensuring:
+        return move
+    ref = _ref(ctx)
+    assert ref.autoscaler_ref is not None  # the controller reports no copy to keep without it
+    note = (f"HorizontalPodAutoscaler {ref.primary} copied again from "
+            f"{ref.autoscaler_ref.name}")
+    return move.then(EnsureWorkload(replicas(ctx, move.status)), note=note)
+
+
 # --- Succeeded, RolledBack: the canary stays at zero -----------------------------------------
 
 

@@ -214,6 +214,32 @@ def primary_autoscaler(hpa: JsonObj, canary: JsonObj, workload: WorkloadRef) -> 
     return _owned(HPA, workload.primary, canary, spec, labels={POD_LABEL: workload.primary})
 
 
+def autoscaler_drift_patch(current: JsonObj, wanted: JsonObj) -> list[JsonObj]:
+    """The JSON patch that brings the primary's HPA copy back to `wanted` (the user's HPA
+    changed since it was copied: min/max replicas, metrics, behavior); empty when the specs
+    match (both went through the API server's defaulting). Guarded by the resourceVersion."""
+    if (current.get("spec") or {}) == wanted["spec"]:
+        return []
+    version = (current.get("metadata") or {}).get("resourceVersion")
+    return [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": version},
+        {"op": "add", "path": "/spec", "value": wanted["spec"]},
+    ]
+
+
+def autoscaler_in_line(
+    hpa: JsonObj | None, copy_: JsonObj | None, canary: JsonObj | None, workload: WorkloadRef
+) -> bool:
+    """Whether the primary's HPA copy exists with the user's HPA's spec (True without
+    `autoscalerRef`, or when the user's HPA cannot be copied: that is a problem of its own)."""
+    if workload.autoscaler_ref is None or autoscaler_problem(hpa, workload) or canary is None:
+        return True
+    assert hpa is not None
+    if copy_ is None:
+        return False
+    return not autoscaler_drift_patch(copy_, primary_autoscaler(hpa, canary, workload))
+
+
 def autoscaler_problem(hpa: JsonObj | None, workload: WorkloadRef) -> str:
     """Why the named HPA cannot be copied for the primary ("" when it can)."""
     if workload.autoscaler_ref is None:

@@ -11,7 +11,13 @@ from canary.api.workload import WorkloadRef
 from canary.controller.caches import Caches
 from canary.controller.workloads import deployment_state, observe_workload
 from canary.kube.resources import DEPLOYMENT, HPA, SERVICE, JsonObj
-from canary.kube.workloads import REVISION_ANNOTATION, primary_deployment, services, template_hash
+from canary.kube.workloads import (
+    REVISION_ANNOTATION,
+    primary_autoscaler,
+    primary_deployment,
+    services,
+    template_hash,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -148,3 +154,19 @@ def test_observe_reports_a_primary_service_that_is_not_the_operators() -> None:
     seen = observe_workload(caches, "shop", WORKLOAD, CANARY)
     assert "Service app-primary exists and was not made by the operator" in seen.primary.problem
     assert not seen.services
+
+
+def test_observe_an_hpa_copy_that_no_longer_matches_the_users_hpa() -> None:
+    with_hpa = WorkloadRef(name="app", port=80, autoscaler_ref={"name": "app"})
+    source = deployment()
+    hpa: JsonObj = {"metadata": {"name": "app", "namespace": "shop"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"},
+        "minReplicas": 2, "maxReplicas": 9}}
+    copied = primary_autoscaler(hpa, CANARY, with_hpa)
+    in_line = _caches((DEPLOYMENT, source), (HPA, hpa), (HPA, copied))
+    assert observe_workload(in_line, "shop", with_hpa, CANARY).autoscaler_in_line
+    missing = _caches((DEPLOYMENT, source), (HPA, hpa))
+    assert not observe_workload(missing, "shop", with_hpa, CANARY).autoscaler_in_line
+    edited = {**hpa, "spec": {**hpa["spec"], "minReplicas": 4}}
+    changed = _caches((DEPLOYMENT, source), (HPA, edited), (HPA, copied))
+    assert not observe_workload(changed, "shop", with_hpa, CANARY).autoscaler_in_line

@@ -54,12 +54,15 @@ class Deployments:
         rolled_out=True))
     primary: DeploymentState = field(default_factory=DeploymentState)
     services: bool = False
+    autoscaler_in_line: bool = True
 
     def observation(self) -> WorkloadObservation:
-        return WorkloadObservation(self.source, self.primary, self.services)
+        return WorkloadObservation(
+            self.source, self.primary, self.services, self.autoscaler_in_line)
 
     def apply(self, action: object) -> None:
         if isinstance(action, EnsureWorkload):
+            self.autoscaler_in_line = True
             if not self.primary.exists:
                 self.primary = DeploymentState(exists=True, revision=self.source.revision,
                                                images=self.source.images,
@@ -384,3 +387,35 @@ def test_with_an_autoscaler_the_primary_is_left_to_its_copy() -> None:
     cluster.deployments.source = replace(cluster.deployments.source, replicas=5)
     cluster.now += SECOND
     assert actions(cluster.tick(), ScaleWorkload) == [ScaleWorkload(0)]
+
+
+@pytest.mark.parametrize("phase_of", ["succeeded", "progressing"])
+def test_an_hpa_copy_out_of_line_is_copied_again_whatever_the_phase_decides(
+    phase_of: str,
+) -> None:
+    spec = workload_spec()
+    spec["workload"] = {**spec["workload"], "autoscalerRef": {"name": "app"}}
+    cluster = Cluster(spec=spec).initialised()
+    if phase_of == "progressing":
+        cluster.deployments.release("v2")
+        cluster.run(20)
+        assert cluster.status.phase is Phase.PROGRESSING, cluster.status.message
+    cluster.now += SECOND
+    in_line = cluster.tick()
+    assert actions(in_line, EnsureWorkload) == []
+
+    cluster.deployments.autoscaler_in_line = False  # the user edited their HPA
+    cluster.now += SECOND
+    before = cluster.status
+    out = cluster.tick()
+    assert actions(out, EnsureWorkload) == [EnsureWorkload(2)]
+    assert out.actions[0] == EnsureWorkload(2)  # before whatever the phase does
+    assert out.status.phase is before.phase and out.status.canary_weight == before.canary_weight
+    cluster.now += SECOND
+    assert actions(cluster.tick(), EnsureWorkload) == []  # copied: in line again
+
+
+def test_without_autoscaler_ref_nothing_is_copied() -> None:
+    cluster = Cluster().initialised()
+    cluster.now += SECOND
+    assert actions(cluster.tick(), EnsureWorkload) == []

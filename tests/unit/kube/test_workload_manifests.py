@@ -12,6 +12,8 @@ from canary.kube.resources import JsonObj
 from canary.kube.workloads import (
     REVISION_ANNOTATION,
     adopt_patch,
+    autoscaler_drift_patch,
+    autoscaler_in_line,
     autoscaler_problem,
     foreign_problem,
     owned_by,
@@ -228,3 +230,34 @@ def test_objects_at_the_operators_names_that_are_not_its_own_are_foreign() -> No
     released["metadata"]["resourceVersion"] = "4"
     test, add = adopt_patch(released, CANARY)
     assert test["value"] == "4" and add["value"][0]["uid"] == "u-1"
+
+
+def _user_hpa(**spec: object) -> JsonObj:
+    return {"metadata": {"name": "app-hpa", "namespace": "shop"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"},
+        "minReplicas": 2, "maxReplicas": 9, **spec}}
+
+
+def test_the_hpa_copy_is_copied_again_when_the_users_hpa_changes() -> None:
+    with_hpa = WorkloadRef(name="app", port=80, autoscaler_ref={"name": "app-hpa"})
+    copied = {**primary_autoscaler(_user_hpa(), CANARY, with_hpa),
+              "metadata": {"name": "app-primary", "resourceVersion": "41"}}
+    assert autoscaler_drift_patch(copied, primary_autoscaler(_user_hpa(), CANARY, with_hpa)) == []
+    assert autoscaler_in_line(_user_hpa(), copied, CANARY, with_hpa)
+
+    raised = _user_hpa(maxReplicas=20)  # kubectl edit hpa app-hpa
+    wanted = primary_autoscaler(raised, CANARY, with_hpa)
+    assert autoscaler_drift_patch(copied, wanted) == [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": "41"},
+        {"op": "add", "path": "/spec", "value": wanted["spec"]},
+    ]
+    assert wanted["spec"]["maxReplicas"] == 20
+    assert wanted["spec"]["scaleTargetRef"]["name"] == "app-primary"
+    assert not autoscaler_in_line(raised, copied, CANARY, with_hpa)
+
+
+def test_a_missing_hpa_copy_is_out_of_line_unless_there_is_nothing_to_copy() -> None:
+    with_hpa = WorkloadRef(name="app", port=80, autoscaler_ref={"name": "app-hpa"})
+    assert not autoscaler_in_line(_user_hpa(), None, CANARY, with_hpa)  # deleted: made again
+    assert autoscaler_in_line(None, None, CANARY, with_hpa)  # a problem of its own, said so
+    assert autoscaler_in_line(None, None, CANARY, WORKLOAD)  # no autoscalerRef
