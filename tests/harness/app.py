@@ -188,7 +188,8 @@ class App(Tenant):
         self, operator: Operators, weights: list[int], interval: str, *, exactly: bool = False
     ) -> JsonObj:
         """Roll out `weights` every `interval` (gate at 100 %) and wait until the first weight
-        is on (`exactly`: the status shows that weight, not a later one); returns the status."""
+        is on (`exactly`: the status shows that weight, not a later one) in the status and on the
+        route (the operator writes the status first); returns the status."""
         await self.roll_out(operator, 100, steps={"weights": weights, "interval": interval})
         first = weights[0]
 
@@ -197,7 +198,12 @@ class App(Tenant):
             weight = status.get("canaryWeight", 0)
             return status if (weight == first if exactly else weight >= first) else None
 
-        return await eventually(reached, within=60, what=f"the first step ({first} %)")
+        async def routed() -> bool:
+            return (await self.weights())[1] >= first
+
+        status = await eventually(reached, within=60, what=f"the first step ({first} %)")
+        await eventually(routed, within=30, what=f"the route at the first step ({first} %)")
+        return status
 
     async def request(self, kind: str) -> str:
         nonce = uuid.uuid4().hex[:12]

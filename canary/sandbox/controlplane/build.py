@@ -322,9 +322,21 @@ def ensure_prometheus(deb_version: str = versions.PROMETHEUS_DEB_VERSION) -> Pat
         return binary
 
 
+def servicemonitor_crd(version: str = versions.PROMETHEUS_OPERATOR_VERSION) -> Path:
+    """The ServiceMonitor CRD manifest of the pinned Prometheus Operator module."""
+    with locked(f"prometheus-operator-{version}"):
+        source = go_module_dir("github.com/prometheus-operator/prometheus-operator", version)
+    crd = source / "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+    if not crd.is_file():
+        raise BuildError(f"no ServiceMonitor CRD at {crd}")
+    return crd
+
+
 def main() -> None:
-    """`python -m canary.sandbox.controlplane.build`: build everything and print the paths."""
-    for path in all_binaries():
+    """`python -m canary.sandbox.controlplane.build`: build everything, fetch the CRD modules
+    the sandbox and the tests apply, and print the paths. The tests run in a network namespace
+    with no way out: whatever they need from the module proxy must be fetched here first."""
+    for path in [*all_binaries(), *gateway_api_crds(), servicemonitor_crd()]:
         print(path)
 
 

@@ -14,7 +14,6 @@ from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 
 pytestmark = pytest.mark.integration
 
-PROMETHEUS_OPERATOR = ("github.com/prometheus-operator/prometheus-operator", "v0.85.0")
 
 
 def non_default(watched: list[str]) -> dict[str, Any]:
@@ -63,10 +62,7 @@ def non_default(watched: list[str]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def servicemonitor_crd(control_plane: ControlPlane | ExistingCluster) -> None:
     """The Prometheus Operator's real ServiceMonitor CRD, so its dry run validates our fields."""
-    with build.locked("prometheus-operator-crds"):
-        source = build.go_module_dir(*PROMETHEUS_OPERATOR)
-    crd = source / "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
-    control_plane.apply([crd])
+    control_plane.apply([build.servicemonitor_crd()])
     control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
                           "crd/servicemonitors.monitoring.coreos.com")
 
