@@ -1,6 +1,7 @@
 """A small world on the real Contour (static mode) for operator tests: a Gateway admitting
-every namespace, an app namespace with the route and the Canary, and a second namespace for a
-cross-namespace canary Service. Every route status in it is written by Contour itself."""
+every namespace (or those with a label), an app namespace with the route and the Canary, and a
+second namespace for a cross-namespace canary Service. Every route status in it is written by
+Contour itself."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from canary.kube.resources import (
     JsonObj,
 )
 from canary.sandbox.contour import CONTROLLER_NAME, Contour, GatewayRef, free_listener_port
+from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
+from canary.sandbox.prometheus import PrometheusServer
 from harness.app import condition
 from harness.gateway import gateway, listener
 from harness.manifests import gateway_class_manifest
@@ -36,6 +39,8 @@ class ContourWorld:
     app: str  # the route's and the Canary's namespace
     other: str  # a second namespace (a cross-namespace canary Service lives there)
     gateway_ns: str
+    class_name: str  # the Gateway's GatewayClass
+    test_id: str  # unique to the test; the label value that admits a namespace (admit_label)
     contour: Contour
     operator: Operators
 
@@ -106,23 +111,33 @@ def route_manifest(app: str, gateway_ns: str, canary_ns: str | None = None) -> J
 
 
 @contextlib.asynccontextmanager
-async def contour_world(
-    kube: Kube, *, kubeconfig: Path, prometheus_url: str, tmp_path: Path
+async def open_contour_world(
+    kube: Kube,
+    control_plane: ControlPlane | ExistingCluster,
+    prometheus: PrometheusServer,
+    tmp_path: Path,
+    *,
+    admit_label: str | None = None,
 ) -> AsyncIterator[ContourWorld]:
-    """The namespaces, GatewayClass and Gateway (admitting all namespaces), Contour running, and
-    an operator (not started) watching the three namespaces; all removed afterwards."""
+    """The namespaces, GatewayClass and Gateway, Contour running, and an operator (not started)
+    watching the three namespaces; all removed afterwards. The Gateway's listener admits every
+    namespace, or with `admit_label` only those labelled `admit_label: <the world's test_id>`."""
     test_id = uuid.uuid4().hex[:10]
     app, other, gateway_ns = (f"contour-{part}-{test_id}" for part in ("app", "other", "gw"))
     for name in (app, other, gateway_ns):
         await kube.create(NAMESPACE, {"metadata": {"name": name}})
     class_name = f"contour-{test_id}"
     await kube.create(GATEWAYCLASS, gateway_class_manifest(class_name, CONTROLLER_NAME))
-    http = listener(port=free_listener_port(), allowed={"from": "All"})
+    allowed: JsonObj = {"from": "All"}
+    if admit_label is not None:
+        allowed = {"from": "Selector", "selector": {"matchLabels": {admit_label: test_id}}}
+    http = listener(port=free_listener_port(), allowed=allowed)
     await kube.create(GATEWAY, gateway(gateway_ns, "gw", class_name, [http]), gateway_ns)
-    operator = Operators(kubeconfig, [app, other, gateway_ns], prometheus_url, tmp_path)
+    kubeconfig = control_plane.kubeconfig
+    operator = Operators(kubeconfig, [app, other, gateway_ns], prometheus.url, tmp_path)
     try:
         async with Contour(kubeconfig, GatewayRef(gateway_ns, "gw"), tmp_path / "contour") as c:
-            yield ContourWorld(kube, app, other, gateway_ns, c, operator)
+            yield ContourWorld(kube, app, other, gateway_ns, class_name, test_id, c, operator)
     finally:
         operator.stop()
         await kube.delete(GATEWAYCLASS, class_name)

@@ -1,14 +1,41 @@
-"""A scripted stand-in for the list and watch calls of `Kube`, for the unit tests of what lists
-and watches (informers, `canary get --watch`)."""
+"""Stand-ins for `Kube` in unit tests: a scripted one for the list and watch calls (informers,
+`canary get --watch`), and objects kept in memory for the tests of what reads and writes."""
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import copy
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from canary.kube.resources import JsonObj, Resource
+
+
+@dataclass
+class MemoryObjects:
+    """Objects kept in memory by (plural, namespace, name), each write with the next
+    resourceVersion; what goes in and comes out are copies. Subclasses add the write verbs a
+    test needs."""
+
+    objects: dict[tuple[str, str, str], JsonObj] = field(default_factory=dict)
+    version: int = 0
+
+    def put(self, res: Resource, obj: JsonObj) -> JsonObj:
+        self.version += 1
+        obj = copy.deepcopy(obj)
+        obj.setdefault("kind", res.kind)
+        obj["metadata"]["resourceVersion"] = str(self.version)
+        meta = obj["metadata"]
+        self.objects[(res.plural, meta.get("namespace", ""), meta["name"])] = obj
+        return copy.deepcopy(obj)
+
+    async def get_or_none(
+        self, res: Resource, name: str, namespace: str | None = None
+    ) -> JsonObj | None:
+        found = self.objects.get((res.plural, namespace or "", name))
+        return copy.deepcopy(found) if found is not None else None
 
 
 class ScriptedApi:

@@ -8,13 +8,19 @@ the session namespaces are really deleted and Services with selectors get Endpoi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from canary.kube.resources import DEPLOYMENT, JsonObj
+from canary.controller.caches import Caches
+from canary.controller.clock import RealClock
+from canary.controller.informer import Informer
+from canary.kube.client import Kube
+from canary.kube.resources import DEPLOYMENT, JsonObj, Resource
 from canary.sandbox.controlplane.controllers import Controllers
 from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
 from canary.sandbox.nodeagent import NodeAgent
@@ -47,6 +53,43 @@ async def workloads(
         ) as agent,
     ):
         yield Workloads(control_plane.kubeconfig, controllers, agent)
+
+
+@dataclass
+class RecordedEvents:
+    """The event sink of `Effects` in tests that call the executor directly: (type, reason,
+    message) of each event, in order."""
+
+    said: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def emit(self, obj: JsonObj, *, type: str, reason: str, message: str) -> None:
+        self.said.append((type, reason, message))
+
+
+@contextlib.asynccontextmanager
+async def informed(
+    kube: Kube, namespace: str, resources: Iterable[Resource]
+) -> AsyncIterator[Caches]:
+    """Informers of `resources` in `namespace` into `Caches`, as `kube` (list and watch with its
+    credentials), as the operator runs them; yields once all have synced, stops them after."""
+    caches = Caches()
+
+    async def ignore(old: JsonObj | None, new: JsonObj | None) -> None:
+        return None
+
+    for resource in resources:
+        caches.by_kind[resource.plural] = [
+            Informer(kube, resource, clock=RealClock(), on_change=ignore, namespace=namespace)
+        ]
+    tasks = [asyncio.create_task(i.run()) for i in caches.all()]
+    try:
+        for informer in caches.all():
+            await asyncio.wait_for(informer.synced.wait(), 30)
+        yield caches
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def demo_container(image: str, *, env: dict[str, str] | None = None) -> JsonObj:

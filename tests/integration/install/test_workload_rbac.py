@@ -9,23 +9,17 @@ not the release flow that decides them.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from harness.install import Installed
-from harness.workloads import DEMO_PORT, demo_deployment_manifest
+from harness.workloads import DEMO_PORT, RecordedEvents, demo_deployment_manifest, informed
 
 from canary.api.spec import CanarySpec
 from canary.controller.caches import Caches
-from canary.controller.clock import RealClock
 from canary.controller.effects import Effects
 from canary.controller.executor import execute
 from canary.controller.finalizer import FINALIZER, finalize
-from canary.controller.informer import Informer
 from canary.controller.result import PermanentError
 from canary.core.decision import EnsureWorkload, PromoteTemplate, ScaleWorkload
 from canary.kube.client import Kube
@@ -33,37 +27,6 @@ from canary.kube.resources import CANARY, DEPLOYMENT, HPA, SERVICE, JsonObj
 from canary.kube.workloads import template_hash
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Events:
-    said: list[tuple[str, str, str]] = field(default_factory=list)
-
-    async def emit(self, obj: JsonObj, *, type: str, reason: str, message: str) -> None:
-        self.said.append((type, reason, message))
-
-
-@contextlib.asynccontextmanager
-async def informed(kube: Kube, namespace: str) -> AsyncIterator[Caches]:
-    """The informers `--workloads` adds (Deployments, HPAs) and Services, as `kube`."""
-    caches = Caches()
-
-    async def ignore(old: JsonObj | None, new: JsonObj | None) -> None:
-        return None
-
-    for resource in (DEPLOYMENT, SERVICE, HPA):
-        caches.by_kind[resource.plural] = [
-            Informer(kube, resource, clock=RealClock(), on_change=ignore, namespace=namespace)
-        ]
-    tasks = [asyncio.create_task(i.run()) for i in caches.all()]
-    try:
-        for informer in caches.all():
-            await asyncio.wait_for(informer.synced.wait(), 30)
-        yield caches
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def workload_world(admin: Kube, namespace: str, *, finalizer: bool = True) -> JsonObj:
@@ -92,10 +55,10 @@ async def test_workload_writes_are_allowed_with_workloads_enabled(
     assert "--workloads" in installed.args
     canary = await workload_world(admin, namespace)
     spec = CanarySpec.model_validate(canary["spec"])
-    events = Events()
+    events = RecordedEvents()
     async with (
         await Kube.connect(kubeconfig=installed.kubeconfig) as sa,
-        informed(sa, namespace) as caches,
+        informed(sa, namespace, (DEPLOYMENT, SERVICE, HPA)) as caches,
     ):
         effects = Effects(kube=sa, caches=caches, events=events)
         await execute(effects, canary, spec, (EnsureWorkload(replicas=1),))
@@ -133,7 +96,7 @@ async def test_workload_writes_are_refused_without_workloads_enabled(
     assert "--workloads" not in installed.args
     canary = await workload_world(admin, namespace, finalizer=False)
     spec = CanarySpec.model_validate(canary["spec"])
-    events = Events()
+    events = RecordedEvents()
     async with await Kube.connect(kubeconfig=installed.kubeconfig) as sa:
         effects = Effects(kube=sa, caches=Caches(), events=events)
         with pytest.raises(PermanentError):

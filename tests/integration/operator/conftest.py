@@ -1,11 +1,12 @@
 """Fixtures for the operator tests: a real Prometheus scraping an exporter the test controls (the
 shared session servers, tests/harness/fixtures.py), the real Contour writing route status (one
 per test, for the test's Gateway: tests/integration/conftest.py), and the operator as a real
-process (tests/harness/operators.py)."""
+process (tests/harness/operators.py); and for the tests that need their own Contour, Gateway and
+namespaces, a `contour_world` (tests/harness/contourworld.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from harness.app import (
     service_manifest,
 )
 from harness.cli import Cli
+from harness.contourworld import ContourWorld, open_contour_world
 from harness.operators import Operators
 
 from canary.kube.client import Kube
@@ -59,3 +61,16 @@ def operator(
 def cli(control_plane: ControlPlane | ExistingCluster, namespace: str) -> Cli:
     """`canary ...` as a subprocess, with the test's kubeconfig and namespace."""
     return Cli(control_plane.kubeconfig, namespace)
+
+
+@pytest.fixture
+async def contour_world(
+    kube: Kube,
+    control_plane: ControlPlane | ExistingCluster,
+    prometheus: PrometheusServer,
+    tmp_path: Path,
+) -> AsyncIterator[ContourWorld]:
+    """A world on its own Contour whose Gateway admits every namespace (no route, no Service
+    yet), removed after the test."""
+    async with open_contour_world(kube, control_plane, prometheus, tmp_path) as world:
+        yield world

@@ -60,6 +60,13 @@ def _time(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+async def _start(operator: Operators, app: App) -> float:
+    """Start the operator; once the rollout is Progressing, when it started (its startedAt)."""
+    operator.start()
+    progressing = await app.until_phase("Progressing", within=60)
+    return _time(progressing["startedAt"])
+
+
 def _errors(status: JsonObj) -> JsonObj:
     found: list[JsonObj] = [m for m in status.get("metrics") or [] if m["name"] == "errors"]
     assert found, f"no result of the comparison gate in {status}"
@@ -121,9 +128,7 @@ async def test_a_30_percent_error_canary_is_rolled_back_long_before_its_step_end
         steps={"weights": [10, 50], "interval": "60s"},
         analysis=_analysis(_errors_gate(family=family)),
     )
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
     seen: list[JsonObj] = []
     status = await _until_finished(app, within=90, seen=seen)
     finished_after = time.time() - started
@@ -182,9 +187,7 @@ async def test_a_slower_canary_is_rolled_back_on_its_latency_histogram(
     await app.create_canary(
         steps={"weights": [10, 50], "interval": "60s"}, analysis=_analysis(gate)
     )
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
     status = await eventually(
         lambda: app.phase("Succeeded", "RolledBack"), within=90, what="the rollout to end"
     )
@@ -221,9 +224,7 @@ async def test_a_healthy_canary_with_noisy_traffic_is_promoted(
         steps={"weights": [10, 30, 60], "interval": "10s"},
         analysis=_analysis(_errors_gate(tolerance=2)),
     )
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
     seen: list[JsonObj] = []
     status = await _until_finished(app, within=150, seen=seen)
     took = time.time() - started
@@ -271,9 +272,7 @@ async def test_a_shared_incident_does_not_roll_the_canary_back(
     analysis = _analysis(_errors_gate(tolerance=2, on_inconclusive="Pass"))
     analysis["failureThreshold"] = 1
     await app.create_canary(steps={"weights": [10, 30, 60], "interval": "10s"}, analysis=analysis)
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
     incident = asyncio.create_task(_incident(app, started=started, after=5, lasts=12))
     seen: list[JsonObj] = []
 
@@ -327,9 +326,7 @@ async def test_a_threshold_gate_rolls_back_the_same_canary_in_the_same_shared_in
         "metrics": [{"name": "success", "template": "app-success-rate", "min": 99}],
     }
     await app.create_canary(steps={"weights": [10, 30, 60], "interval": "10s"}, analysis=analysis)
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
     incident = asyncio.create_task(_incident(app, started=started, after=5, lasts=12))
     try:
         status = await eventually(
@@ -437,9 +434,7 @@ async def test_looks_before_the_canary_is_scraped_count_nothing_even_with_on_no_
     analysis = _analysis(gate)
     analysis["failureThreshold"] = 2
     await app.create_canary(steps={"weights": [10, 50], "interval": "20s"}, analysis=analysis)
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
     seen: list[JsonObj] = []
 
     async def canary_scraped() -> bool:
@@ -476,9 +471,7 @@ async def test_a_step_held_for_evidence_moves_on_at_the_look_that_finds_it_concl
     )
     analysis = _analysis(_errors_gate(tolerance=2))
     await app.create_canary(steps={"weights": [20, 60], "interval": "10s"}, analysis=analysis)
-    operator.start()
-    progressing = await app.until_phase("Progressing", within=60)
-    started = _time(progressing["startedAt"])
+    started = await _start(operator, app)
 
     async def at_step_2() -> JsonObj | None:
         status = await app.status()

@@ -5,39 +5,27 @@ the rollout runs to the end and the cross-namespace weight moves."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 import yaml
 from harness.app import condition
-from harness.contourworld import ContourWorld, contour_world, route_manifest
+from harness.contourworld import ContourWorld, route_manifest
 from harness.manifests import canary_manifest, service_manifest
 from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE, REFERENCEGRANT, SERVICE, JsonObj
-from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
-from canary.sandbox.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def world(
-    kube: Kube,
-    control_plane: ControlPlane | ExistingCluster,
-    prometheus: PrometheusServer,
-    tmp_path: Path,
-) -> AsyncIterator[ContourWorld]:
-    async with contour_world(
-        kube, kubeconfig=control_plane.kubeconfig, prometheus_url=prometheus.url,
-        tmp_path=tmp_path,
-    ) as w:
-        await kube.create(SERVICE, service_manifest("api-svc-v1"), w.app)
-        await kube.create(SERVICE, service_manifest("api-svc-v2"), w.other)
-        await kube.create(HTTPROUTE, route_manifest(w.app, w.gateway_ns, w.other), w.app)
-        yield w
+async def world(kube: Kube, contour_world: ContourWorld) -> ContourWorld:
+    """The route in the app namespace; its canary Service in the other one."""
+    w = contour_world
+    await kube.create(SERVICE, service_manifest("api-svc-v1"), w.app)
+    await kube.create(SERVICE, service_manifest("api-svc-v2"), w.other)
+    await kube.create(HTTPROUTE, route_manifest(w.app, w.gateway_ns, w.other), w.app)
+    return w
 
 
 def _pasted_grant(message: str) -> JsonObj:

@@ -10,18 +10,14 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from harness.contourworld import ContourWorld, contour_world, route_manifest
+from harness.contourworld import ContourWorld, route_manifest
 from harness.manifests import canary_manifest, service_manifest
 from harness.waiting import eventually
 
 from canary.kube.client import Kube
 from canary.kube.resources import CANARY, HTTPROUTE, SERVICE
-from canary.sandbox.controlplane.launcher import ControlPlane, ExistingCluster
-from canary.sandbox.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.integration
 
@@ -30,20 +26,13 @@ FROZEN = 14.0  # longer than the core's LAG_GRACE (10 s) after its LAG_MARK (2 s
 
 
 @pytest.fixture
-async def world(
-    kube: Kube,
-    control_plane: ControlPlane | ExistingCluster,
-    prometheus: PrometheusServer,
-    tmp_path: Path,
-) -> AsyncIterator[ContourWorld]:
-    async with contour_world(
-        kube, kubeconfig=control_plane.kubeconfig, prometheus_url=prometheus.url,
-        tmp_path=tmp_path,
-    ) as w:
-        for name in ("api-svc-v1", "api-svc-v2"):
-            await kube.create(SERVICE, service_manifest(name), w.app)
-        await kube.create(HTTPROUTE, route_manifest(w.app, w.gateway_ns), w.app)
-        yield w
+async def world(kube: Kube, contour_world: ContourWorld) -> ContourWorld:
+    """The route and both Services in the app namespace."""
+    w = contour_world
+    for name in ("api-svc-v1", "api-svc-v2"):
+        await kube.create(SERVICE, service_manifest(name), w.app)
+    await kube.create(HTTPROUTE, route_manifest(w.app, w.gateway_ns), w.app)
+    return w
 
 
 async def test_a_lagging_contour_holds_the_step_reports_it_and_restarts_its_interval(

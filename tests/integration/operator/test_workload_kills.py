@@ -15,11 +15,10 @@ import time
 
 import pytest
 from harness.app import App
-from harness.manifests import split_route_manifest
 from harness.operators import Operators
-from harness.release import V2, workload_canary
+from harness.release import V2, workload_app, workload_canary
 from harness.waiting import eventually
-from harness.workloads import Workloads, demo_deployment_manifest
+from harness.workloads import Workloads
 
 from canary.controller.failpoints import EXIT_CODE
 from canary.kube.resources import CANARY, DEPLOYMENT, HTTPROUTE, JsonObj
@@ -49,11 +48,7 @@ async def test_a_release_resumes_after_a_kill_at_every_write(
     app: App, operator: Operators, workloads: Workloads
 ) -> None:
     ns, kube = app.namespace, app.kube
-    app.set_success(100, service="app-canary")
-    await kube.create(HTTPROUTE, split_route_manifest(
-        ns, "app-route", stable="app-primary", canary="app-canary", hostname="app.example.com"
-    ), ns)
-    await kube.create(DEPLOYMENT, demo_deployment_manifest("app", replicas=2), ns)
+    await workload_app(app)
     canary = workload_canary(ns)
     canary["spec"]["steps"] = {"weights": [30, 60], "interval": "2s"}
     await kube.create(CANARY, canary, ns)

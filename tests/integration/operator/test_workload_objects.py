@@ -11,22 +11,22 @@ decides these actions (the core's `decide`): the operator process is not started
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 from harness.waiting import eventually
-from harness.workloads import DEMO_PORT, Workloads, demo_deployment_manifest
+from harness.workloads import (
+    DEMO_PORT,
+    RecordedEvents,
+    Workloads,
+    demo_deployment_manifest,
+    informed,
+)
 
 from canary.api.spec import CanarySpec
 from canary.api.workload import POD_LABEL
-from canary.controller.caches import Caches
-from canary.controller.clock import RealClock
 from canary.controller.effects import Effects
 from canary.controller.executor import execute
 from canary.controller.finalizer import FINALIZER, finalize
-from canary.controller.informer import Informer
 from canary.controller.workloads import observe_workload
 from canary.core.decision import EnsureWorkload, PromoteTemplate, ScaleWorkload
 from canary.core.observations import WorkloadObservation
@@ -37,38 +37,6 @@ from canary.kube.workloads import REVISION_ANNOTATION, template_hash
 pytestmark = pytest.mark.integration
 
 ROLLOUT_SECONDS = 120
-
-
-@dataclass
-class Events:
-    said: list[tuple[str, str, str]] = field(default_factory=list)
-
-    async def emit(self, obj: JsonObj, *, type: str, reason: str, message: str) -> None:
-        self.said.append((type, reason, message))
-
-
-@contextlib.asynccontextmanager
-async def informed(kube: Kube, namespace: str) -> AsyncIterator[Caches]:
-    """Deployment and Service informers of `namespace` into `Caches`, as the operator runs
-    them with --workloads."""
-    caches = Caches()
-
-    async def ignore(old: JsonObj | None, new: JsonObj | None) -> None:
-        return None
-
-    for resource in (DEPLOYMENT, SERVICE):
-        caches.by_kind[resource.plural] = [
-            Informer(kube, resource, clock=RealClock(), on_change=ignore, namespace=namespace)
-        ]
-    tasks = [asyncio.create_task(i.run()) for i in caches.all()]
-    try:
-        for informer in caches.all():
-            await asyncio.wait_for(informer.synced.wait(), 30)
-        yield caches
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def canary_manifest(namespace: str) -> JsonObj:
@@ -108,8 +76,8 @@ async def test_workload_actions_build_primary_and_services_that_select_disjoint_
     canary = await kube.create(CANARY, canary_manifest(namespace), namespace)
     spec = CanarySpec.model_validate(canary["spec"])
     await kube.create(DEPLOYMENT, demo_deployment_manifest("app", replicas=2), namespace)
-    events = Events()
-    async with informed(kube, namespace) as caches:
+    events = RecordedEvents()
+    async with informed(kube, namespace, (DEPLOYMENT, SERVICE)) as caches:
         effects = Effects(kube=kube, caches=caches, events=events)
 
         def seen() -> WorkloadObservation:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import pytest
 from harness.app import App
-from harness.manifests import split_route_manifest
 from harness.operators import Operators
-from harness.release import V2, V3, workload_canary
+from harness.release import V2, V3, workload_app, workload_canary
 from harness.waiting import eventually
-from harness.workloads import Workloads, demo_deployment_manifest
+from harness.workloads import Workloads
 
 from canary.api.workload import POD_LABEL
 from canary.kube.resources import CANARY, DEPLOYMENT, HTTPROUTE, JsonObj
@@ -30,11 +29,7 @@ async def test_one_template_change_is_released_through_the_primary(
     app: App, operator: Operators, workloads: Workloads
 ) -> None:
     ns, kube = app.namespace, app.kube
-    app.set_success(100, service="app-canary")
-    await kube.create(HTTPROUTE, split_route_manifest(
-        ns, "app-route", stable="app-primary", canary="app-canary", hostname="app.example.com"
-    ), ns)
-    await kube.create(DEPLOYMENT, demo_deployment_manifest("app", replicas=2), ns)
+    await workload_app(app)
     await kube.create(CANARY, workload_canary(ns), ns)
     operator.start("--workloads")
 

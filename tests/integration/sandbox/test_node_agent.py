@@ -63,6 +63,13 @@ async def rolled_out(kube: Kube, namespace: str, name: str, replicas: int) -> bo
     )
 
 
+def processes_in(workloads: Workloads, namespace: str) -> list[int]:
+    """The pids of the container processes the node agent runs for the Pods of `namespace`."""
+    return [
+        pid for key, pids in workloads.agent.pids().items() if key[0] == namespace for pid in pids
+    ]
+
+
 async def deploy(kube: Kube, namespace: str, name: str, image: str, replicas: int) -> None:
     await kube.create(
         DEPLOYMENT, demo_deployment_manifest(name, image=image, replicas=replicas), namespace
@@ -128,9 +135,7 @@ async def test_a_new_image_rolls_out_and_the_old_processes_stop(
     kube: Kube, namespace: str, workloads: Workloads
 ) -> None:
     await deploy(kube, namespace, "roll", "demoapp:v1", 2)
-    old = [
-        pid for key, pids in workloads.agent.pids().items() if key[0] == namespace for pid in pids
-    ]
+    old = processes_in(workloads, namespace)
     assert len(old) == 2
 
     # What `kubectl set image deployment/roll app=canary-sandbox/demoapp:v2` changes.
@@ -156,9 +161,7 @@ async def test_scaling_to_zero_deletes_the_pods_and_stops_their_processes(
     kube: Kube, namespace: str, workloads: Workloads
 ) -> None:
     await deploy(kube, namespace, "scale", "demoapp:v1", 2)
-    running = [
-        pid for key, pids in workloads.agent.pids().items() if key[0] == namespace for pid in pids
-    ]
+    running = processes_in(workloads, namespace)
     assert len(running) == 2
 
     await kube.patch(DEPLOYMENT, "scale", {"spec": {"replicas": 0}}, namespace=namespace)

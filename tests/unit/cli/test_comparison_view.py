@@ -17,6 +17,7 @@ from rich.console import Console
 from canary.api.status import MetricResult
 from canary.cli.evidence import comparison_lines, e_value, gate_table, level, value_text
 from canary.cli.get import rows
+from canary.cli.snapshot import Snapshot
 from canary.cli.split import Split
 from canary.cli.view import threshold, view
 
@@ -93,6 +94,24 @@ def result(data: dict[str, Any]) -> MetricResult:
     return MetricResult.model_validate(data)
 
 
+def progressing_with_comparisons() -> Snapshot:
+    """At step 2 of 3 (25%), checked 30s and looked 3s before NOW: the threshold gate passes,
+    the errors comparison fails, the latency comparison is inconclusive."""
+    return snap(
+        status=status(
+            "Progressing",
+            canaryWeight=25,
+            stableWeight=75,
+            currentStep=2,
+            totalSteps=3,
+            lastCheckTime="2025-03-01T12:00:00Z",
+            lookedAt="2025-03-01T12:00:27Z",
+            metrics=[THRESHOLD_GATE, compared(), INCONCLUSIVE_LATENCY],
+        ),
+        analysis={"metrics": [LATENCY_GATE]},
+    )
+
+
 def test_a_harmful_error_rate_reads_as_effect_interval_samples_and_evidence() -> None:
     evidence = result(compared()).comparison
     assert evidence is not None
@@ -156,19 +175,7 @@ def test_the_gate_table_puts_each_comparisons_evidence_under_its_row() -> None:
 
 
 def test_get_wide_adds_the_last_look_the_verdicts_and_every_gate() -> None:
-    one = snap(
-        status=status(
-            "Progressing",
-            canaryWeight=25,
-            stableWeight=75,
-            currentStep=2,
-            totalSteps=3,
-            lastCheckTime="2025-03-01T12:00:00Z",
-            lookedAt="2025-03-01T12:00:27Z",
-            metrics=[THRESHOLD_GATE, compared(), INCONCLUSIVE_LATENCY],
-        ),
-        analysis={"metrics": [LATENCY_GATE]},
-    )
+    one = progressing_with_comparisons()
     text = rows([one], NOW, all_namespaces=False, wide=True)
     lines = text.splitlines()
     assert lines[0].endswith("LAST CHECK   AGE   LAST LOOK   GATES P/F/I")
@@ -187,19 +194,7 @@ def test_get_wide_says_when_there_is_no_gate_result_yet() -> None:
 
 
 def test_watch_shows_the_comparisons_below_the_metrics_at_100_columns() -> None:
-    progressing = snap(
-        status=status(
-            "Progressing",
-            canaryWeight=25,
-            stableWeight=75,
-            currentStep=2,
-            totalSteps=3,
-            lastCheckTime="2025-03-01T12:00:00Z",
-            lookedAt="2025-03-01T12:00:27Z",
-            metrics=[THRESHOLD_GATE, compared(), INCONCLUSIVE_LATENCY],
-        ),
-        analysis={"metrics": [LATENCY_GATE]},
-    )
+    progressing = progressing_with_comparisons()
     console = Console(record=True, width=100)
     console.print(view(progressing, events=(), split=Split(False), now=NOW, conclusion=None))
     text = console.export_text()

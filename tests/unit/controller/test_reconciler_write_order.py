@@ -9,12 +9,12 @@ test reads the weights only after `RolledBack` appears, so it could not tell the
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from harness.fakes import MemoryObjects
 from harness.jsonpatch import PatchTestFailed, apply_patch
 
 from canary.api.spec import CanarySpec
@@ -44,28 +44,11 @@ class StatusWrite:
 
 
 @dataclass
-class MemoryApi:
+class MemoryApi(MemoryObjects):
     """The calls a reconcile makes, on objects kept in memory; JSON Patches with `test` ops."""
 
-    objects: dict[tuple[str, str, str], JsonObj] = field(default_factory=dict)
     fail_route_patches: bool = False
     status_writes: list[StatusWrite] = field(default_factory=list)
-    version: int = 0
-
-    def put(self, res: Resource, obj: JsonObj) -> JsonObj:
-        self.version += 1
-        obj = copy.deepcopy(obj)
-        obj.setdefault("kind", res.kind)
-        obj["metadata"]["resourceVersion"] = str(self.version)
-        meta = obj["metadata"]
-        self.objects[(res.plural, meta.get("namespace", ""), meta["name"])] = obj
-        return copy.deepcopy(obj)
-
-    async def get_or_none(
-        self, res: Resource, name: str, namespace: str | None = None
-    ) -> JsonObj | None:
-        found = self.objects.get((res.plural, namespace or "", name))
-        return copy.deepcopy(found) if found is not None else None
 
     async def get(self, res: Resource, name: str, namespace: str | None = None) -> JsonObj:
         found = await self.get_or_none(res, name, namespace)

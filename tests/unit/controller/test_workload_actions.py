@@ -3,11 +3,11 @@ in-memory API: what is created, copied, scaled and orphaned, in the decision's o
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from harness.fakes import MemoryObjects
 from harness.jsonpatch import PatchTestFailed, apply_patch
 
 from canary.api.spec import CanarySpec
@@ -28,24 +28,9 @@ NS = "shop"
 
 
 @dataclass
-class MemoryApi:
-    objects: dict[tuple[str, str, str], JsonObj] = field(default_factory=dict)
+class MemoryApi(MemoryObjects):
     calls: list[str] = field(default_factory=list)
     forbid: set[str] = field(default_factory=set)
-    version: int = 0
-
-    def put(self, res: Resource, obj: JsonObj) -> JsonObj:
-        self.version += 1
-        obj = copy.deepcopy(obj)
-        obj.setdefault("kind", res.kind)
-        obj["metadata"]["resourceVersion"] = str(self.version)
-        self.objects[(res.plural, obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
-        return copy.deepcopy(obj)
-
-    async def get_or_none(self, res: Resource, name: str, namespace: str | None = None
-                          ) -> JsonObj | None:
-        found = self.objects.get((res.plural, namespace or "", name))
-        return copy.deepcopy(found) if found is not None else None
 
     async def create(self, res: Resource, body: JsonObj, namespace: str | None = None) -> JsonObj:
         self.calls.append(f"create {res.kind}/{body['metadata']['name']}")

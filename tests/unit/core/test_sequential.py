@@ -12,6 +12,7 @@ from scipy import integrate, stats  # type: ignore[import-untyped]
 from canary.api import MetricVerdict
 from canary.core.sequential import (
     DEFAULT_TAU,
+    Comparison,
     Counts,
     Histogram,
     clamp_counts,
@@ -212,14 +213,20 @@ def lognormal_histogram(
     return Histogram((*rows, (math.inf, requests)))
 
 
+def latency_gate(
+    canary: Histogram,
+    stable: Histogram,
+    *,
+    tolerance: float = 0.5,
+    alpha: float = 0.005,
+) -> Comparison:
+    """`compare_latency` with the gate these tests use unless they say otherwise: a 20%
+    slowdown, 0.5 pp of requests tolerated beyond it, alpha 0.005."""
+    return compare_latency(canary, stable, slowdown=20, tolerance=tolerance, alpha=alpha)
+
+
 def test_a_canary_slower_by_half_fails_the_latency_gate() -> None:
-    result = compare_latency(
-        lognormal_histogram(3000, 75),
-        lognormal_histogram(27000, 50),
-        slowdown=20,
-        tolerance=0.5,
-        alpha=0.005,
-    )
+    result = latency_gate(lognormal_histogram(3000, 75), lognormal_histogram(27000, 50))
     assert result.verdict is MetricVerdict.FAIL
     assert result.boundary in BOUNDS
     assert result.lower > 0.5
@@ -229,13 +236,7 @@ def test_a_canary_slower_by_half_fails_the_latency_gate() -> None:
 
 
 def test_equal_latency_passes() -> None:
-    result = compare_latency(
-        lognormal_histogram(20000, 50),
-        lognormal_histogram(180000, 50),
-        slowdown=20,
-        tolerance=0.5,
-        alpha=0.005,
-    )
+    result = latency_gate(lognormal_histogram(20000, 50), lognormal_histogram(180000, 50))
     assert result.verdict is MetricVerdict.PASS
     assert result.upper < 0.5
     assert "(1.00x)" in result.summary
@@ -244,18 +245,14 @@ def test_equal_latency_passes() -> None:
 def test_a_one_percent_spike_beyond_the_largest_finite_bound_fails_with_enough_data() -> None:
     canary = lognormal_histogram(20000, 50, spike=0.01, spike_at=math.inf)
     stable = lognormal_histogram(180000, 50)
-    result = compare_latency(canary, stable, slowdown=20, tolerance=0.5, alpha=0.005)
+    result = latency_gate(canary, stable)
     assert result.verdict is MetricVerdict.FAIL
     assert result.boundary == 2500.0
     assert result.effect == pytest.approx(1.0, abs=0.05)
     assert "p99 above 2,500" in result.summary
     # with few requests the same spike is not yet conclusive
-    few = compare_latency(
-        lognormal_histogram(300, 50, spike=0.01, spike_at=math.inf),
-        lognormal_histogram(2700, 50),
-        slowdown=20,
-        tolerance=0.5,
-        alpha=0.005,
+    few = latency_gate(
+        lognormal_histogram(300, 50, spike=0.01, spike_at=math.inf), lognormal_histogram(2700, 50)
     )
     assert few.verdict is MetricVerdict.INCONCLUSIVE
 
@@ -264,20 +261,12 @@ def test_differing_bucket_bounds_are_compared_by_interpolating_stables_buckets()
     fine = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 80.0, 100.0, 150.0, 200.0, 300.0, 500.0)
     # linear interpolation within stable's coarser buckets is not exact below the median (the
     # CDF is convex there): +0.4 pp at 20 ms, so a 1 pp tolerance passes given enough requests
-    same = compare_latency(
-        lognormal_histogram(100000, 50, bounds=fine),
-        lognormal_histogram(900000, 50),
-        slowdown=20,
-        tolerance=1.0,
-        alpha=0.005,
+    same = latency_gate(
+        lognormal_histogram(100000, 50, bounds=fine), lognormal_histogram(900000, 50), tolerance=1.0
     )
     assert same.verdict is MetricVerdict.PASS
-    slower = compare_latency(
-        lognormal_histogram(20000, 80, bounds=fine),
-        lognormal_histogram(180000, 50),
-        slowdown=20,
-        tolerance=0.5,
-        alpha=0.005,
+    slower = latency_gate(
+        lognormal_histogram(20000, 80, bounds=fine), lognormal_histogram(180000, 50)
     )
     assert slower.verdict is MetricVerdict.FAIL
     assert slower.boundary in fine
@@ -286,18 +275,18 @@ def test_differing_bucket_bounds_are_compared_by_interpolating_stables_buckets()
 def test_boundaries_beyond_stables_buckets_are_not_tested() -> None:
     canary = lognormal_histogram(5000, 50, bounds=(*BOUNDS, 10000.0, 60000.0))
     stable = lognormal_histogram(45000, 50)
-    result = compare_latency(canary, stable, slowdown=20, tolerance=0.5, alpha=0.005)
+    result = latency_gate(canary, stable)
     assert result.verdict is MetricVerdict.PASS
     assert "at each of 9 boundaries" in result.summary  # 60000/1.2 lies beyond 2500
 
 
 def test_latency_without_data_is_inconclusive() -> None:
     empty = Histogram(tuple((le, 0.0) for le in (*BOUNDS, math.inf)))
-    result = compare_latency(empty, empty, slowdown=20, tolerance=0.5, alpha=0.005)
+    result = latency_gate(empty, empty)
     assert result.verdict is MetricVerdict.INCONCLUSIVE
     assert result.summary.startswith("no requests yet")
     assert result.boundary is None
-    none = compare_latency(Histogram(()), Histogram(()), slowdown=20, tolerance=0.5, alpha=0.01)
+    none = latency_gate(Histogram(()), Histogram(()), alpha=0.01)
     assert none.summary.startswith("no comparable bucket boundaries")
 
 
@@ -305,13 +294,7 @@ def test_inconsistent_histograms_are_made_monotone() -> None:
     rows = list(lognormal_histogram(20000, 50).buckets)
     rows[3] = (rows[3][0], rows[3][1] + 500)  # a bucket above the next one
     rows.append((float("nan"), 7.0))
-    result = compare_latency(
-        Histogram(tuple(rows)),
-        lognormal_histogram(180000, 50),
-        slowdown=20,
-        tolerance=0.5,
-        alpha=0.005,
-    )
+    result = latency_gate(Histogram(tuple(rows)), lognormal_histogram(180000, 50))
     assert result.verdict in (MetricVerdict.PASS, MetricVerdict.INCONCLUSIVE)
 
 

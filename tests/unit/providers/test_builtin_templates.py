@@ -30,20 +30,22 @@ def test_every_builtin_renders_with_the_standard_variables_and_uses_the_window(
     assert rendered.count("(") == rendered.count(")")
 
 
+CONTOUR = (
+    BuiltinTemplate.CONTOUR_SUCCESS_RATE,
+    BuiltinTemplate.CONTOUR_LATENCY_P99,
+    BuiltinTemplate.CONTOUR_REQUEST_COUNT,
+)
 ENVOY_GATEWAY = (
     BuiltinTemplate.ENVOY_GATEWAY_SUCCESS_RATE,
     BuiltinTemplate.ENVOY_GATEWAY_LATENCY_P99,
     BuiltinTemplate.ENVOY_GATEWAY_REQUEST_COUNT,
 )
-ENVOY_STATS = (
-    BuiltinTemplate.CONTOUR_SUCCESS_RATE,
-    BuiltinTemplate.CONTOUR_LATENCY_P99,
-    BuiltinTemplate.CONTOUR_REQUEST_COUNT,
-    *ENVOY_GATEWAY,
+ENVOY = (
     BuiltinTemplate.ENVOY_SUCCESS_RATE,
     BuiltinTemplate.ENVOY_LATENCY_P99,
     BuiltinTemplate.ENVOY_REQUEST_COUNT,
 )
+ENVOY_STATS = (*CONTOUR, *ENVOY_GATEWAY, *ENVOY)
 
 
 @pytest.mark.parametrize("name", [t for t in BuiltinTemplate if t not in ENVOY_GATEWAY])
@@ -68,26 +70,22 @@ def test_envoy_gateway_templates_measure_the_route_rules_for_want_of_per_backend
     assert not re.fullmatch(pattern, "httproute/shop/other/rule/0")
 
 
-def test_contour_templates_select_contours_stat_name_namespace_service_port() -> None:
-    for name in (
-        BuiltinTemplate.CONTOUR_SUCCESS_RATE,
-        BuiltinTemplate.CONTOUR_LATENCY_P99,
-        BuiltinTemplate.CONTOUR_REQUEST_COUNT,
-    ):
-        rendered = render(BUILTIN_QUERIES[name], VARIABLES.as_mapping())
-        assert 'envoy_cluster_name="shop_web-canary_8080"' in rendered
+@pytest.mark.parametrize("name", CONTOUR)
+def test_contour_templates_select_contours_stat_name_namespace_service_port(
+    name: BuiltinTemplate,
+) -> None:
+    rendered = render(BUILTIN_QUERIES[name], VARIABLES.as_mapping())
+    assert 'envoy_cluster_name="shop_web-canary_8080"' in rendered
 
 
-def test_envoy_templates_select_either_the_sandbox_or_the_contour_cluster_naming() -> None:
-    for name in (
-        BuiltinTemplate.ENVOY_SUCCESS_RATE,
-        BuiltinTemplate.ENVOY_LATENCY_P99,
-        BuiltinTemplate.ENVOY_REQUEST_COUNT,
-    ):
-        rendered = render(BUILTIN_QUERIES[name], VARIABLES.as_mapping())
-        assert 'envoy_cluster_name=~"shop[/_]web-canary[/_]8080"' in rendered
-        for cluster in ("shop/web-canary/8080", "shop_web-canary_8080"):
-            assert re.fullmatch("shop[/_]web-canary[/_]8080", cluster)
+@pytest.mark.parametrize("name", ENVOY)
+def test_envoy_templates_select_either_the_sandbox_or_the_contour_cluster_naming(
+    name: BuiltinTemplate,
+) -> None:
+    rendered = render(BUILTIN_QUERIES[name], VARIABLES.as_mapping())
+    assert 'envoy_cluster_name=~"shop[/_]web-canary[/_]8080"' in rendered
+    for cluster in ("shop/web-canary/8080", "shop_web-canary_8080"):
+        assert re.fullmatch("shop[/_]web-canary[/_]8080", cluster)
 
 
 @pytest.mark.parametrize("name", ENVOY_STATS)

@@ -115,6 +115,25 @@ def parent_status(
     }
 
 
+ACCEPTED = cond("Accepted", "True", "Accepted")
+RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
+
+
+def web_route(
+    *parents: dict[str, Any],
+    rules: list[dict[str, Any]] | None = None,
+    weights: tuple[int, int] = (100, 0),
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The route `app/web` for shop.example.com with one rule sending `weights` to web-stable and
+    web-canary (or `rules`); `parents` are its status.parents entries, `overrides` go to `route`."""
+    stable, canary = weights
+    both = rule(ref("web-stable", weight=stable), ref("web-canary", weight=canary))
+    arguments: dict[str, Any] = {"hostnames": ["shop.example.com"], "status_parents": list(parents)}
+    arguments.update(overrides)
+    return route(*(rules if rules is not None else [both]), **arguments)
+
+
 def gateway(
     name: str = "gw",
     namespace: str = "infra",

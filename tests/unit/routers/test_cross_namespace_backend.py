@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from routerkit import GW, cond, parent_status, ref, route, rule
+from routerkit import ACCEPTED, GW, cond, parent_status, ref, route, rule
 
 from canary.api.spec import CanarySpec
 from canary.core.observations import RouteObservation
@@ -19,7 +19,6 @@ from canary.routers.target import claim_of, target_of
 
 pytestmark = pytest.mark.unit
 
-ACCEPTED = cond("Accepted", "True", "Accepted")
 STABLE = BackendKey("web", 80)
 CANARY = BackendKey("web", 80, "web-canary")  # same name and port, another namespace
 

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from harness.values import CANARY, STABLE
 from routerkit import (
+    ACCEPTED,
+    RESOLVED,
     World,
     cond,
     first_decision,
@@ -21,8 +23,8 @@ from routerkit import (
     gateway_class,
     parent_status,
     ref,
-    route,
     rule,
+    web_route,
 )
 
 from canary.api import Phase
@@ -32,16 +34,10 @@ from canary.routers import RouteKey, observe_route
 
 pytestmark = pytest.mark.unit
 
-ACCEPTED = cond("Accepted", "True", "Accepted")
-RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
 GATEWAY_ACCEPTED = [cond("Accepted", "True", "Accepted"), cond("Programmed", "True", "Programmed")]
 CONTOUR = "projectcontour.io/gateway-controller"
 BOTH = rule(ref("web-stable", weight=100), ref("web-canary", weight=0))
 SERVICES: dict[tuple[str, str], Any] = {("app", "web-stable"): {}, ("app", "web-canary"): {}}
-
-
-def web(*parents: dict[str, Any], rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return route(*(rules or [BOTH]), status_parents=list(parents))
 
 
 def contour(
@@ -54,7 +50,7 @@ def contour(
     Gateway's own status is `gateway_conditions`."""
     gw = gateway(conditions=gateway_conditions, generation=gateway_generation)
     return World(
-        route=web(*parents),
+        route=web_route(*parents, hostnames=None),
         gateways={("infra", "gw"): gw},
         gateway_classes={"eg": gateway_class(controller=CONTOUR, accepted=class_status)},
     )
@@ -149,7 +145,7 @@ def test_with_an_accepted_gateway_the_route_own_status_decides() -> None:
 
 
 def _world(*rules: dict[str, Any], parent: dict[str, Any], **extra: Any) -> World:
-    return World(route=web(parent, rules=list(rules)), **extra)
+    return World(route=web_route(parent, rules=list(rules), hostnames=None), **extra)
 
 
 OTHER_RULE = rule(ref("search", namespace="other"), name="search")
@@ -275,8 +271,8 @@ def test_named_rules_decide_which_rules_are_managed() -> None:
 
     def observe(names: tuple[str, ...] | None) -> RouteObservation:
         return observe_route(
-            web(NOT_PERMITTED, rules=[main, mirror]), stable=STABLE, canary=CANARY,
-            rule_names=names, gateways={("infra", "gw"): gateway()},
+            web_route(NOT_PERMITTED, rules=[main, mirror], hostnames=None), stable=STABLE,
+            canary=CANARY, rule_names=names, gateways={("infra", "gw"): gateway()},
             gateway_classes={"eg": gateway_class()}, services=SERVICES, reference_grants=[],
             ingresses=[], ref=RouteKey("app", "web"),
         )

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from routerkit import (
+    ACCEPTED,
+    RESOLVED,
     World,
     cond,
     first_decision,
@@ -21,8 +23,8 @@ from routerkit import (
     gateway_class,
     parent_status,
     ref,
-    route,
     rule,
+    web_route,
 )
 
 from canary.api.conditions import REASON_PATTERN, ROUTE_REASONS, RouteReason, is_reason
@@ -34,18 +36,7 @@ from canary.routers.refs import parent_key
 
 pytestmark = pytest.mark.unit
 
-ACCEPTED = cond("Accepted", "True", "Accepted")
-RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
 TROUBLESHOOTING = Path(__file__).resolve().parents[3] / "docs" / "troubleshooting.md"
-
-
-def web(*parents: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """The route `app/web` with both backends; `parents` are its status.parents entries."""
-    arguments: dict[str, Any] = {"hostnames": ["shop.example.com"], "status_parents": list(parents)}
-    arguments.update(overrides)
-    both = rule(ref("web-stable", weight=100), ref("web-canary", weight=0))
-    rules = arguments.pop("rules", [both])
-    return route(*rules, **arguments)
 
 
 def accepted_false(reason: str, message: str = "refused") -> dict[str, Any]:
@@ -77,48 +68,52 @@ def _missing_route() -> World:
 
 
 def _no_canary_backend() -> World:
-    return World(route=web(parent_status(ACCEPTED, RESOLVED), rules=[rule(ref("web-stable"))]))
+    return World(
+        route=web_route(parent_status(ACCEPTED, RESOLVED), rules=[rule(ref("web-stable"))])
+    )
 
 
 def _no_parent_refs() -> World:
-    return World(route=web(parent_refs=[]))
+    return World(route=web_route(parent_refs=[]))
 
 
 def _missing_gateway() -> World:
-    return World(route=web(), gateways={})
+    return World(route=web_route(), gateways={})
 
 
 def _missing_gateway_a_controller_refused(reason: str) -> Scenario:
-    return lambda: World(route=web(accepted_false(reason, "No listeners allowed")), gateways={})
+    return lambda: World(
+        route=web_route(accepted_false(reason, "No listeners allowed")), gateways={}
+    )
 
 
 def _missing_gateway_in_the_route_namespace() -> World:
-    return World(route=web(parent_refs=[{"name": "edge"}]), gateways={})
+    return World(route=web_route(parent_refs=[{"name": "edge"}]), gateways={})
 
 
 def _no_status() -> World:
-    return World(route=web())
+    return World(route=web_route())
 
 
 def _outdated() -> World:
     stale = parent_status(cond("Accepted", "True", "Accepted", generation=1), RESOLVED)
-    return World(route=web(stale, generation=2))
+    return World(route=web_route(stale, generation=2))
 
 
 def _pending() -> World:
-    return World(route=web(parent_status(cond("Accepted", "Unknown", "Pending"))))
+    return World(route=web_route(parent_status(cond("Accepted", "Unknown", "Pending"))))
 
 
 def _not_admitted(reason: str) -> Scenario:
     selector = {"from": "Selector", "selector": {"matchLabels": {"gateway-access": "true"}}}
     gateways = {("infra", "gw"): gateway(listeners=[listener(namespaces=selector)])}
-    return lambda: World(route=web(accepted_false(reason)), gateways=gateways)
+    return lambda: World(route=web_route(accepted_false(reason)), gateways=gateways)
 
 
 def _kind_not_admitted() -> World:
     lst = listener(namespaces={"from": "All"}, kinds=[{"kind": "GRPCRoute"}])
     return World(
-        route=web(accepted_false("NotAllowedByListeners")),
+        route=web_route(accepted_false("NotAllowedByListeners")),
         gateways={("infra", "gw"): gateway(listeners=[lst])},
     )
 
@@ -126,7 +121,7 @@ def _kind_not_admitted() -> World:
 def _protocol_not_admitted() -> World:
     lst = {"name": "tcp", "port": 9000, "protocol": "TCP", "allowedRoutes": {}}
     return World(
-        route=web(accepted_false("NotAllowedByListeners")),
+        route=web_route(accepted_false("NotAllowedByListeners")),
         gateways={("infra", "gw"): gateway(listeners=[lst])},
     )
 
@@ -134,7 +129,7 @@ def _protocol_not_admitted() -> World:
 def _hostname() -> World:
     lst = {"name": "http", "port": 80, "protocol": "HTTP", "hostname": "*.internal.example"}
     return World(
-        route=web(accepted_false("NoMatchingListenerHostname")),
+        route=web_route(accepted_false("NoMatchingListenerHostname")),
         gateways={("infra", "gw"): gateway(listeners=[lst])},
     )
 
@@ -144,30 +139,30 @@ def _no_matching_parent() -> World:
     entry = parent_status(
         cond("Accepted", "False", "NoMatchingParent"), RESOLVED, sectionName="https"
     )
-    return World(route=web(entry, parent_refs=parents))
+    return World(route=web_route(entry, parent_refs=parents))
 
 
 def _accepted_false(reason: str, message: str = "refused") -> Scenario:
-    return lambda: World(route=web(accepted_false(reason, message)))
+    return lambda: World(route=web_route(accepted_false(reason, message)))
 
 
 def _resolved_false(reason: str) -> Scenario:
-    return lambda: World(route=web(resolved_false(reason)))
+    return lambda: World(route=web_route(resolved_false(reason)))
 
 
 def _backend_not_found() -> World:
     return World(
-        route=web(resolved_false("BackendNotFound")), services={("app", "web-stable"): {}}
+        route=web_route(resolved_false("BackendNotFound")), services={("app", "web-stable"): {}}
     )
 
 
 def _no_reference_grant() -> World:
     refs = [ref("web-stable"), ref("web-canary"), ref("search", namespace="shared")]
-    return World(route=web(parent_status(ACCEPTED, RESOLVED), rules=[rule(*refs)]))
+    return World(route=web_route(parent_status(ACCEPTED, RESOLVED), rules=[rule(*refs)]))
 
 
 def _class(cls: dict[str, Any] | None) -> Scenario:
-    return lambda: World(route=web(), gateway_classes={"eg": cls} if cls else {})
+    return lambda: World(route=web_route(), gateway_classes={"eg": cls} if cls else {})
 
 
 def _ingress() -> World:
@@ -175,7 +170,7 @@ def _ingress() -> World:
         "metadata": {"name": "old-shop", "namespace": "legacy"},
         "spec": {"ingressClassName": "nginx", "rules": [{"host": "shop.example.com"}]},
     }
-    return World(route=web(parent_status(ACCEPTED, RESOLVED)), ingresses=[legacy])
+    return World(route=web_route(parent_status(ACCEPTED, RESOLVED)), ingresses=[legacy])
 
 
 REFUSED_CLASS = gateway_class(accepted="False")
@@ -277,7 +272,7 @@ def test_each_failure_mode_sets_its_own_reason_and_says_what_to_fix(
 
 
 def test_a_healthy_route_is_accepted() -> None:
-    assert route_accepted(World(route=web(parent_status(ACCEPTED, RESOLVED))))[:2] == (
+    assert route_accepted(World(route=web_route(parent_status(ACCEPTED, RESOLVED))))[:2] == (
         "True",
         "Accepted",
     )
@@ -333,10 +328,10 @@ def test_a_gateway_the_operator_cannot_see_is_not_called_missing() -> None:
             missing_gateways=seen_nowhere,
         )
 
-    assert observe(web(parent_status(ACCEPTED, RESOLVED))).attached
-    [issue] = observe(web()).issues
+    assert observe(web_route(parent_status(ACCEPTED, RESOLVED))).attached
+    [issue] = observe(web_route()).issues
     assert issue.reason == "NoParentStatus" and "does not watch" in issue.message
-    [issue] = observe(web(accepted_false("NotAllowedByListeners"))).issues
+    [issue] = observe(web_route(accepted_false("NotAllowedByListeners"))).issues
     assert issue.reason == "NotAllowedByListeners" and "does not exist" not in issue.message
 
 
@@ -362,7 +357,7 @@ def test_every_gateway_api_route_reason_is_ours_described_and_kept_as_the_condit
 
 @pytest.mark.parametrize("reason", [r for r in SPEC_ACCEPTED_REASONS if r != "Pending"])
 def test_every_gateway_api_accepted_false_reason_has_its_own_explanation(reason: str) -> None:
-    r = web(parent_status(ACCEPTED, RESOLVED))
+    r = web_route(parent_status(ACCEPTED, RESOLVED))
     key = parent_key({"name": "gw", "namespace": "infra"}, "app")
     generic = explain_not_accepted("SomethingElse", route=r, key=key, gateway=None)
     assert explain_not_accepted(reason, route=r, key=key, gateway=None) != generic

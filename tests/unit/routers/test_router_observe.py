@@ -6,35 +6,27 @@ from typing import Any
 
 import pytest
 from routerkit import (
+    ACCEPTED,
     GW,
+    RESOLVED,
     World,
     cond,
     gateway,
     gateway_class,
     parent_status,
     ref,
-    route,
     rule,
+    web_route,
 )
 
 from canary.core.observations import RouteObservation, RouteProblem, RuleWeights
 
 pytestmark = pytest.mark.unit
 
-ACCEPTED = cond("Accepted", "True", "Accepted")
-RESOLVED = cond("ResolvedRefs", "True", "ResolvedRefs")
-
 
 def healthy_route(**overrides: Any) -> dict[str, Any]:
-    arguments: dict[str, Any] = {
-        "status_parents": [parent_status(ACCEPTED, RESOLVED)],
-        "hostnames": ["shop.example.com"],
-    }
-    arguments.update(overrides)
-    rules = arguments.pop(
-        "rules", [rule(ref("web-stable", weight=90), ref("web-canary", weight=10))]
-    )
-    return route(*rules, **arguments)
+    """The route `app/web` at 90/10, accepted and resolved by its one parent."""
+    return web_route(parent_status(ACCEPTED, RESOLVED), weights=(90, 10), **overrides)
 
 
 def observe(r: dict[str, Any] | None, world: World | None = None) -> RouteObservation:
