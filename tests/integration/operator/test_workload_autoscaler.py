@@ -6,6 +6,7 @@ started; `decide`'s part is tested in tests/unit/core/test_workload_decisions.py
 from __future__ import annotations
 
 import pytest
+from harness.release import workload_canary
 from harness.waiting import eventually
 from harness.workloads import demo_deployment_manifest, informed
 
@@ -19,16 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 def canary_manifest(namespace: str) -> JsonObj:
-    return {
-        "apiVersion": CANARY.api_version,
-        "kind": "Canary",
-        "metadata": {"name": "app", "namespace": namespace},
-        "spec": {
-            "routeRef": {"name": "app-route"},
-            "workload": {"name": "app", "port": 80, "autoscalerRef": {"name": "app"}},
-            "steps": {"weights": [50], "interval": "1m"},
-        },
-    }
+    manifest = workload_canary(namespace)
+    manifest["spec"]["workload"]["autoscalerRef"] = {"name": "app"}
+    return manifest
 
 
 def user_hpa() -> JsonObj:
