@@ -92,8 +92,12 @@ async def informed(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def demo_container(image: str, *, env: dict[str, str] | None = None) -> JsonObj:
-    """One demo app container on port 8080 with a readiness probe every second."""
+def demo_container(
+    image: str, *, env: dict[str, str] | None = None, pre_stop_sleep: int | None = None
+) -> JsonObj:
+    """One demo app container on port 8080 with a readiness probe every second;
+    `pre_stop_sleep` gives it a `lifecycle.preStop.sleep` of that many seconds (the kubelet's,
+    which the node agent runs: it stops only once its endpoint has left the proxy)."""
     container: JsonObj = {
         "name": "app",
         "image": image,
@@ -105,6 +109,8 @@ def demo_container(image: str, *, env: dict[str, str] | None = None) -> JsonObj:
     }
     if env:
         container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    if pre_stop_sleep is not None:
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": pre_stop_sleep}}}
     return container
 
 
@@ -131,14 +137,7 @@ def demo_deployment_manifest(
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
-                    "containers": [
-                        {
-                            **demo_container(image, env=env),
-                            # Stops only once the endpoint has left the proxy (the kubelet's
-                            # preStop sleep, which the node agent runs).
-                            "lifecycle": {"preStop": {"sleep": {"seconds": 2}}},
-                        }
-                    ],
+                    "containers": [demo_container(image, env=env, pre_stop_sleep=2)],
                     "terminationGracePeriodSeconds": 5,
                 },
             },
@@ -167,17 +166,13 @@ def demo_pod_manifest(
     env: dict[str, str] | None = None,
     pre_stop_sleep: int | None = None,
 ) -> JsonObj:
-    """A bare Pod (no controller) of one demo container; `pre_stop_sleep` gives it a
-    `lifecycle.preStop.sleep` of that many seconds."""
-    container = demo_container(image, env=env)
-    if pre_stop_sleep is not None:
-        container["lifecycle"] = {"preStop": {"sleep": {"seconds": pre_stop_sleep}}}
+    """A bare Pod (no controller) of one demo container."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": {"app": name}},
         "spec": {
-            "containers": [container],
+            "containers": [demo_container(image, env=env, pre_stop_sleep=pre_stop_sleep)],
             "restartPolicy": restart_policy,
             "terminationGracePeriodSeconds": 5,
         },

@@ -67,20 +67,9 @@ def run(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None =
     return proc.stdout
 
 
-DOWNLOAD_ATTEMPTS = 4  # the module proxy now and then fails a request that works a moment later
-
-
 def go_module_dir(module: str, version: str) -> Path:
-    """Download a Go module (through the module proxy) and return its extracted directory;
-    a failed download is tried again after 2, 4 and 8 s."""
-    for attempt in range(DOWNLOAD_ATTEMPTS):
-        try:
-            out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=cache_dir())
-            break
-        except BuildError:
-            if attempt == DOWNLOAD_ATTEMPTS - 1:
-                raise
-            time.sleep(2.0 * 2**attempt)
+    """Download a Go module (through the module proxy) and return its extracted directory."""
+    out = run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=cache_dir())
     info = json.loads(out)
     if "Error" in info:
         raise BuildError(f"go mod download {module}@{version}: {info['Error']}")

@@ -52,17 +52,21 @@ def container_ports(container: JsonObj) -> dict[str, int]:
     return {p["name"]: int(p["containerPort"]) for p in container.get("ports") or [] if "name" in p}
 
 
+def grace_seconds(spec: JsonObj) -> float:
+    """The Pod's termination grace period, within the agent's own cap."""
+    return min(float(spec.get("terminationGracePeriodSeconds", 30)), MAX_GRACE_SECONDS)
+
+
 def pre_stop_sleep(spec: JsonObj) -> float:
     """How long a terminating Pod keeps running before its containers get SIGTERM: the longest
     `lifecycle.preStop.sleep.seconds` of its containers (the one preStop action the sandbox
     runs), within the grace period, as the kubelet counts the hook in it. The time lets the
     endpoint leave the proxy's load balancer while the process still answers."""
-    grace = min(float(spec.get("terminationGracePeriodSeconds", 30)), MAX_GRACE_SECONDS)
     sleeps = [
         float(((c.get("lifecycle") or {}).get("preStop") or {}).get("sleep", {}).get("seconds", 0))
         for c in spec.get("containers") or []
     ]
-    return min(max(sleeps, default=0.0), grace)
+    return min(max(sleeps, default=0.0), grace_seconds(spec))
 
 
 def main_port(container: JsonObj) -> int:
@@ -212,6 +216,6 @@ class PodWorker:
             await asyncio.sleep(1.0)
 
     async def _stop(self) -> None:
-        grace = min(float(self.spec.get("terminationGracePeriodSeconds", 30)), MAX_GRACE_SECONDS)
+        grace = grace_seconds(self.spec)
         await asyncio.gather(*(c.stop(grace) for c in self.containers), return_exceptions=True)
         self._addresses.release(self.uid)
